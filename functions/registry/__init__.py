@@ -1,0 +1,1 @@
+"""Device Registry: the code every Lambda function of the API ships with."""

@@ -1,0 +1,72 @@
+"""THE route table. The CDK stack, the local server and the OpenAPI document all read it,
+so a route added here appears in all three.
+
+Paths use API Gateway's ``{param}`` syntax; :func:`resolver_path` gives the Powertools one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Scope = Literal["devices/read", "devices/write"]
+READ: Scope = "devices/read"
+WRITE: Scope = "devices/write"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: str  # module under functions/handlers/, entry point ``lambda_handler``
+    scope: Scope | None  # None: public (docs only)
+    cache_ttl: int = 0  # seconds API Gateway caches a GET answer; 0 disables
+    cache_query: tuple[str, ...] = ()  # query parameters that are part of the cache key
+
+    @property
+    def function_id(self) -> str:
+        """CamelCase name, e.g. ``GetDevice``: the CDK construct id of its Lambda."""
+        return "".join(part.capitalize() for part in self.handler.split("_"))
+
+    @property
+    def is_write(self) -> bool:
+        return self.method != "GET"
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)}", self.path))
+
+
+LIST_QUERY = ("limit", "cursor", "device_type", "status", "mac_address")
+HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
+
+# Staleness bounds (docs/decisions.md): mutable resources briefly, immutable ones long.
+SHORT_TTL = 5
+LIST_TTL = 5
+IMMUTABLE_TTL = 3600
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/devices", "create_device", WRITE),
+    Route("GET", "/devices", "list_devices", READ, LIST_TTL, LIST_QUERY),
+    Route("GET", "/devices/{device_id}", "get_device", READ, SHORT_TTL),
+    Route("PATCH", "/devices/{device_id}", "update_device", WRITE),
+    Route("DELETE", "/devices/{device_id}", "delete_device", WRITE),
+    Route("GET", "/devices/{device_id}/status", "get_status", READ, SHORT_TTL),
+    Route("PUT", "/devices/{device_id}/status", "put_status", WRITE),
+    Route("GET", "/devices/{device_id}/history", "list_history", READ, SHORT_TTL, HISTORY_QUERY),
+    Route("GET", "/devices/{device_id}/history/{revision}", "get_history_entry", READ, IMMUTABLE_TTL),
+    Route("GET", "/swagger", "docs", None, 0, ("format",)),
+)
+
+
+def resolver_path(path: str) -> str:
+    """``/devices/{device_id}`` → ``/devices/<device_id>`` (Powertools syntax)."""
+    return re.sub(r"{(\w+)}", r"<\1>", path)
+
+
+def route_for(handler: str) -> Route:
+    for route in ROUTES:
+        if route.handler == handler:
+            return route
+    raise KeyError(handler)

@@ -1,0 +1,46 @@
+"""The environment, parsed once per container. Nothing else reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+class SettingsError(RuntimeError):
+    """A required environment variable is missing or malformed (a deployment bug)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    idempotency_table_name: str
+    idempotency_ttl_seconds: int
+    # Name recorded as ``changed_by`` when no authorizer claims reach the handler (local server).
+    anonymous_principal: str
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"environment variable {name} must be set")
+    return value
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SettingsError(f"environment variable {name} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings(
+        table_name=_required("TABLE_NAME"),
+        idempotency_table_name=_required("IDEMPOTENCY_TABLE_NAME"),
+        idempotency_ttl_seconds=_positive_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+        anonymous_principal=os.environ.get("ANONYMOUS_PRINCIPAL", "anonymous"),
+    )

@@ -1,0 +1,132 @@
+"""The table's key schema and indexes: the one definition the store, the local server,
+the CDK stack and the tests all read, so none of them can drift from the others.
+
+Items of one device live under ``pk = DEVICE#<id>``:
+
+* ``sk = STATE``: the current attributes and status, the revision counter and, while the
+  device is live, the attributes that place it in the list indexes (sparse GSIs);
+* ``sk = REV#<12 digits>``: one immutable history entry per revision, carrying the two
+  local-index sort keys used by the history filters.
+
+A MAC claim item ``pk = MAC#<mac>, sk = CLAIM`` makes MAC addresses unique: it is written
+in the same transaction as the device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PK = "pk"
+SK = "sk"
+TTL_ATTRIBUTE = "expires_at"
+
+STATE_SK = "STATE"
+CLAIM_SK = "CLAIM"
+REVISION_PREFIX = "REV#"
+REVISION_DIGITS = 12
+
+# Local secondary indexes over history entries (strongly consistent, same partition).
+HISTORY_BY_TIME = "history_by_time"  # sort key "<at>#<revision>"
+HISTORY_BY_KIND = "history_by_kind"  # sort key "<config|status>#<at>#<revision>"
+HISTORY_AT = "h_at"
+HISTORY_KIND_AT = "h_kind_at"
+
+# Sparse global secondary indexes over live devices: one per list filter, sorted by id.
+LIST_SORT = "device_id"
+LIST_ALL = "list_all"
+LIST_BY_TYPE = "list_by_type"
+LIST_BY_STATUS = "list_by_status"
+LIST_BY_TYPE_STATUS = "list_by_type_status"
+LIST_BY_MAC = "list_by_mac"
+# Summary fields copied into every list index, so a page is one Query.
+LIST_PROJECTION = ("name", "device_type", "mac_address", "status")
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str
+    local: bool = False
+    projection: tuple[str, ...] | None = None  # None: ALL attributes
+
+
+LOCAL_INDEXES = (
+    Index(HISTORY_BY_TIME, PK, HISTORY_AT, local=True),
+    Index(HISTORY_BY_KIND, PK, HISTORY_KIND_AT, local=True),
+)
+
+GLOBAL_INDEXES = tuple(
+    Index(name, name, LIST_SORT, projection=LIST_PROJECTION)
+    for name in (LIST_ALL, LIST_BY_TYPE, LIST_BY_STATUS, LIST_BY_TYPE_STATUS, LIST_BY_MAC)
+)
+
+INDEXES = LOCAL_INDEXES + GLOBAL_INDEXES
+
+
+def string_attributes() -> list[str]:
+    """Every attribute used as a key by the table or an index (all are strings)."""
+    names = [PK, SK]
+    for index in INDEXES:
+        for name in (index.partition_key, index.sort_key):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _projection(index: Index) -> dict[str, object]:
+    if index.projection is None:
+        return {"ProjectionType": "ALL"}
+    return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.projection)}
+
+
+def create_table_request(table_name: str) -> dict[str, object]:
+    """A ``CreateTable`` request (on-demand) for moto, DynamoDB-compatible endpoints and tests."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"} for name in string_attributes()
+        ],
+        "KeySchema": [
+            {"AttributeName": PK, "KeyType": "HASH"},
+            {"AttributeName": SK, "KeyType": "RANGE"},
+        ],
+        "LocalSecondaryIndexes": [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": _projection(index),
+            }
+            for index in LOCAL_INDEXES
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": _projection(index),
+            }
+            for index in GLOBAL_INDEXES
+        ],
+    }
+
+
+# The Powertools idempotency utility keeps its records in a table of its own (pk "id",
+# TTL "expiration"), so its keys never share partitions with devices.
+IDEMPOTENCY_PK = "id"
+IDEMPOTENCY_TTL = "expiration"
+
+
+def create_idempotency_table_request(table_name: str) -> dict[str, object]:
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": IDEMPOTENCY_PK, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": IDEMPOTENCY_PK, "KeyType": "HASH"}],
+    }
