@@ -22,7 +22,7 @@ class Route:
     handler: str  # module under functions/handlers/, entry point ``lambda_handler``
     scope: Scope | None  # None: public (docs only)
     cache_ttl: int = 0  # seconds API Gateway caches a GET answer; 0 disables
-    cache_query: tuple[str, ...] = ()  # query parameters that are part of the cache key
+    query: tuple[str, ...] = ()  # the query parameters it takes, all part of its cache key
 
     @property
     def function_id(self) -> str:

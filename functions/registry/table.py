@@ -39,7 +39,7 @@ LIST_BY_STATUS = "list_by_status"
 LIST_BY_TYPE_STATUS = "list_by_type_status"
 LIST_BY_MAC = "list_by_mac"
 # Summary fields copied into every list index, so a page is one Query.
-LIST_PROJECTION = ("name", "device_type", "mac_address", "status")
+LIST_PROJECTION = ("id", "name", "device_type", "mac_address", "status")
 
 
 @dataclass(frozen=True)

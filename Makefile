@@ -1,0 +1,46 @@
+# Every target installs what it needs itself: a fresh clone runs `make run` or `make test` directly.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := 1
+export AWS_EC2_METADATA_DISABLED := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: install run test lint openapi synth bench fuzz clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB
+	$(PY) -m local.server
+
+openapi: install  ## regenerate the committed OpenAPI document from the handlers
+	$(PY) -m registry.openapi > functions/registry/openapi.json
+
+synth: install node_modules/.installed  ## cdk synth, offline, no credentials
+	npx cdk synth --quiet
+
+test: install node_modules/.installed
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: install node_modules/.installed
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""One module per route: each is a Lambda function's entry point (``lambda_handler``)."""

@@ -1,0 +1,34 @@
+"""POST /devices — register a device."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends
+
+from registry.api import create_app, principal, route
+from registry.docs import errors
+from registry.idempotency import idempotent_entry
+from registry.models import DeviceAttributes, DeviceDetail
+from registry.service import DeviceService
+from registry.views import device_response
+from registry.wiring import get_service
+
+app = create_app()
+
+
+@route(
+    app,
+    "create_device",
+    summary="Register a device",
+    description="Status starts as `unknown`. The MAC address must not be registered to another device.",
+    responses={201: {"description": "Registered; `Location` names the device"}, **errors(400, 409, 413, 415, 422)},
+    tags=["devices"],
+)
+def create_device(
+    device: DeviceAttributes, service: Annotated[DeviceService, Depends(get_service)]
+) -> Response[DeviceDetail]:
+    state = service.register(device, principal(app))
+    return device_response(state, 201, Location=f"/devices/{state['id']}")
+
+
+lambda_handler = idempotent_entry(app, "create_device")

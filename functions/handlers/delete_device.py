@@ -1,0 +1,34 @@
+"""DELETE /devices/{device_id} — retire a device; its history stays readable."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends
+
+from registry.api import create_app, header, principal, route
+from registry.docs import IF_MATCH, errors
+from registry.idempotency import idempotent_entry
+from registry.params import DeviceIdPath
+from registry.service import DeviceService
+from registry.wiring import get_service
+
+app = create_app()
+
+
+@route(
+    app,
+    "delete_device",
+    summary="Delete a device",
+    description=(
+        "Removes the device from reads and lists and frees its MAC address. Its history stays readable "
+        "and ends with a `deleted` entry. " + IF_MATCH
+    ),
+    responses={204: {"description": "Deleted"}, **errors(400, 404, 412)},
+    tags=["devices"],
+)
+def delete_device(device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)]) -> Response[None]:
+    service.delete(device_id, if_match=header(app, "if-match"), principal=principal(app))
+    return Response(status_code=204)
+
+
+lambda_handler = idempotent_entry(app, "delete_device")

@@ -1,0 +1,45 @@
+"""GET /swagger — Swagger UI; ``?format=json`` answers the OpenAPI document.
+
+Serves the committed document (``registry/openapi.json``) instead of rebuilding it from every
+route at cold start; a test keeps the file equal to what the handlers generate."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from registry.api import create_app, lambda_entry, route
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "registry" / "openapi.json"
+
+app = create_app()
+
+
+@cache
+def _document() -> str:
+    return DOCUMENT.read_text(encoding="utf-8")
+
+
+@cache
+def _page() -> str:
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+    assets = Path(swagger_ui.__file__).parent
+    script = (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    style = (assets / "swagger-ui.min.css").read_text(encoding="utf-8")
+    return generate_swagger_html(_document(), script, style, "", None)
+
+
+@route(app, "docs", summary="API documentation (Swagger UI, or this document with format=json)", tags=["docs"])
+def docs(format: Annotated[Literal["html", "json"], Query()] = "html") -> Response[str]:
+    if format == "json":
+        return Response(200, "application/json", _document(), {"Cache-Control": "public, max-age=300"})
+    return Response(200, "text/html; charset=utf-8", _page(), {"Cache-Control": "public, max-age=300"})
+
+
+lambda_handler = lambda_entry(app, "docs")

@@ -1,0 +1,34 @@
+"""GET /devices/{device_id}/history/{revision} — one immutable history entry."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from registry.api import create_app, lambda_entry, route
+from registry.docs import errors
+from registry.models import HistoryEntry
+from registry.params import DeviceIdPath
+from registry.service import DeviceService
+from registry.views import history_entry
+from registry.wiring import get_service
+
+app = create_app()
+
+
+@route(
+    app,
+    "get_history_entry",
+    summary="Get one history entry",
+    responses={200: {"description": "The entry (immutable)"}, **errors(404, 422)},
+    tags=["history"],
+)
+def get_history_entry(
+    device_id: DeviceIdPath,
+    revision: Annotated[int, Path(ge=1, le=10**12 - 1, description="Revision number")],
+    service: Annotated[DeviceService, Depends(get_service)],
+) -> HistoryEntry:
+    return history_entry(service.history_entry(device_id, revision))
+
+
+lambda_handler = lambda_entry(app, "get_history_entry")

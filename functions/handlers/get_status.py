@@ -1,0 +1,30 @@
+"""GET /devices/{device_id}/status — a device's reported status."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends
+
+from registry.api import create_app, lambda_entry, route
+from registry.docs import errors
+from registry.models import DeviceStatus
+from registry.params import DeviceIdPath
+from registry.service import DeviceService
+from registry.views import status_response
+from registry.wiring import get_service
+
+app = create_app()
+
+
+@route(
+    app,
+    "get_status",
+    summary="Get a device's status",
+    responses={200: {"description": "The status; `ETag` is its version"}, **errors(404, 422)},
+    tags=["status"],
+)
+def get_status(device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)]) -> Response[DeviceStatus]:
+    return status_response(service.get(device_id))
+
+
+lambda_handler = lambda_entry(app, "get_status")

@@ -1,0 +1,44 @@
+"""GET /devices — device summaries, a page at a time, optionally filtered."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from registry.api import create_app, lambda_entry, route
+from registry.docs import errors
+from registry.models import DevicePage, DeviceType, MacAddress, StatusValue
+from registry.service import DeviceService
+from registry.views import device_summary
+from registry.wiring import get_service
+
+app = create_app()
+
+
+@route(
+    app,
+    "list_devices",
+    summary="List devices",
+    description="Summaries (with status), ordered by id (registration order). Follow `next_cursor` until null.",
+    responses={200: {"description": "A page of summaries"}, **errors(400, 422)},
+    tags=["devices"],
+)
+def list_devices(
+    service: Annotated[DeviceService, Depends(get_service)],
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
+    cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")] = None,
+    device_type: Annotated[DeviceType | None, Query(description="Only this type")] = None,
+    status: Annotated[StatusValue | None, Query(description="Only this status")] = None,
+    mac_address: Annotated[MacAddress | None, Query(description="Only this MAC address, any spelling")] = None,
+) -> DevicePage:
+    items, next_cursor = service.list_devices(
+        limit=limit,
+        cursor=cursor,
+        device_type=device_type,
+        status=status.value if status else None,
+        mac_address=mac_address,
+    )
+    return DevicePage(items=[device_summary(item) for item in items], next_cursor=next_cursor)
+
+
+lambda_handler = lambda_entry(app, "list_devices")

@@ -1,0 +1,50 @@
+"""GET /devices/{device_id}/history — a device's history, newest first by default."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import AfterValidator
+
+from registry.api import create_app, lambda_entry, route
+from registry.docs import errors
+from registry.models import HistoryKindFilter, HistoryPage, Order
+from registry.params import DeviceIdPath
+from registry.service import DeviceService
+from registry.types import parse_timestamp
+from registry.views import history_entry
+from registry.wiring import get_service
+
+app = create_app()
+
+QueryTimestamp = Annotated[str, AfterValidator(parse_timestamp)]
+
+
+@route(
+    app,
+    "list_history",
+    summary="List a device's history",
+    description=(
+        "Every change of attributes or status, including those of a deleted device. "
+        "`kind=config` includes the `created` and `deleted` entries."
+    ),
+    responses={200: {"description": "A page of history entries"}, **errors(400, 404, 422)},
+    tags=["history"],
+)
+def list_history(
+    device_id: DeviceIdPath,
+    service: Annotated[DeviceService, Depends(get_service)],
+    kind: Annotated[HistoryKindFilter | None, Query(description="Only config or only status entries")] = None,
+    since: Annotated[QueryTimestamp | None, Query(description="Entries at or after this ISO 8601 time")] = None,
+    until: Annotated[QueryTimestamp | None, Query(description="Entries before this ISO 8601 time")] = None,
+    order: Annotated[Order, Query(description="`desc`: newest first")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
+    cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")] = None,
+) -> HistoryPage:
+    items, next_cursor = service.history(
+        device_id, kind=kind, since=since, until=until, order=order, limit=limit, cursor=cursor
+    )
+    return HistoryPage(items=[history_entry(item) for item in items], next_cursor=next_cursor)
+
+
+lambda_handler = lambda_entry(app, "list_history")

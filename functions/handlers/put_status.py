@@ -1,0 +1,38 @@
+"""PUT /devices/{device_id}/status — report a device's status."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends
+
+from registry.api import create_app, header, principal, route
+from registry.docs import IF_MATCH, errors
+from registry.idempotency import idempotent_entry
+from registry.models import DeviceStatus, StatusUpdate
+from registry.params import DeviceIdPath
+from registry.service import DeviceService
+from registry.views import status_response
+from registry.wiring import get_service
+
+app = create_app()
+
+
+@route(
+    app,
+    "put_status",
+    summary="Report a device's status",
+    description=(
+        "A new status or reason is a new version and a history entry; the same status and reason again "
+        "changes nothing (PUT is idempotent). " + IF_MATCH
+    ),
+    responses={200: {"description": "The status now"}, **errors(400, 404, 409, 412, 413, 415, 422)},
+    tags=["status"],
+)
+def put_status(
+    device_id: DeviceIdPath, update: StatusUpdate, service: Annotated[DeviceService, Depends(get_service)]
+) -> Response[DeviceStatus]:
+    state = service.set_status(device_id, update, if_match=header(app, "if-match"), principal=principal(app))
+    return status_response(state)
+
+
+lambda_handler = idempotent_entry(app, "put_status")

@@ -1,0 +1,38 @@
+"""PATCH /devices/{device_id} — change attributes with a JSON merge patch."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends
+
+from registry.api import create_app, header, principal, route
+from registry.docs import IF_MATCH, errors
+from registry.idempotency import idempotent_entry
+from registry.models import DeviceDetail, DevicePatch
+from registry.params import DeviceIdPath
+from registry.service import DeviceService
+from registry.views import device_response
+from registry.wiring import get_service
+
+app = create_app()
+
+
+@route(
+    app,
+    "update_device",
+    summary="Change a device's attributes",
+    description=(
+        "A JSON merge patch (RFC 7396): fields sent replace the current ones, `null` clears an optional "
+        "field or removes a key of `attributes`. " + IF_MATCH
+    ),
+    responses={200: {"description": "The changed device"}, **errors(400, 404, 409, 412, 413, 415, 422)},
+    tags=["devices"],
+)
+def update_device(
+    device_id: DeviceIdPath, patch: DevicePatch, service: Annotated[DeviceService, Depends(get_service)]
+) -> Response[DeviceDetail]:
+    state = service.update(device_id, patch.changes(), if_match=header(app, "if-match"), principal=principal(app))
+    return device_response(state)
+
+
+lambda_handler = idempotent_entry(app, "update_device")

@@ -1,0 +1,145 @@
+"""What every route handler shares: the resolver with problem handling, the request guards
+that run before it, the caller's identity, and entity-tag headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+
+from registry import problems
+from registry.errors import (
+    MalformedJson,
+    PayloadTooLarge,
+    RegistryError,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from registry.routes import resolver_path, route_for
+from registry.settings import get_settings
+
+MAX_BODY_BYTES = 64 * 1024
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+logger = Logger()
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    problems.register(app)
+    return app
+
+
+def route(app: APIGatewayRestResolver, handler: str, **operation: Any) -> Callable[[Any], Any]:
+    """Register the function for ``handler``'s entry in the route table (path and method
+    come from there, so the table stays the only place they are written)."""
+    entry = route_for(handler)
+    return app.route(resolver_path(entry.path), method=entry.method, **operation)
+
+
+def principal(app: APIGatewayRestResolver) -> str:
+    """Who made the request: the token's subject (a user, or the app client for client
+    credentials) as the Cognito authorizer passed it; a fixed name where there is none."""
+    authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    claims = authorizer.get("claims") or {}
+    return str(claims.get("sub") or claims.get("client_id") or get_settings().anonymous_principal)
+
+
+def header(app: APIGatewayRestResolver, name: str) -> str | None:
+    return app.current_event.get_header_value(name, case_sensitive=False)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _body_bytes(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedJson("The request body is not valid base64-encoded JSON.") from None
+    return body.encode("utf-8", "surrogatepass")
+
+
+def _check_query(event: dict[str, Any], known: tuple[str, ...]) -> None:
+    multi = event.get("multiValueQueryStringParameters") or {}
+    names = set(multi) | set(event.get("queryStringParameters") or {})
+    unknown = sorted(names - set(known))
+    if unknown:
+        allowed = ", ".join(known) or "none"
+        raise ValidationFailed(
+            f"Unknown query parameter {', '.join(unknown)}; this route takes: {allowed}.",
+            errors=[{"field": name, "message": "is not a known query parameter"} for name in unknown],
+        )
+    repeated = sorted(name for name, values in multi.items() if values and len(values) > 1)
+    if repeated:
+        raise ValidationFailed(
+            f"Query parameter {', '.join(repeated)} is given more than once.",
+            errors=[{"field": name, "message": "is given more than once"} for name in repeated],
+        )
+
+
+def guard(event: dict[str, Any], known_query: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Reject what no route should parse: unknown or repeated query parameters, oversized,
+    non-JSON or malformed bodies.
+
+    Returns the event to resolve, its body as UTF-8 text and its content type normalised
+    to ``application/json`` (merge patches included) for the resolver's validation."""
+    _check_query(event, known_query)
+    raw = _body_bytes(event)
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} bytes.")
+    if event.get("httpMethod") not in {"POST", "PUT", "PATCH"}:
+        return event
+    content_type = (_header(event, "content-type") or JSON).split(";")[0].strip().lower()
+    accepted = {JSON, MERGE_PATCH} if event.get("httpMethod") == "PATCH" else {JSON}
+    if content_type not in accepted:
+        raise UnsupportedMediaType(
+            f"Content-Type {content_type} is not accepted here; send {' or '.join(sorted(accepted))}."
+        )
+    try:
+        text = raw.decode("utf-8")
+        json.loads(text)
+    except UnicodeDecodeError:
+        raise MalformedJson("The request body is not UTF-8 text.") from None
+    except (ValueError, RecursionError):
+        raise MalformedJson("The request body is not valid JSON.") from None
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    headers["Content-Type"] = JSON
+    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+    multi["Content-Type"] = [JSON]
+    return {**event, "body": text, "isBase64Encoded": False, "headers": headers, "multiValueHeaders": multi}
+
+
+def lambda_entry(app: APIGatewayRestResolver, handler: str, resolve: Handler | None = None) -> Handler:
+    """The function's Lambda entry point: guards, then the resolver (or ``resolve``, which
+    wraps it), with structured logs that carry the API Gateway request id as correlation id."""
+    run = resolve or app.resolve
+    known_query = route_for(handler).query
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            checked = guard(event, known_query)
+        except RegistryError as error:
+            return problems.error_proxy_response(error)
+        return dict(run(checked, context))
+
+    return lambda_handler

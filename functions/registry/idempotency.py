@@ -1,0 +1,126 @@
+"""``Idempotency-Key`` for write routes, on the Powertools idempotency utility.
+
+A request with a key runs once; a retry with the same key, route, caller and JSON body gets
+the first answer again (marked ``Idempotent-Replayed: true``) and changes nothing. The same
+key with another body is a 422; a retry while the first is still running is a 409. Only
+successful answers are kept: after a 4xx or 5xx, which changed nothing, a retry runs again."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import BaseError as IdempotencyError
+
+from registry import problems
+from registry.api import Handler, lambda_entry
+from registry.errors import (
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidHeader,
+    RegistryError,
+    ServiceUnavailable,
+)
+from registry.settings import get_settings
+from registry.wiring import dynamodb_client
+
+HEADER = "idempotency-key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class _NotKept(Exception):
+    """An unsuccessful answer: returned to the client, not stored for replays."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__(response.get("statusCode"))
+        self.response = response
+
+
+def _mark_replayed(response: Any, _: Any) -> Any:
+    response.setdefault("headers", {})["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _key(event: dict[str, Any]) -> str | None:
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() == HEADER:
+            if not _KEY.fullmatch(value or ""):
+                raise InvalidHeader("Idempotency-Key must be 1-255 visible ASCII characters.")
+            return str(value)
+    return None
+
+
+def _caller(event: dict[str, Any]) -> str:
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    return str(claims.get("sub") or claims.get("client_id") or "")
+
+
+@cache
+def _runner(handler: str, app: APIGatewayRestResolver) -> Any:
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name, boto3_client=dynamodb_client()
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[method, path, caller, key]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+        response_hook=_mark_replayed,
+    )
+
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=persistence, config=config, key_prefix=handler
+    )
+    def run(*, request: dict[str, Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = app.resolve(event, context)
+        if not 200 <= int(response.get("statusCode", 500)) < 300:
+            raise _NotKept(response)
+        return response
+
+    return run, config
+
+
+def idempotent_entry(app: APIGatewayRestResolver, handler: str) -> Handler:
+    def resolve_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            key = _key(event)
+            if key is None:
+                return app.resolve(event, context)
+            run, config = _runner(handler, app)
+            config.register_lambda_context(context)
+            request = {
+                "key": key,
+                "method": event.get("httpMethod"),
+                "path": event.get("path"),
+                "caller": _caller(event),
+                "body": json.loads(event.get("body") or "null"),
+            }
+            return dict(run(request=request, event=event, context=context))
+        except _NotKept as answer:
+            return answer.response
+        except IdempotencyValidationError:
+            error: RegistryError = IdempotencyKeyReused(
+                "This Idempotency-Key was already used with a different request body; use a new key."
+            )
+        except IdempotencyAlreadyInProgressError:
+            error = IdempotencyInProgress("A request with this Idempotency-Key is still in progress; retry shortly.")
+        except (IdempotencyPersistenceLayerError, IdempotencyError):
+            error = ServiceUnavailable("The idempotency store is busy or unreachable; retry shortly.")
+        except RegistryError as raised:
+            error = raised
+        return problems.error_proxy_response(error)
+
+    return lambda_entry(app, handler, resolve_once)

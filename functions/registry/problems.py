@@ -1,0 +1,88 @@
+"""Every error the API answers, as an RFC 9457 problem document, built in one place.
+
+Domain errors, the resolver's own validation errors, unknown routes and anything unexpected
+all leave through here; no stack trace or internal text reaches a client."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from pydantic import ValidationError
+
+from registry.errors import RegistryError, RouteNotFound, UnsupportedMediaType, from_validation_errors
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "tag:device-registry,2026:problem:"
+logger = logging.getLogger(__name__)
+
+
+def problem_body(
+    status: int, slug: str, title: str, detail: str, errors: list[dict[str, str]] | None = None
+) -> str:
+    document: dict[str, Any] = {"type": TYPE_PREFIX + slug, "title": title, "status": status, "detail": detail}
+    if errors:
+        document["errors"] = errors
+    return json.dumps(document)
+
+
+def problem_headers(retry_after: int | None = None) -> dict[str, str]:
+    headers = {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return headers
+
+
+def error_proxy_response(error: RegistryError) -> dict[str, Any]:
+    """The API Gateway proxy response for an error raised outside the resolver."""
+    return {
+        "statusCode": error.status,
+        "headers": problem_headers(error.retry_after),
+        "body": problem_body(error.status, error.slug, error.title, error.detail, error.errors),
+        "isBase64Encoded": False,
+    }
+
+
+def _response(error: RegistryError) -> Response[Any]:
+    headers = problem_headers(error.retry_after)
+    return Response(
+        status_code=error.status,
+        content_type=headers.pop("Content-Type"),
+        body=problem_body(error.status, error.slug, error.title, error.detail, error.errors),
+        headers=headers,
+    )
+
+
+def register(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(RegistryError)
+    def _registry_error(error: RegistryError) -> Response[Any]:
+        return _response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _request_invalid(error: RequestValidationError) -> Response[Any]:
+        return _response(from_validation_errors(error.errors()))
+
+    @app.exception_handler(ValidationError)
+    def _model_invalid(error: ValidationError) -> Response[Any]:
+        return _response(from_validation_errors(error.errors(include_url=False, include_input=False)))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[Any]:
+        return _response(UnsupportedMediaType("Send the body as application/json."))
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[Any]:
+        event = app.current_event
+        return _response(RouteNotFound(f"No route {event.http_method} {event.path}."))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[Any]:
+        logger.exception("unhandled error")
+        return _response(RegistryError("The request failed on our side; it has been logged."))

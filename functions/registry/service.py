@@ -1,0 +1,300 @@
+"""Domain rules: versions, diffs, history entries, preconditions and optimistic retries.
+
+Every write reads the device once, decides, and commits one conditional transaction that
+succeeds only if nobody else wrote in between; otherwise it reads again (bounded, jittered).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from registry import cursors
+from registry.errors import (
+    ConcurrentUpdate,
+    DeviceNotFound,
+    HistoryEntryNotFound,
+    InvalidHeader,
+    PreconditionFailed,
+    from_validation_errors,
+)
+from registry.models import (
+    ATTRIBUTE_FIELDS,
+    DeviceAttributes,
+    HistoryKind,
+    StatusUpdate,
+    StatusValue,
+)
+from registry.store import DeviceStore, HistoryQuery, StaleRevision, ensure_exists
+from registry.types import new_device_id, now_timestamp
+
+_ENTITY_TAG = re.compile(r'^\s*(W/)?"([\x21\x23-\x7e]*)"\s*$')
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a write will commit: the device's next item and the history entry recording it."""
+
+    state: dict[str, Any]
+    history: dict[str, Any]
+    claim_mac: str | None = None
+    release_mac: str | None = None
+
+
+def check_if_match(header: str | None, current_version: int) -> None:
+    """RFC 9110 ``If-Match`` with strong comparison: ``*`` or a list of entity tags."""
+    if header is None:
+        return
+    if header.strip() == "*":
+        return
+    tags = header.split(",")
+    parsed = [_ENTITY_TAG.fullmatch(tag) for tag in tags]
+    if len(header) > 256 or not all(parsed):
+        raise InvalidHeader('If-Match must be "*" or entity tags such as "3", as given in ETag.')
+    strong = {match.group(2) for match in parsed if match and not match.group(1)}
+    if str(current_version) not in strong:
+        raise PreconditionFailed(
+            f"If-Match {header.strip()} does not match the current version \"{current_version}\"; "
+            "read the resource again and retry with its ETag."
+        )
+
+
+def config_snapshot(state: dict[str, Any]) -> dict[str, Any]:
+    snapshot = {field: state.get(field) for field in ATTRIBUTE_FIELDS}
+    snapshot["config_version"] = state["config_version"]
+    return snapshot
+
+
+def status_snapshot(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": state["status"],
+        "reason": state.get("reason"),
+        "version": state["status_version"],
+        "updated_at": state["status_updated_at"],
+    }
+
+
+def diff(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``{field: {"old", "new"}}`` for every field that differs; ``attributes`` key by key."""
+    changes: dict[str, dict[str, Any]] = {}
+    for field in fields:
+        before, after = old.get(field), new.get(field)
+        if field == "attributes":
+            before, after = before or {}, after or {}
+            for key in sorted(set(before) | set(after)):
+                if before.get(key) != after.get(key):
+                    changes[f"attributes.{key}"] = {"old": before.get(key), "new": after.get(key)}
+        elif before != after:
+            changes[field] = {"old": before, "new": after}
+    return changes
+
+
+def merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7396 over the attribute fields: ``None`` clears, ``attributes`` merges key by key."""
+    merged = {field: current.get(field) for field in ATTRIBUTE_FIELDS}
+    for field, value in patch.items():
+        if field == "attributes" and value is not None:
+            attributes = dict(merged.get("attributes") or {})
+            for key, inner in value.items():
+                if inner is None:
+                    attributes.pop(key, None)
+                else:
+                    attributes[key] = inner
+            merged["attributes"] = attributes
+        elif field == "attributes":
+            merged["attributes"] = {}
+        else:
+            merged[field] = value
+    return merged
+
+
+class DeviceService:
+    def __init__(
+        self,
+        store: DeviceStore,
+        *,
+        clock: Callable[[], str] = now_timestamp,
+        max_attempts: int = 6,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.sleep = sleep
+
+    # -- devices ---------------------------------------------------------------------
+
+    def register(self, attributes: DeviceAttributes, principal: str) -> dict[str, Any]:
+        now = self.clock()
+        values = attributes.model_dump()
+        state = {
+            "id": new_device_id(),
+            **values,
+            "config_version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "status": StatusValue.UNKNOWN.value,
+            "reason": None,
+            "status_version": 1,
+            "status_updated_at": now,
+            "revision": 1,
+            "last_at": now,
+        }
+        history = self._entry(state, HistoryKind.CREATED, now, principal, diff({}, values, ATTRIBUTE_FIELDS))
+        self.store.create_device(state, history)
+        return state
+
+    def get(self, device_id: str) -> dict[str, Any]:
+        return ensure_exists(self.store.get_device(device_id), device_id)
+
+    def update(
+        self, device_id: str, patch: dict[str, Any], *, if_match: str | None, principal: str
+    ) -> dict[str, Any]:
+        def plan(current: dict[str, Any]) -> Change | None:
+            check_if_match(if_match, current["config_version"])
+            try:
+                merged = DeviceAttributes.model_validate(merge_patch(current, patch)).model_dump()
+            except ValidationError as error:
+                raise from_validation_errors(error.errors(include_url=False, include_input=False)) from None
+            changes = diff(current, merged, ATTRIBUTE_FIELDS)
+            if not changes:
+                return None
+            at = self._next_at(current)
+            state = {**current, **merged, "config_version": current["config_version"] + 1, "updated_at": at}
+            state.update(revision=current["revision"] + 1, last_at=at)
+            moved = merged["mac_address"] != current["mac_address"]
+            return Change(
+                state=state,
+                history=self._entry(state, HistoryKind.CONFIG, at, principal, changes),
+                claim_mac=merged["mac_address"] if moved else None,
+                release_mac=current["mac_address"] if moved else None,
+            )
+
+        return self._write(device_id, plan)
+
+    def delete(self, device_id: str, *, if_match: str | None, principal: str) -> None:
+        def plan(current: dict[str, Any]) -> Change:
+            check_if_match(if_match, current["config_version"])
+            at = self._next_at(current)
+            state = {**current, "revision": current["revision"] + 1, "last_at": at, "deleted_at": at}
+            return Change(
+                state=state,
+                history=self._entry(state, HistoryKind.DELETED, at, principal, {}),
+                release_mac=current["mac_address"],
+            )
+
+        self._write(device_id, plan)
+
+    # -- status ------------------------------------------------------------------------
+
+    def set_status(
+        self, device_id: str, update: StatusUpdate, *, if_match: str | None, principal: str
+    ) -> dict[str, Any]:
+        def plan(current: dict[str, Any]) -> Change | None:
+            check_if_match(if_match, current["status_version"])
+            new = {"status": update.status.value, "reason": update.reason}
+            changes = diff(current, new, ("status", "reason"))
+            if not changes:
+                return None  # PUT is idempotent: the same status again is not a change
+            at = self._next_at(current)
+            state = {**current, **new, "status_version": current["status_version"] + 1}
+            state.update(status_updated_at=at, revision=current["revision"] + 1, last_at=at)
+            return Change(state=state, history=self._entry(state, HistoryKind.STATUS, at, principal, changes))
+
+        return self._write(device_id, plan)
+
+    # -- lists -----------------------------------------------------------------------
+
+    def list_devices(
+        self,
+        *,
+        limit: int,
+        cursor: str | None,
+        device_type: str | None = None,
+        status: str | None = None,
+        mac_address: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        after = cursors.decode_device_cursor(cursor) if cursor else None
+        page = self.store.list_devices(
+            device_type=device_type, status=status, mac_address=mac_address, limit=limit, after_id=after
+        )
+        next_cursor = cursors.encode_device_cursor(page.items[-1]["id"]) if page.has_more else None
+        return page.items, next_cursor
+
+    def history(
+        self,
+        device_id: str,
+        *,
+        kind: str | None,
+        since: str | None,
+        until: str | None,
+        order: str,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        after = cursors.decode_history_cursor(cursor) if cursor else None
+        query = HistoryQuery(device_id, kind, since, until, order == "asc", limit, after)
+        page = self.store.query_history(query)
+        if not page.items and after is None and self.store.get_device(device_id) is None:
+            # Only an empty first page costs a second read, to tell "no such device" apart.
+            raise DeviceNotFound(device_id)
+        last = page.items[-1] if page.items else None
+        next_cursor = cursors.encode_history_cursor(last["revision"], last["at"]) if last and page.has_more else None
+        return page.items, next_cursor
+
+    def history_entry(self, device_id: str, revision: int) -> dict[str, Any]:
+        entry = self.store.get_history_entry(device_id, revision)
+        if entry is None:
+            raise HistoryEntryNotFound(device_id, revision)
+        return entry
+
+    # -- internals -------------------------------------------------------------------
+
+    def _write(self, device_id: str, plan: Callable[[dict[str, Any]], Change | None]) -> dict[str, Any]:
+        for attempt in range(self.max_attempts):
+            current = self.get(device_id)
+            change = plan(current)
+            if change is None:
+                return current
+            try:
+                self.store.commit(
+                    change.state,
+                    expected_revision=current["revision"],
+                    history=change.history,
+                    claim_mac=change.claim_mac,
+                    release_mac=change.release_mac,
+                )
+            except StaleRevision:
+                if attempt + 1 < self.max_attempts:
+                    # Full jitter: concurrent writers spread out instead of colliding again.
+                    self.sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))
+                continue
+            return change.state
+        raise ConcurrentUpdate(
+            f"Device {device_id} was changed by other writers {self.max_attempts} times while this "
+            "change was being applied; retry the request."
+        )
+
+    def _next_at(self, current: dict[str, Any]) -> str:
+        """Now, but never before the previous entry: history order by time = by revision."""
+        return max(self.clock(), current["last_at"])
+
+    @staticmethod
+    def _entry(
+        state: dict[str, Any], kind: HistoryKind, at: str, principal: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        snapshot = status_snapshot(state) if kind is HistoryKind.STATUS else config_snapshot(state)
+        return {
+            "revision": state["revision"],
+            "kind": kind.value,
+            "at": at,
+            "changed_by": principal,
+            "changes": changes,
+            "snapshot": snapshot,
+        }

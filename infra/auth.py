@@ -1,0 +1,97 @@
+"""Cognito: who may call the API. A user pool whose resource server defines the scopes the
+route table asks for, an app client for machine-to-machine callers (client credentials),
+and the authorizer every non-public method uses."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, Fn, Validations
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from constructs import Construct
+from registry.routes import ROUTES
+
+from infra.stage import StageConfig
+
+ACCESS_TOKEN_VALIDITY = Duration.hours(1)
+
+
+def route_scopes() -> dict[str, list[str]]:
+    """``{"devices": ["read", "write"]}`` from the scopes (``server/scope``) of the route table."""
+    servers: dict[str, list[str]] = {}
+    for scope in sorted({route.scope for route in ROUTES if route.scope}):
+        server, name = scope.split("/", 1)
+        servers.setdefault(server, []).append(name)
+    return servers
+
+
+class Auth(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            # Callers are machines with client credentials: nobody signs up or signs in.
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(username=True),
+            account_recovery=cognito.AccountRecovery.NONE,
+            # Should an operator ever add a human user, the pool is strict by default.
+            password_policy=cognito.PasswordPolicy(
+                min_length=14,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(1),
+            ),
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            feature_plan=cognito.FeaturePlan.ESSENTIALS,
+            deletion_protection=stage.deletion_protection,
+            removal_policy=stage.removal_policy,
+        )
+        Validations.of(self.user_pool).acknowledge(
+            id="AwsSolutions-COG3",
+            reason="Threat protection (the Plus feature plan) scores interactive user sign-ins; "
+            "this pool has no users, only an app client using the client-credentials grant.",
+        )
+
+        oauth_scopes = []
+        for identifier, names in route_scopes().items():
+            scopes = [
+                cognito.ResourceServerScope(scope_name=name, scope_description=f"{name} {identifier}")
+                for name in names
+            ]
+            server = self.user_pool.add_resource_server(
+                f"{identifier.capitalize()}Scopes", identifier=identifier, scopes=scopes
+            )
+            oauth_scopes += [cognito.OAuthScope.resource_server(server, scope) for scope in scopes]
+        self.client = self.user_pool.add_client(
+            "MachineClient",
+            generate_secret=True,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True), scopes=oauth_scopes
+            ),
+            auth_flows=cognito.AuthFlow(),  # no user sign-in flows at all
+            access_token_validity=ACCESS_TOKEN_VALIDITY,
+            enable_token_revocation=True,
+            prevent_user_existence_errors=True,
+        )
+        # The hosted domain serves /oauth2/token; prefixes are global per region, so the
+        # account id keeps two accounts deploying the same stage from colliding.
+        self.domain = self.user_pool.add_domain(
+            "Domain",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=Fn.join("-", ["device-registry", stage.name, Aws.ACCOUNT_ID])
+            ),
+        )
+        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self,
+            "Authorizer",
+            cognito_user_pools=[self.user_pool],
+            # Token verdicts are cached per token; a revoked token may pass for this long.
+            results_cache_ttl=Duration.minutes(5),
+        )
+
+    @property
+    def token_url(self) -> str:
+        return self.domain.base_url() + "/oauth2/token"

@@ -1,0 +1,76 @@
+"""The DynamoDB tables, built from ``registry.table``: the one definition the store, the
+local server and the tests also read, so the deployed keys and indexes cannot drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+from registry import table as schema
+
+from infra.stage import StageConfig
+
+
+def _string(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+def _projection(index: schema.Index) -> dict[str, Any]:
+    if index.projection is None:
+        return {"projection_type": dynamodb.ProjectionType.ALL}
+    return {
+        "projection_type": dynamodb.ProjectionType.INCLUDE,
+        "non_key_attributes": list(index.projection),
+    }
+
+
+class Data(Construct):
+    """The device table and the Powertools idempotency table."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        common: dict[str, Any] = {
+            "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+            # AWS-managed KMS key (aws/dynamodb): encrypted at rest, auditable in CloudTrail,
+            # no key policy of ours to get wrong.
+            "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+            "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            "deletion_protection": stage.deletion_protection,
+            "removal_policy": stage.removal_policy,
+        }
+
+        self.table = dynamodb.Table(
+            self,
+            "Devices",
+            partition_key=_string(schema.PK),
+            sort_key=_string(schema.SK),
+            time_to_live_attribute=schema.TTL_ATTRIBUTE,
+            # Every version written, with before and after, for change events later.
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            **common,
+        )
+        for index in schema.LOCAL_INDEXES:
+            self.table.add_local_secondary_index(
+                index_name=index.name, sort_key=_string(index.sort_key), **_projection(index)
+            )
+        for index in schema.GLOBAL_INDEXES:
+            self.table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=_string(index.partition_key),
+                sort_key=_string(index.sort_key),
+                **_projection(index),
+            )
+        self.index_names = [index.name for index in schema.INDEXES]
+
+        # Powertools idempotency records: their own table, so they never share partitions
+        # (or a key schema) with devices; DynamoDB deletes them once expired.
+        self.idempotency_table = dynamodb.Table(
+            self,
+            "Idempotency",
+            partition_key=_string(schema.IDEMPOTENCY_PK),
+            time_to_live_attribute=schema.IDEMPOTENCY_TTL,
+            **common,
+        )

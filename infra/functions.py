@@ -1,0 +1,193 @@
+"""One Lambda function per route of the route table, each with its own role, its own log
+group and a code asset holding only our code: the shared ``registry`` package and its own
+handler module. Third-party libraries come from the AWS-managed Powertools layer and boto3
+from the runtime, so nothing needs Docker (or pip) to build."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Fn, IgnoreMode, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from registry.routes import ROUTES, Route
+
+from infra import FUNCTIONS_DIR
+from infra.data import Data
+from infra.stage import StageConfig
+
+# The AWS-managed Powertools for AWS Lambda (Python) v3 layer (it bundles pydantic v2) for
+# python3.13 on arm64. Bump LAYER_VERSION together with aws-lambda-powertools in
+# requirements.txt; check what a version carries with
+# `aws lambda get-layer-version-by-arn --arn <arn>` (its description names the release).
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
+POWERTOOLS_LAYER_VERSION = 27
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+
+# Lambda gives CPU in proportion to memory (a full vCPU at 1,769 MB). 512 MB buys about
+# 0.3 vCPU: enough that the cold import of boto3 + pydantic + Powertools (~0.3 s on a full
+# core) stays near a second, while a warm request (one DynamoDB call) is I/O-bound and
+# would not get faster with more. Tune with measured data (Lambda Power Tuning) later.
+MEMORY_MB = 512
+DOCS_MEMORY_MB = 256  # serves a static document; no DynamoDB, no pydantic models
+# Above the boto3 client's worst case (registry/wiring.py: 3 attempts of 2 s connect + 5 s
+# read, plus backoff) so that the handler, not a Lambda timeout, answers 503 with
+# Retry-After; below API Gateway's 29 s integration timeout, which would answer 504.
+TIMEOUT = Duration.seconds(25)
+
+SERVICE_NAME = "device-registry"
+METRICS_NAMESPACE = "DeviceRegistry"
+
+# Least privilege on the device table (the index ARNs are listed one by one, no wildcard).
+# Transactions (TransactWriteItems) are authorised by these per-item actions.
+READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+WRITE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+)
+# What the Powertools idempotency utility does with its records.
+IDEMPOTENCY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+
+
+def handler_string(route: Route) -> str:
+    return f"handlers.{route.handler}.lambda_handler"
+
+
+def asset_excludes(route: Route) -> list[str]:
+    """An allow-list in .gitignore syntax: ``registry/`` and this route's handler, nothing else
+    from ``functions/`` (no other handlers, no caches, nothing added there later by accident)."""
+    return [
+        "/*",
+        "!/registry/",
+        "!/handlers/",
+        "/handlers/*",
+        "!/handlers/__init__.py",
+        f"!/handlers/{route.handler}.py",
+        "__pycache__/",
+        "*.pyc",
+    ]
+
+
+class RouteFunction(Construct):
+    """A route's Lambda function with its role and log group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        route: Route,
+        stage: StageConfig,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.route = route
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=stage.log_retention, removal_policy=stage.removal_policy
+        )
+        # Our own role instead of the AWSLambdaBasicExecutionRole managed policy, which would
+        # let the function write to every log group in the account.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{route.method} {route.path}",
+        )
+        self.log_group.grant(self.role, "logs:CreateLogStream", "logs:PutLogEvents")
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"Device Registry: {route.method} {route.path}",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler_string(route),
+            code=lambda_.Code.from_asset(
+                str(FUNCTIONS_DIR), exclude=asset_excludes(route), ignore_mode=IgnoreMode.GIT
+            ),
+            layers=[layer],
+            memory_size=MEMORY_MB if route.scope else DOCS_MEMORY_MB,
+            timeout=TIMEOUT,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=environment,
+            role=self.role,
+            log_group=self.log_group,
+        )
+        # A stable logical id (e.g. GetDevice) for `sam local invoke` and the console.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.override_logical_id(route.function_id)
+        Validations.of(self).acknowledge(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
+            "support no resource-level permissions.",
+        )
+        Validations.of(self.function).acknowledge(
+            id="AwsSolutions-L1",
+            reason=f"{RUNTIME.name} is pinned to match the AWS-managed Powertools layer "
+            f"{POWERTOOLS_LAYER_NAME}; move both together.",
+        )
+
+
+
+class Functions(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data) -> None:
+        super().__init__(scope, construct_id)
+        layer = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            Fn.sub(
+                "arn:${AWS::Partition}:lambda:${AWS::Region}:"
+                f"{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
+            ),
+        )
+        powertools = {
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": stage.log_level,
+        }
+        tables = {
+            "TABLE_NAME": data.table.table_name,
+            "IDEMPOTENCY_TABLE_NAME": data.idempotency_table.table_name,
+        }
+
+        self.by_route: dict[Route, RouteFunction] = {}
+        for route in ROUTES:
+            function = RouteFunction(
+                self,
+                route.function_id,
+                route=route,
+                stage=stage,
+                layer=layer,
+                environment={**powertools, **tables} if route.scope else powertools,
+            )
+            for statement in self._statements(route, data):
+                function.role.add_to_policy(statement)
+            self.by_route[route] = function
+
+    @staticmethod
+    def _statements(route: Route, data: Data) -> list[iam.PolicyStatement]:
+        if route.scope is None:
+            return []  # the docs: a static document, no table access at all
+        if not route.is_write:
+            indexes = [f"{data.table.table_arn}/index/{name}" for name in data.index_names]
+            return [
+                iam.PolicyStatement(
+                    actions=list(READ_ACTIONS), resources=[data.table.table_arn, *indexes]
+                )
+            ]
+        return [
+            iam.PolicyStatement(actions=list(WRITE_ACTIONS), resources=[data.table.table_arn]),
+            iam.PolicyStatement(
+                actions=list(IDEMPOTENCY_ACTIONS), resources=[data.idempotency_table.table_arn]
+            ),
+        ]

@@ -1,0 +1,1 @@
+"""The local server: the API's own handlers behind HTTP, on an embedded DynamoDB."""

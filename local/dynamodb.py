@@ -1,0 +1,56 @@
+"""An embedded DynamoDB: moto's server on a free loopback port, with the tables created from
+``registry.table``. Requests are served one at a time, as DynamoDB applies each request
+atomically; moto's backend alone would let concurrent transactions interleave."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import boto3
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from registry import table
+
+
+class _Serialized:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class EmbeddedDynamoDB:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = _Serialized(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dynamodb", daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> EmbeddedDynamoDB:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def create_tables(endpoint: str | None, table_name: str, idempotency_table_name: str) -> None:
+    """Create both tables unless they exist (an external endpoint may already have them)."""
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    existing = set(client.list_tables().get("TableNames", []))
+    if table_name not in existing:
+        client.create_table(**table.create_table_request(table_name))
+    if idempotency_table_name not in existing:
+        client.create_table(**table.create_idempotency_table_request(idempotency_table_name))

@@ -1,0 +1,95 @@
+"""API Gateway REST proxy events, shaped as API Gateway (and ``sam local generate-event
+apigateway aws-proxy``) produce them, and a Lambda context to call handlers with."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from registry.routes import ROUTES, Route
+
+LOCAL_CLAIMS = {"sub": "local", "scope": "devices/read devices/write"}
+
+
+def _pattern(route: Route) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", route.path) + "$")
+
+
+_PATTERNS = [(route, _pattern(route)) for route in ROUTES]
+
+
+def match(path: str) -> tuple[list[tuple[Route, dict[str, str]]], list[str]]:
+    """Routes whose path matches (with their path parameters), and the methods allowed there."""
+    found = [(route, m.groupdict()) for route, m in ((r, p.match(path)) for r, p in _PATTERNS) if m]
+    return found, sorted({route.method for route, _ in found})
+
+
+def proxy_event(
+    route: Route,
+    *,
+    path: str,
+    path_parameters: dict[str, str] | None = None,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes | str | None = None,
+    claims: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    headers = dict(headers or {})
+    multi_query = parse_qs(query, keep_blank_values=True) if query else {}
+    encoded = False
+    text: str | None
+    if isinstance(body, bytes):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+    else:
+        text = body
+    now = time.time()
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": route.method,
+        "headers": headers or None,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()} or None,
+        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": route.method,
+            "path": f"/local{path}",
+            "stage": "local",
+            "requestId": str(uuid.uuid4()),
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000),
+            "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "authorizer": {"claims": dict(claims if claims is not None else LOCAL_CLAIMS)},
+            "accountId": "123456789012",
+            "apiId": "local",
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime hands a handler, enough for Powertools."""
+
+    function_name: str = "device-registry-local"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:device-registry-local"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_ms: int = 10_000
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.timeout_ms - int((time.monotonic() - self.started) * 1000))

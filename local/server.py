@@ -1,0 +1,162 @@
+"""``make run``: the API at http://127.0.0.1:3000 on an embedded DynamoDB.
+
+Each HTTP request becomes an API Gateway REST proxy event for the route the route table
+matches, and is handed to that route's own Lambda handler: the code that runs in AWS."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import logging
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from local.dynamodb import EmbeddedDynamoDB, create_tables
+from local.events import LambdaContext, match, proxy_event
+
+TABLE_NAME = "device-registry-local"
+IDEMPOTENCY_TABLE_NAME = "device-registry-idempotency-local"
+# API Gateway refuses payloads over 10 MB; the handlers answer 413 above 64 KiB.
+MAX_READ_BYTES = 10 * 1024 * 1024
+logger = logging.getLogger("local")
+
+
+def configure_environment(endpoint: str | None) -> None:
+    """The variables the handlers would get from Lambda (dummy credentials: no AWS account)."""
+    defaults = {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "TABLE_NAME": TABLE_NAME,
+        "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
+        "ANONYMOUS_PRINCIPAL": "local",
+        "POWERTOOLS_SERVICE_NAME": "device-registry",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
+    if endpoint:
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+
+
+def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    from registry.problems import problem_body, problem_headers
+
+    slug = title.lower().replace(" ", "-")
+    return {
+        "statusCode": status,
+        "headers": {**problem_headers(), **(headers or {})},
+        "body": problem_body(status, slug, title, detail),
+    }
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server_version = "DeviceRegistryLocal/1.0"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.info("%s %s", self.address_string(), format % args)
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        matches, allowed = match(url.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_READ_BYTES:
+            response = _problem(413, "Payload too large", f"The request body is {length} bytes; the limit is 65536.")
+            self.close_connection = True
+        else:
+            body = self.rfile.read(length) if length else None
+            response = self._invoke(url.path, url.query, matches, allowed, body)
+        self._send(response)
+
+    def _invoke(
+        self, path: str, query: str, matches: list[Any], allowed: list[str], body: bytes | None
+    ) -> dict[str, Any]:
+        if not matches:
+            return _problem(404, "Not found", f"No route {self.command} {path}.")
+        chosen = [(route, params) for route, params in matches if route.method == self.command]
+        if not chosen:
+            return _problem(
+                405,
+                "Method not allowed",
+                f"{self.command} is not allowed on {path}; use {', '.join(allowed)}.",
+                {"Allow": ", ".join(allowed)},
+            )
+        route, params = chosen[0]
+        headers = {name: value for name, value in self.headers.items()}
+        event = proxy_event(route, path=path, path_parameters=params, query=query, headers=headers, body=body)
+        module = importlib.import_module(f"handlers.{route.handler}")
+        return dict(module.lambda_handler(event, LambdaContext()))
+
+    def _send(self, response: dict[str, Any]) -> None:
+        body = response.get("body") or ""
+        payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+        self.send_response(int(response.get("statusCode", 500)))
+        headers: dict[str, list[str]] = {k: [str(v)] for k, v in (response.get("headers") or {}).items()}
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = [str(value) for value in values]
+        for name, values in headers.items():
+            if name.lower() not in {"content-length", "connection"}:
+                for value in values:
+                    self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+class LocalApi:
+    """The local API and, unless ``dynamodb_endpoint`` names another, its embedded DynamoDB."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 3000, dynamodb_endpoint: str | None = None) -> None:
+        self.dynamodb = None if dynamodb_endpoint else EmbeddedDynamoDB().start()
+        endpoint = dynamodb_endpoint or (self.dynamodb.endpoint if self.dynamodb else None)
+        configure_environment(endpoint)
+        create_tables(endpoint, os.environ["TABLE_NAME"], os.environ["IDEMPOTENCY_TABLE_NAME"])
+        self.http = ThreadingHTTPServer((host, port), _RequestHandler)
+        self.http.daemon_threads = True
+        self._thread = threading.Thread(target=self.http.serve_forever, name="local-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.http.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalApi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+        if self.dynamodb:
+            self.dynamodb.stop()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "3000"))
+    external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    api = LocalApi(host, port, external)
+    where = external or f"embedded DynamoDB at {api.dynamodb.endpoint if api.dynamodb else '?'}"
+    print(f"Device Registry API on {api.url} ({where}); Swagger UI at {api.url}/swagger. Ctrl-C stops.")
+    try:
+        api.http.serve_forever()
+    except KeyboardInterrupt:
+        print("\nStopping.", file=sys.stderr)
+    finally:
+        api.http.server_close()
+        if api.dynamodb:
+            api.dynamodb.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
