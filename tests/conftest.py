@@ -1,0 +1,210 @@
+"""Shared fixtures: a moto DynamoDB built from ``registry.table``, the service and store on it,
+handlers invoked through API Gateway events, and the local server as a real subprocess."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE_NAME = "devices-test"
+IDEMPOTENCY_TABLE_NAME = "idempotency-test"
+
+# Tests never reach AWS: fixed dummy credentials, a region, no endpoint override.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    TABLE_NAME=TABLE_NAME,
+    IDEMPOTENCY_TABLE_NAME=IDEMPOTENCY_TABLE_NAME,
+    ANONYMOUS_PRINCIPAL="tester",
+    POWERTOOLS_SERVICE_NAME="device-registry",
+    POWERTOOLS_LOG_LEVEL="WARNING",
+)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from local.events import LambdaContext, proxy_event  # noqa: E402
+from registry import idempotency, settings, table, wiring  # noqa: E402
+from registry.routes import route_for  # noqa: E402
+from registry.service import DeviceService  # noqa: E402
+from registry.store import DeviceStore  # noqa: E402
+
+
+def _reset_cached_clients() -> None:
+    wiring.get_service.cache_clear()
+    wiring.dynamodb_client.cache_clear()
+    settings.get_settings.cache_clear()
+    idempotency._runner.cache_clear()
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """A fresh moto DynamoDB with both tables, created from the stack's own definitions."""
+    with mock_aws():
+        _reset_cached_clients()
+        client = boto3.client("dynamodb")
+        client.create_table(**table.create_table_request(TABLE_NAME))
+        client.create_table(**table.create_idempotency_table_request(IDEMPOTENCY_TABLE_NAME))
+        yield client
+        _reset_cached_clients()
+
+
+@pytest.fixture
+def store(dynamodb: Any) -> DeviceStore:
+    return DeviceStore(dynamodb, TABLE_NAME)
+
+
+@pytest.fixture
+def service(store: DeviceStore) -> DeviceService:
+    return DeviceService(store, sleep=lambda _: None)
+
+
+@pytest.fixture
+def dynamodb_calls(dynamodb: Any) -> Counter[str]:
+    """Counts the DynamoDB operations the handlers' own client makes (botocore event hook)."""
+    calls: Counter[str] = Counter()
+    client = wiring.dynamodb_client()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client.meta.events.register("before-call.dynamodb", count)  # type: ignore[attr-defined]
+    return calls
+
+
+Invoke = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def invoke(dynamodb: Any) -> Invoke:
+    """Call a route's Lambda handler with an API Gateway proxy event; the answer's JSON body
+    (if any) is under ``json``."""
+
+    def call(
+        handler: str,
+        path: str | None = None,
+        *,
+        body: Any = None,
+        raw_body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        query: str = "",
+        path_parameters: dict[str, str] | None = None,
+        claims: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        route = route_for(handler)
+        path = path or route.path
+        if path_parameters is None:
+            path_parameters = _path_parameters(route.path, path)
+        if body is not None:
+            raw_body = json.dumps(body)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        event = proxy_event(
+            route,
+            path=path,
+            path_parameters=path_parameters,
+            query=query,
+            headers=headers,
+            body=raw_body,
+            claims=claims,
+        )
+        module = importlib.import_module(f"handlers.{handler}")
+        response = dict(module.lambda_handler(event, LambdaContext()))
+        # API Gateway merges both header maps; so do we, last value wins.
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = values[-1]
+        response["headers"] = headers
+        content_type = headers.get("Content-Type", "")
+        if response.get("body") and "json" in content_type:
+            response["json"] = json.loads(response["body"])
+        return response
+
+    return call
+
+
+def _path_parameters(template: str, path: str) -> dict[str, str]:
+    names, values = template.strip("/").split("/"), path.strip("/").split("/")
+    return {name[1:-1]: value for name, value in zip(names, values, strict=False) if name.startswith("{")}
+
+
+DEVICE = {"name": "Boiler sensor", "device_type": "sensor", "mac_address": "00:1A:2B:3C:4D:5E"}
+
+
+@pytest.fixture
+def make_device(invoke: Invoke) -> Callable[..., dict[str, Any]]:
+    """Register a device through the create handler; distinct MAC per call unless given."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields: Any) -> dict[str, Any]:
+        n = next(counter)
+        body = {**DEVICE, "mac_address": f"02:00:00:00:{n // 256:02x}:{n % 256:02x}", **fields}
+        response = invoke("create_device", body=body)
+        assert response["statusCode"] == 201, response
+        return dict(response["json"])
+
+    return make
+
+
+# -- the local server, started as a user would, on a free port --------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("local") / "server.log"
+    env = {k: v for k, v in os.environ.items() if k not in {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"}}
+    env.update(PORT=str(port), HOST="127.0.0.1", PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}")
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.server"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{url}/devices", timeout=1)
+            break
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"local server did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def api(local_server: str) -> Iterator[requests.Session]:
+    """A session whose relative URLs go to the local server."""
+
+    class Session(requests.Session):
+        def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            kwargs.setdefault("timeout", 30)
+            return super().request(method, f"{local_server}{url!s}", *args, **kwargs)
+
+    with Session() as session:
+        yield session
