@@ -4,12 +4,13 @@ and the authorizer every non-public method uses."""
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, Fn, Validations
+from aws_cdk import Aws, Duration, Fn
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 from registry.routes import ROUTES
 
+from infra.nag import acknowledge
 from infra.stage import StageConfig
 
 ACCESS_TOKEN_VALIDITY = Duration.hours(1)
@@ -49,17 +50,17 @@ class Auth(Construct):
             deletion_protection=stage.deletion_protection,
             removal_policy=stage.removal_policy,
         )
-        Validations.of(self.user_pool).acknowledge(
-            id="AwsSolutions-COG3",
-            reason="Threat protection (the Plus feature plan) scores interactive user sign-ins; "
-            "this pool has no users, only an app client using the client-credentials grant.",
+        plus_plan_reason = (
+            "The Plus feature plan (threat protection) scores interactive user sign-ins; this "
+            "pool has no users, only an app client using the client-credentials grant."
         )
+        acknowledge(self.user_pool, "AwsSolutions-COG3", plus_plan_reason)
+        acknowledge(self.user_pool, "AwsSolutions-COG8", plus_plan_reason)
 
         oauth_scopes = []
         for identifier, names in route_scopes().items():
             scopes = [
-                cognito.ResourceServerScope(scope_name=name, scope_description=f"{name} {identifier}")
-                for name in names
+                cognito.ResourceServerScope(scope_name=name, scope_description=f"{name} {identifier}") for name in names
             ]
             server = self.user_pool.add_resource_server(
                 f"{identifier.capitalize()}Scopes", identifier=identifier, scopes=scopes
@@ -68,9 +69,7 @@ class Auth(Construct):
         self.client = self.user_pool.add_client(
             "MachineClient",
             generate_secret=True,
-            o_auth=cognito.OAuthSettings(
-                flows=cognito.OAuthFlows(client_credentials=True), scopes=oauth_scopes
-            ),
+            o_auth=cognito.OAuthSettings(flows=cognito.OAuthFlows(client_credentials=True), scopes=oauth_scopes),
             auth_flows=cognito.AuthFlow(),  # no user sign-in flows at all
             access_token_validity=ACCESS_TOKEN_VALIDITY,
             enable_token_revocation=True,

@@ -5,7 +5,7 @@ from the runtime, so nothing needs Docker (or pip) to build."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Fn, IgnoreMode, Validations
+from aws_cdk import Duration, Fn, IgnoreMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -14,6 +14,7 @@ from registry.routes import ROUTES, Route
 
 from infra import FUNCTIONS_DIR
 from infra.data import Data
+from infra.nag import acknowledge
 from infra.stage import StageConfig
 
 # The AWS-managed Powertools for AWS Lambda (Python) v3 layer (it bundles pydantic v2) for
@@ -92,9 +93,7 @@ class RouteFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.route = route
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=stage.log_retention, removal_policy=stage.removal_policy
-        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=stage.log_retention, removal_policy=stage.removal_policy)
         # Our own role instead of the AWSLambdaBasicExecutionRole managed policy, which would
         # let the function write to every log group in the account.
         self.role = iam.Role(
@@ -111,9 +110,7 @@ class RouteFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=handler_string(route),
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS_DIR), exclude=asset_excludes(route), ignore_mode=IgnoreMode.GIT
-            ),
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=asset_excludes(route), ignore_mode=IgnoreMode.GIT),
             layers=[layer],
             memory_size=MEMORY_MB if route.scope else DOCS_MEMORY_MB,
             timeout=TIMEOUT,
@@ -126,17 +123,18 @@ class RouteFunction(Construct):
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.override_logical_id(route.function_id)
-        Validations.of(self).acknowledge(
-            id="AwsSolutions-IAM5[Resource::*]",
-            reason="X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
             "support no resource-level permissions.",
         )
-        Validations.of(self.function).acknowledge(
-            id="AwsSolutions-L1",
-            reason=f"{RUNTIME.name} is pinned to match the AWS-managed Powertools layer "
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            f"{RUNTIME.name} is pinned to match the AWS-managed Powertools layer "
             f"{POWERTOOLS_LAYER_NAME}; move both together.",
         )
-
 
 
 class Functions(Construct):
@@ -180,14 +178,8 @@ class Functions(Construct):
             return []  # the docs: a static document, no table access at all
         if not route.is_write:
             indexes = [f"{data.table.table_arn}/index/{name}" for name in data.index_names]
-            return [
-                iam.PolicyStatement(
-                    actions=list(READ_ACTIONS), resources=[data.table.table_arn, *indexes]
-                )
-            ]
+            return [iam.PolicyStatement(actions=list(READ_ACTIONS), resources=[data.table.table_arn, *indexes])]
         return [
             iam.PolicyStatement(actions=list(WRITE_ACTIONS), resources=[data.table.table_arn]),
-            iam.PolicyStatement(
-                actions=list(IDEMPOTENCY_ACTIONS), resources=[data.idempotency_table.table_arn]
-            ),
+            iam.PolicyStatement(actions=list(IDEMPOTENCY_ACTIONS), resources=[data.idempotency_table.table_arn]),
         ]

@@ -1,0 +1,317 @@
+"""The REST API, generated from the route table: one method per route with its Lambda,
+Cognito scope and cache settings; a 405 problem for every verb a known path does not serve;
+API Gateway's own errors rewritten as RFC 9457 problem documents."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+from registry.routes import ROUTES, Route
+
+from infra.auth import Auth
+from infra.functions import Functions
+from infra.gateway_problems import add_gateway_responses, method_not_allowed_body
+from infra.nag import acknowledge
+from infra.stage import StageConfig
+
+CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: every cached answer is a small JSON document
+# Verbs a path of ours may be asked for; those the route table does not declare on a path
+# answer 405 with an Allow header. (HEAD and OPTIONS are left to API Gateway: 404 problem.)
+VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# What a cache-invalidation request (Cache-Control: max-age=0) needs, applied per method.
+INVALIDATION_REQUIRES_AUTHORIZATION = "true"
+# The body types our writes accept (and requests without a body, which count as JSON).
+MOCK_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
+UNAUTHORIZED_INVALIDATION = "FAIL_WITH_403"
+
+
+def cache_key_parameters(route: Route) -> list[str]:
+    """The request parts that change a GET answer: its path ids and the route's query parameters."""
+    return [f"method.request.path.{name}" for name in route.path_parameters] + [
+        f"method.request.querystring.{name}" for name in route.query
+    ]
+
+
+def request_parameters(route: Route) -> dict[str, bool]:
+    """Declared request parameters (required: path ids; optional: the cache-key query parameters)."""
+    return {
+        **{f"method.request.path.{name}": True for name in route.path_parameters},
+        **{f"method.request.querystring.{name}": False for name in route.query},
+    }
+
+
+def method_settings_path(route: Route) -> str:
+    """The stage's method-settings key for a route, e.g. ``/devices/{device_id}/GET``."""
+    return f"{route.path}/{route.method}"
+
+
+def patch_resource_path(route: Route) -> str:
+    """The escaped form UpdateStage patch paths use, e.g. ``/~1devices~1{device_id}/GET``."""
+    return "/" + route.path.replace("/", "~1") + "/" + route.method
+
+
+def cached_routes() -> list[Route]:
+    return [route for route in ROUTES if route.cache_ttl > 0]
+
+
+def paths() -> dict[str, list[str]]:
+    """Every path of the route table with the verbs it declares, in table order."""
+    declared: dict[str, list[str]] = {}
+    for route in ROUTES:
+        declared.setdefault(route.path, []).append(route.method)
+    return declared
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        auth: Auth,
+        functions: Functions,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._stage_config = stage
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=stage.log_retention, removal_policy=stage.removal_policy
+        )
+        self.api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=f"device-registry-{stage.name}",
+            description="Device Registry API (routes generated from registry/routes.py)",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Access and execution logs need the account-level CloudWatch role; this sets it
+            # (it is one per account and region, and CDK retains it when the stack goes).
+            cloud_watch_role=True,
+            deploy_options=self._stage_options(),
+        )
+        self.validator = self.api.add_request_validator(
+            "Parameters",
+            # The gateway checks what it can check exactly (declared parameters). Bodies are
+            # left to the handler's pydantic models: the contract answers schema violations
+            # with 422 and a per-field `errors` list, which a gateway JSON-schema validator
+            # (400, one message) cannot produce, and a copy of the schema here would drift.
+            validate_request_parameters=True,
+            validate_request_body=False,
+        )
+        self.methods: dict[Route, apigw.Method] = {}
+        for route in ROUTES:
+            self.methods[route] = self._add_route(route, auth, functions)
+        self.method_not_allowed: dict[tuple[str, str], apigw.Method] = {}
+        for path, declared in paths().items():
+            for verb in VERBS:
+                if verb not in declared:
+                    self.method_not_allowed[(path, verb)] = self._add_405(path, verb, declared)
+        add_gateway_responses(self.api)
+        self._require_authorization_for_invalidation()
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "No WAF web ACL yet: every method but the docs needs a Cognito token, the "
+            "stage is throttled, and a web ACL (with its cost) can be attached to this stage later.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG2",
+            "Request validation is on for parameters (the validator above). Bodies are validated "
+            "by the handlers, which the contract needs for 422 answers listing each bad field.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level role API Gateway uses to write logs; AWS maintains this "
+            "managed policy for exactly that purpose.",
+        )
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    def _stage_options(self) -> apigw.StageOptions:
+        stage = self._stage_config
+        logging = {
+            "logging_level": apigw.MethodLoggingLevel.ERROR,
+            "metrics_enabled": True,
+            "data_trace_enabled": False,  # full request/response bodies never reach logs
+            "throttling_rate_limit": stage.throttle_rate,
+            "throttling_burst_limit": stage.throttle_burst,
+        }
+        # A method override starts from nothing, so each carries the stage-wide settings too.
+        method_options = {
+            method_settings_path(route): apigw.MethodDeploymentOptions(
+                caching_enabled=True,
+                cache_ttl=Duration.seconds(route.cache_ttl),
+                cache_data_encrypted=True,
+                **logging,
+            )
+            for route in cached_routes()
+        }
+        return apigw.StageOptions(
+            stage_name=stage.name,
+            cache_cluster_enabled=True,
+            cache_cluster_size=CACHE_CLUSTER_SIZE,
+            caching_enabled=False,  # only the routes with a cache_ttl, below
+            cache_data_encrypted=True,
+            method_options=method_options,
+            tracing_enabled=True,
+            access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+            access_log_format=apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+            **logging,
+        )
+
+    def _add_route(self, route: Route, auth: Auth, functions: Functions) -> apigw.Method:
+        resource = self.api.root.resource_for_path(route.path)
+        integration = apigw.LambdaIntegration(
+            functions.by_route[route].function,
+            proxy=True,
+            allow_test_invoke=False,
+            cache_key_parameters=cache_key_parameters(route) if route.cache_ttl else None,
+        )
+        options: dict[str, object] = {
+            "operation_name": route.handler,
+            "request_parameters": request_parameters(route) or None,
+            "request_validator": self.validator,
+        }
+        if route.scope is None:
+            method = resource.add_method(
+                route.method, integration, authorization_type=apigw.AuthorizationType.NONE, **options
+            )
+            self._acknowledge_public(method, "the API's own documentation (Swagger UI, OpenAPI) is public")
+            return method
+        return resource.add_method(
+            route.method,
+            integration,
+            authorization_type=apigw.AuthorizationType.COGNITO,
+            authorizer=auth.authorizer,
+            authorization_scopes=[route.scope],
+            **options,
+        )
+
+    def _add_405(self, path: str, verb: str, allowed: list[str]) -> apigw.Method:
+        resource = self.api.root.resource_for_path(path)
+        allow = ", ".join(allowed)
+        integration = apigw.MockIntegration(
+            # Any other body type is refused before this with a 415 problem (UNSUPPORTED_MEDIA_TYPE).
+            request_templates={media: '{"statusCode": 405}' for media in MOCK_MEDIA_TYPES},
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+            integration_responses=[
+                apigw.IntegrationResponse(
+                    status_code="405",
+                    response_parameters={
+                        "method.response.header.Allow": f"'{allow}'",
+                        "method.response.header.Content-Type": "'application/problem+json'",
+                        "method.response.header.Cache-Control": "'no-store'",
+                    },
+                    response_templates={"application/json": method_not_allowed_body(verb, path, allow)},
+                )
+            ],
+        )
+        method = resource.add_method(
+            verb,
+            integration,
+            authorization_type=apigw.AuthorizationType.NONE,
+            method_responses=[
+                apigw.MethodResponse(
+                    status_code="405",
+                    response_parameters={
+                        "method.response.header.Allow": True,
+                        "method.response.header.Content-Type": True,
+                        "method.response.header.Cache-Control": True,
+                    },
+                )
+            ],
+        )
+        self._acknowledge_public(method, "a mock answering 405 Method Not Allowed: it reaches no backend")
+        return method
+
+    @staticmethod
+    def _acknowledge_public(method: apigw.Method, why: str) -> None:
+        acknowledge(method, "AwsSolutions-APIG4", f"Deliberately public: {why}.")
+        acknowledge(method, "AwsSolutions-COG4", f"No Cognito authorizer by design: {why}.")
+
+    def _require_authorization_for_invalidation(self) -> None:
+        """Clients can drop a cache entry with ``Cache-Control: max-age=0``; only callers with
+        ``execute-api:InvalidateCache`` may, anyone else gets 403. CloudFormation's method
+        settings cannot express this, so an UpdateStage call applies it after each change."""
+        stage = self.api.deployment_stage
+        targets = ["/*/*"] + [patch_resource_path(route) for route in cached_routes()]
+        operations = [
+            operation
+            for target in targets
+            for operation in (
+                {
+                    "op": "replace",
+                    "path": f"{target}/caching/requireAuthorizationForCacheControl",
+                    "value": INVALIDATION_REQUIRES_AUTHORIZATION,
+                },
+                {
+                    "op": "replace",
+                    "path": f"{target}/caching/unauthorizedCacheControlHeaderStrategy",
+                    "value": UNAUTHORIZED_INVALIDATION,
+                },
+            )
+        ]
+        call = cr.AwsSdkCall(
+            service="APIGateway",
+            action="updateStage",
+            parameters={
+                "restApiId": self.api.rest_api_id,
+                "stageName": stage.stage_name,
+                "patchOperations": operations,
+            },
+            physical_resource_id=cr.PhysicalResourceId.of("cache-invalidation-policy"),
+        )
+        self.invalidation_policy = cr.AwsCustomResource(
+            self,
+            "CacheInvalidationPolicy",
+            on_create=call,
+            on_update=call,
+            install_latest_aws_sdk=False,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["apigateway:PATCH"], resources=[stage.stage_arn])]
+            ),
+        )
+        # The provider function CDK shares between all AwsCustomResources of the stack.
+        provider_id = cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
+        provider = next(c for c in Stack.of(self).node.children if c.node.id.endswith(provider_id))
+        acknowledge(
+            provider,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "CDK's custom-resource provider (runs only during deployments) logs with the "
+            "AWS-managed basic execution policy; its API permissions are the statement above.",
+        )
+
+
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "requestTime": "$context.requestTime",
+        "ip": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "path": "$context.path",
+        "protocol": "$context.protocol",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationStatus": "$context.integration.status",
+        "integrationLatency": "$context.integration.latency",
+        "errorResponseType": "$context.error.responseType",
+        "errorMessage": "$context.error.message",
+        "clientId": "$context.authorizer.claims.client_id",
+        "scope": "$context.authorizer.claims.scope",
+        "xrayTraceId": "$context.xrayTraceId",
+    }
+)

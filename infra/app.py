@@ -1,0 +1,22 @@
+"""Builds the CDK app: one stack for the stage chosen with ``-c stage=dev|prod``, checked by
+cdk-nag's AwsSolutions pack as a validation plugin (every finding fixed or acknowledged in
+the construct it concerns, with its reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from infra.stack import DeviceRegistryStack, stack_name
+from infra.stage import STAGE_CONTEXT_KEY, stage_config
+
+
+def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> tuple[App, DeviceRegistryStack]:
+    app = App(context=dict(context) if context is not None else None, outdir=outdir)
+    stage = stage_config(app.node.try_get_context(STAGE_CONTEXT_KEY) or "dev")
+    stack = DeviceRegistryStack(app, stack_name(stage), stage=stage)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app, stack

@@ -1,0 +1,87 @@
+"""Alarms on what means "the API is failing its callers": 5xx answers, function errors and
+throttles, DynamoDB throttling. They notify an encrypted SNS topic; subscribe to it
+(e-mail, chat, paging) per environment."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.api import Api
+from infra.data import Data
+from infra.functions import Functions
+from infra.stage import StageConfig
+
+PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        api: Api,
+        functions: Functions,
+        data: Data,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # A customer-managed key: CloudWatch cannot publish to a topic encrypted with the
+        # AWS-managed aws/sns key, whose key policy cannot be extended.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="Encrypts the Device Registry alarm topic",
+            enable_key_rotation=True,
+            removal_policy=stage.removal_policy,
+        )
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        self._alarm(
+            "Api5xx",
+            api.api.metric_server_error(period=PERIOD, statistic="Sum"),
+            "The API answered 5xx (a handler failed or timed out, or DynamoDB was unavailable).",
+        )
+        for route, function in functions.by_route.items():
+            fn = function.function
+            self._alarm(
+                f"{route.function_id}Errors",
+                fn.metric_errors(period=PERIOD, statistic="Sum"),
+                f"{route.method} {route.path}: the function failed (crash, timeout, out of memory).",
+            )
+            self._alarm(
+                f"{route.function_id}Throttles",
+                fn.metric_throttles(period=PERIOD, statistic="Sum"),
+                f"{route.method} {route.path}: invocations were throttled (account concurrency).",
+            )
+        for table in (data.table, data.idempotency_table):
+            name = table.node.id
+            for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+                self._alarm(
+                    f"{name}{metric}",
+                    table.metric(metric, period=PERIOD, statistic="Sum"),
+                    f"DynamoDB throttled requests to the {name} table ({metric}).",
+                )
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        alarm.add_ok_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)

@@ -1,0 +1,43 @@
+"""The Device Registry stack: data, auth, functions, API and monitoring, wired together.
+Environment-agnostic (no account or region lookups), so ``cdk synth`` runs offline."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.api import Api
+from infra.auth import Auth
+from infra.data import Data
+from infra.functions import Functions
+from infra.monitoring import Monitoring
+from infra.stage import StageConfig
+
+
+def stack_name(stage: StageConfig) -> str:
+    return f"DeviceRegistry-{stage.name}"
+
+
+class DeviceRegistryStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Device Registry API ({stage.name})",
+            termination_protection=stage.deletion_protection,
+        )
+        self.stage = stage
+        self.data = Data(self, "Data", stage=stage)
+        self.auth = Auth(self, "Auth", stage=stage)
+        self.functions = Functions(self, "Functions", stage=stage, data=self.data)
+        self.api = Api(self, "Api", stage=stage, auth=self.auth, functions=self.functions)
+        self.monitoring = Monitoring(
+            self, "Monitoring", stage=stage, api=self.api, functions=self.functions, data=self.data
+        )
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
+        CfnOutput(self, "TokenUrl", value=self.auth.token_url, description="OAuth2 token endpoint")
+        CfnOutput(self, "ClientId", value=self.auth.client.user_pool_client_id)
+        CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)
+        CfnOutput(self, "TableName", value=self.data.table.table_name)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
