@@ -141,6 +141,7 @@ class LocalApi:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "3000"))
     external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
