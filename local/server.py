@@ -127,7 +127,7 @@ class LocalApi:
     @property
     def url(self) -> str:
         host, port = self.http.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> LocalApi:
         self._thread.start()

@@ -2,8 +2,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.api import create_app, lambda_entry, route
 from registry.docs import errors
@@ -23,7 +22,9 @@ app = create_app()
     responses={200: {"description": "The status; `ETag` is its version"}, **errors(404, 422)},
     tags=["status"],
 )
-def get_status(device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)]) -> Response[DeviceStatus]:
+def get_status(
+    device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)]
+) -> Response[DeviceStatus]:
     return status_response(service.get(device_id))
 
 

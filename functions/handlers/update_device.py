@@ -2,8 +2,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.api import create_app, header, principal, route
 from registry.docs import IF_MATCH, errors

@@ -58,13 +58,12 @@ def encode_history_cursor(revision: int, at: str) -> str:
 def decode_history_cursor(token: str) -> tuple[int, str]:
     payload = _decode(token)
     revision, at = payload.get("r"), payload.get("a")
-    valid = (
+    if (
         set(payload) == {"r", "a"}
-        and type(revision) is int
+        and type(revision) is int  # not a bool, not a float
         and 1 <= revision < 10**12
         and isinstance(at, str)
         and _TIMESTAMP.fullmatch(at) is not None
-    )
-    if not valid:
-        raise InvalidCursor("The cursor is not a history cursor: pass next_cursor unchanged.")
-    return revision, str(at)
+    ):
+        return revision, at
+    raise InvalidCursor("The cursor is not a history cursor: pass next_cursor unchanged.")

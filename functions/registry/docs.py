@@ -28,6 +28,5 @@ IF_MATCH = (
 def errors(*codes: int) -> dict[int, dict[str, Any]]:
     """OpenAPI responses for these error codes (and 503, which any route may answer)."""
     return {
-        code: {"description": _MEANING[code], "content": {PROBLEM_JSON: {"model": Problem}}}
-        for code in (*codes, 503)
+        code: {"description": _MEANING[code], "content": {PROBLEM_JSON: {"model": Problem}}} for code in (*codes, 503)
     }

@@ -18,12 +18,13 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import BaseError as IdempotencyError
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
-from aws_lambda_powertools.utilities.idempotency.exceptions import BaseError as IdempotencyError
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from registry import problems
 from registry.api import Handler, lambda_entry
@@ -49,7 +50,7 @@ class _NotKept(Exception):
         self.response = response
 
 
-def _mark_replayed(response: Any, _: Any) -> Any:
+def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     response.setdefault("headers", {})["Idempotent-Replayed"] = "true"
     return response
 
@@ -71,9 +72,7 @@ def _caller(event: dict[str, Any]) -> str:
 @cache
 def _runner(handler: str, app: APIGatewayRestResolver) -> Any:
     settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table_name, boto3_client=dynamodb_client()
-    )
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb_client())
     config = IdempotencyConfig(
         event_key_jmespath="[method, path, caller, key]",
         payload_validation_jmespath="body",

@@ -24,9 +24,7 @@ TYPE_PREFIX = "tag:device-registry,2026:problem:"
 logger = logging.getLogger(__name__)
 
 
-def problem_body(
-    status: int, slug: str, title: str, detail: str, errors: list[dict[str, str]] | None = None
-) -> str:
+def problem_body(status: int, slug: str, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> str:
     document: dict[str, Any] = {"type": TYPE_PREFIX + slug, "title": title, "status": status, "detail": detail}
     if errors:
         document["errors"] = errors

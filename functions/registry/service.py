@@ -60,7 +60,7 @@ def check_if_match(header: str | None, current_version: int) -> None:
     strong = {match.group(2) for match in parsed if match and not match.group(1)}
     if str(current_version) not in strong:
         raise PreconditionFailed(
-            f"If-Match {header.strip()} does not match the current version \"{current_version}\"; "
+            f'If-Match {header.strip()} does not match the current version "{current_version}"; '
             "read the resource again and retry with its ETag."
         )
 
@@ -153,9 +153,7 @@ class DeviceService:
     def get(self, device_id: str) -> dict[str, Any]:
         return ensure_exists(self.store.get_device(device_id), device_id)
 
-    def update(
-        self, device_id: str, patch: dict[str, Any], *, if_match: str | None, principal: str
-    ) -> dict[str, Any]:
+    def update(self, device_id: str, patch: dict[str, Any], *, if_match: str | None, principal: str) -> dict[str, Any]:
         def plan(current: dict[str, Any]) -> Change | None:
             check_if_match(if_match, current["config_version"])
             try:

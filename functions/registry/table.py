@@ -85,9 +85,7 @@ def create_table_request(table_name: str) -> dict[str, object]:
     return {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"} for name in string_attributes()
-        ],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in string_attributes()],
         "KeySchema": [
             {"AttributeName": PK, "KeyType": "HASH"},
             {"AttributeName": SK, "KeyType": "RANGE"},

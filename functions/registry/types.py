@@ -18,9 +18,7 @@ _MAC_SPELLINGS = (
     re.compile(rf"^{_HEX}{{4}}\.{_HEX}{{4}}\.{_HEX}{{4}}$"),  # 001a.2b3c.4d5e
     re.compile(rf"^{_HEX}{{12}}$"),  # 001a2b3c4d5e
 )
-MAC_PATTERN = (
-    r"^([0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}|[0-9a-fA-F]{4}(\.[0-9a-fA-F]{4}){2}|[0-9a-fA-F]{12})$"
-)
+MAC_PATTERN = r"^([0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}|[0-9a-fA-F]{4}(\.[0-9a-fA-F]{4}){2}|[0-9a-fA-F]{12})$"
 
 
 def canonical_mac(value: str) -> str:
