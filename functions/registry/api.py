@@ -45,12 +45,15 @@ def route(app: APIGatewayRestResolver, handler: str, **operation: Any) -> Callab
     return app.route(resolver_path(entry.path), method=entry.method, **operation)
 
 
-def principal(app: APIGatewayRestResolver) -> str:
+def caller(event: dict[str, Any]) -> str:
     """Who made the request: the token's subject (a user, or the app client for client
     credentials) as the Cognito authorizer passed it; a fixed name where there is none."""
-    authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
-    claims = authorizer.get("claims") or {}
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
     return str(claims.get("sub") or claims.get("client_id") or get_settings().anonymous_principal)
+
+
+def principal(app: APIGatewayRestResolver) -> str:
+    return caller(app.current_event.raw_event)
 
 
 def header(app: APIGatewayRestResolver, name: str) -> str | None:

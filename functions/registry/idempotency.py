@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from registry import problems
-from registry.api import Handler, lambda_entry
+from registry.api import Handler, caller, lambda_entry
 from registry.errors import (
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -62,11 +62,6 @@ def _key(event: dict[str, Any]) -> str | None:
                 raise InvalidHeader("Idempotency-Key must be 1-255 visible ASCII characters.")
             return str(value)
     return None
-
-
-def _caller(event: dict[str, Any]) -> str:
-    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
-    return str(claims.get("sub") or claims.get("client_id") or "")
 
 
 @cache
@@ -104,7 +99,7 @@ def idempotent_entry(app: APIGatewayRestResolver, handler: str) -> Handler:
                 "key": key,
                 "method": event.get("httpMethod"),
                 "path": event.get("path"),
-                "caller": _caller(event),
+                "caller": caller(event),
                 "body": json.loads(event.get("body") or "null"),
             }
             return dict(run(request=request, event=event, context=context))

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
+    ResponseValidationError,
 )
 from pydantic import ValidationError
 
@@ -66,6 +67,12 @@ def register(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _request_invalid(error: RequestValidationError) -> Response[Any]:
         return _response(from_validation_errors(error.errors()))
+
+    @app.exception_handler(ResponseValidationError)
+    def _response_invalid(error: ResponseValidationError) -> Response[Any]:
+        # Our answer broke our own contract: a bug on our side, never the client's 422.
+        logger.error("response failed validation", extra={"errors": error.errors()})
+        return _response(RegistryError("The request failed on our side; it has been logged."))
 
     @app.exception_handler(ValidationError)
     def _model_invalid(error: ValidationError) -> Response[Any]:
