@@ -208,3 +208,45 @@ def api(local_server: str) -> Iterator[requests.Session]:
 
     with Session() as session:
         yield session
+
+
+# -- reading the device table back, to check what a request left behind -------------------
+
+
+@pytest.fixture
+def table_items(dynamodb: Any) -> Callable[[], list[dict[str, Any]]]:
+    """Every item of the device table as plain values, in key order (a test-side Scan on its own
+    client, so it is neither counted nor hit by injected faults)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+
+    def read() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE_NAME, ConsistentRead=True):
+            items += [{k: deserializer.deserialize(v) for k, v in item.items()} for item in page["Items"]]
+        return sorted(items, key=lambda item: (item[table.PK], item[table.SK]))
+
+    return read
+
+
+@pytest.fixture
+def assert_table_consistent(table_items: Callable[[], list[dict[str, Any]]]) -> Callable[[], None]:
+    """Nothing half-written: every MAC claim belongs to a live device with that MAC and every
+    live device holds its claim; each device has exactly the history entries 1..revision."""
+
+    def check() -> None:
+        items = table_items()
+        states = {item["id"]: item for item in items if item[table.SK] == table.STATE_SK}
+        claims = {item["mac_address"]: item["device_id"] for item in items if item[table.SK] == table.CLAIM_SK}
+        revisions: dict[str, list[int]] = {}
+        for item in items:
+            if item[table.SK].startswith(table.REVISION_PREFIX):
+                revisions.setdefault(item[table.PK].removeprefix("DEVICE#"), []).append(int(item["revision"]))
+        live = {device_id: state for device_id, state in states.items() if not state.get("deleted_at")}
+        assert claims == {state["mac_address"]: device_id for device_id, state in live.items()}
+        assert set(revisions) == set(states), "history without a device, or a device without history"
+        for device_id, state in states.items():
+            assert sorted(revisions[device_id]) == list(range(1, int(state["revision"]) + 1)), device_id
+
+    return check
