@@ -5,6 +5,7 @@ API Gateway's own errors rewritten as RFC 9457 problem documents."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -12,13 +13,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
-from registry.routes import ROUTES, Route
 
 from infra.auth import Auth
 from infra.functions import Functions
 from infra.gateway_problems import add_gateway_responses, method_not_allowed_body
 from infra.nag import acknowledge
 from infra.stage import StageConfig
+from registry.routes import ROUTES, Route
 
 CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: every cached answer is a small JSON document
 # Verbs a path of ours may be asked for; those the route table does not declare on a path
@@ -139,7 +140,7 @@ class Api(Construct):
 
     def _stage_options(self) -> apigw.StageOptions:
         stage = self._stage_config
-        logging = {
+        logging: dict[str, Any] = {
             "logging_level": apigw.MethodLoggingLevel.ERROR,
             "metrics_enabled": True,
             "data_trace_enabled": False,  # full request/response bodies never reach logs
@@ -177,7 +178,7 @@ class Api(Construct):
             allow_test_invoke=False,
             cache_key_parameters=cache_key_parameters(route) if route.cache_ttl else None,
         )
-        options: dict[str, object] = {
+        options: dict[str, Any] = {
             "operation_name": route.handler,
             "request_parameters": request_parameters(route) or None,
             "request_validator": self.validator,

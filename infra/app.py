@@ -14,9 +14,20 @@ from infra.stack import DeviceRegistryStack, stack_name
 from infra.stage import STAGE_CONTEXT_KEY, stage_config
 
 
-def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> tuple[App, DeviceRegistryStack]:
+def build_app(
+    context: Mapping[str, Any] | None = None,
+    outdir: str | None = None,
+    stages: list[str] | None = None,
+    nag: bool = True,
+) -> tuple[App, dict[str, DeviceRegistryStack]]:
+    """The app with one stack per stage: by default the one named by ``-c stage=`` (dev).
+    ``nag=False`` leaves the cdk-nag plugin out, for tests that run its checks themselves."""
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
-    stage = stage_config(app.node.try_get_context(STAGE_CONTEXT_KEY) or "dev")
-    stack = DeviceRegistryStack(app, stack_name(stage), stage=stage)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return app, stack
+    names = stages or [app.node.try_get_context(STAGE_CONTEXT_KEY) or "dev"]
+    stacks = {}
+    for name in names:
+        stage = stage_config(name)
+        stacks[name] = DeviceRegistryStack(app, stack_name(stage), stage=stage)
+    if nag:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app, stacks

@@ -8,10 +8,10 @@ from aws_cdk import Aws, Duration, Fn
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
-from registry.routes import ROUTES
 
 from infra.nag import acknowledge
 from infra.stage import StageConfig
+from registry.routes import ROUTES
 
 ACCESS_TOKEN_VALIDITY = Duration.hours(1)
 

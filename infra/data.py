@@ -7,9 +7,9 @@ from typing import Any
 
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
-from registry import table as schema
 
 from infra.stage import StageConfig
+from registry import table as schema
 
 
 def _string(name: str) -> dynamodb.Attribute:

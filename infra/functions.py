@@ -10,12 +10,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from registry.routes import ROUTES, Route
 
 from infra import FUNCTIONS_DIR
 from infra.data import Data
 from infra.nag import acknowledge
 from infra.stage import StageConfig
+from registry.routes import ROUTES, Route
 
 # The AWS-managed Powertools for AWS Lambda (Python) v3 layer (it bundles pydantic v2) for
 # python3.13 on arm64. Bump LAYER_VERSION together with aws-lambda-powertools in

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 
 from aws_cdk import aws_apigateway as apigw
+
 from registry import errors
 from registry.problems import PROBLEM_JSON, TYPE_PREFIX
 

@@ -1,0 +1,201 @@
+"""The REST API in the template is the route table: methods, Lambdas, scopes, caching, 405s
+and problem-document gateway responses."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from infra.functions import handler_string
+from registry.problems import PROBLEM_JSON
+from registry.routes import ROUTES, Route
+from tests.infra.cfn import integration_target, methods, only, render, resources
+
+
+def _params(routes: list[Route]) -> list[Any]:
+    return [pytest.param(route, id=f"{route.method} {route.path}") for route in routes]
+
+
+LAMBDA_ROUTES = _params(list(ROUTES))
+VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _declared() -> dict[str, set[str]]:
+    declared: dict[str, set[str]] = {}
+    for route in ROUTES:
+        declared.setdefault(route.path, set()).add(route.method)
+    return declared
+
+
+def _stage(template: dict[str, Any]) -> dict[str, Any]:
+    return only(template, "AWS::ApiGateway::Stage")["Properties"]
+
+
+def _method_setting(template: dict[str, Any], route: Route) -> dict[str, Any] | None:
+    resource_path = "/" + route.path.replace("/", "~1")
+    for setting in _stage(template)["MethodSettings"]:
+        if setting["ResourcePath"] == resource_path and setting["HttpMethod"] == route.method:
+            return dict(setting)
+    return None
+
+
+@pytest.mark.parametrize("route", LAMBDA_ROUTES)
+def test_every_route_has_a_method_invoking_its_own_lambda(prod: dict[str, Any], route: Route) -> None:
+    method = methods(prod)[(route.path, route.method)]
+
+    assert method["Integration"]["Type"] == "AWS_PROXY"
+    function_id = integration_target(method)
+    assert function_id == route.function_id
+    function = prod["Resources"][function_id]["Properties"]
+    assert function["Handler"] == handler_string(route) == f"handlers.{route.handler}.lambda_handler"
+
+
+def test_each_route_has_a_function_of_its_own(prod: dict[str, Any]) -> None:
+    targets = [integration_target(methods(prod)[(r.path, r.method)]) for r in ROUTES]
+
+    assert len(set(targets)) == len(ROUTES)
+
+
+@pytest.mark.parametrize("route", LAMBDA_ROUTES)
+def test_non_docs_methods_need_a_cognito_token_with_the_route_scope(prod: dict[str, Any], route: Route) -> None:
+    method = methods(prod)[(route.path, route.method)]
+    authorizer_id = next(iter(resources(prod, "AWS::ApiGateway::Authorizer")))
+
+    if route.scope is None:
+        assert method["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in method
+    else:
+        assert method["AuthorizationType"] == "COGNITO_USER_POOLS"
+        assert method["AuthorizerId"] == {"Ref": authorizer_id}
+        assert method["AuthorizationScopes"] == [route.scope]
+
+
+def test_only_the_docs_route_is_public_among_lambda_methods(prod: dict[str, Any]) -> None:
+    public = {
+        key
+        for key, method in methods(prod).items()
+        if method["Integration"]["Type"] == "AWS_PROXY" and method["AuthorizationType"] == "NONE"
+    }
+
+    assert public == {(r.path, r.method) for r in ROUTES if r.scope is None}
+
+
+@pytest.mark.parametrize("route", _params([r for r in ROUTES if r.method == "GET"]))
+def test_get_methods_are_cached_for_their_route_ttl(prod: dict[str, Any], route: Route) -> None:
+    setting = _method_setting(prod, route)
+
+    if route.cache_ttl == 0:
+        assert setting is None or setting["CachingEnabled"] is False
+    else:
+        assert setting is not None, f"no method setting for {route.method} {route.path}"
+        assert setting["CachingEnabled"] is True
+        assert setting["CacheTtlInSeconds"] == route.cache_ttl
+        assert setting["CacheDataEncrypted"] is True
+
+
+@pytest.mark.parametrize("route", _params([r for r in ROUTES if r.cache_ttl > 0]))
+def test_cache_keys_are_the_path_ids_and_the_route_query(prod: dict[str, Any], route: Route) -> None:
+    method = methods(prod)[(route.path, route.method)]
+    expected = {f"method.request.path.{p}" for p in re.findall(r"{(\w+)}", route.path)} | {
+        f"method.request.querystring.{q}" for q in route.query
+    }
+
+    assert set(method["Integration"]["CacheKeyParameters"]) == expected
+    # API Gateway only keys on parameters the method declares.
+    assert expected <= set(method["RequestParameters"])
+
+
+def test_stage_caching_is_off_by_default_and_the_cluster_is_encrypted(prod: dict[str, Any]) -> None:
+    stage = _stage(prod)
+    defaults = next(s for s in stage["MethodSettings"] if s["ResourcePath"] == "/*")
+
+    assert stage["CacheClusterEnabled"] is True
+    assert stage["CacheClusterSize"] == "0.5"
+    assert defaults["CachingEnabled"] is False
+    assert defaults["CacheDataEncrypted"] is True
+    assert defaults["ThrottlingRateLimit"] > 0 and defaults["ThrottlingBurstLimit"] > 0
+    assert stage["TracingEnabled"] is True
+
+
+def test_write_methods_are_never_cached(prod: dict[str, Any]) -> None:
+    cached = {(s["ResourcePath"], s["HttpMethod"]) for s in _stage(prod)["MethodSettings"] if s.get("CachingEnabled")}
+
+    assert all(method == "GET" for _, method in cached)
+
+
+def test_cache_invalidation_requires_authorization_on_every_cached_method(prod: dict[str, Any]) -> None:
+    call = json.loads(render(only(prod, "Custom::AWS")["Properties"]["Create"]))
+    operations = {(op["path"], op["value"]) for op in call["parameters"]["patchOperations"]}
+    targets = ["/*/*"] + ["/" + r.path.replace("/", "~1") + "/GET" for r in ROUTES if r.cache_ttl > 0]
+
+    assert call["action"] == "updateStage"
+    for target in targets:
+        assert (f"{target}/caching/requireAuthorizationForCacheControl", "true") in operations
+        assert (f"{target}/caching/unauthorizedCacheControlHeaderStrategy", "FAIL_WITH_403") in operations
+
+
+@pytest.mark.parametrize(
+    ("path", "verb"), [(path, verb) for path, declared in _declared().items() for verb in VERBS if verb not in declared]
+)
+def test_a_known_path_answers_405_with_allow_for_undeclared_verbs(prod: dict[str, Any], path: str, verb: str) -> None:
+    method = methods(prod)[(path, verb)]
+    integration = method["Integration"]
+    response = integration["IntegrationResponses"][0]
+    allow = response["ResponseParameters"]["method.response.header.Allow"].strip("'")
+    body = json.loads(response["ResponseTemplates"]["application/json"])
+
+    assert integration["Type"] == "MOCK"
+    assert response["StatusCode"] == "405"
+    assert set(allow.split(", ")) == _declared()[path]
+    assert response["ResponseParameters"]["method.response.header.Content-Type"] == f"'{PROBLEM_JSON}'"
+    assert body["status"] == 405 and verb in body["detail"]
+
+
+def test_every_declared_verb_is_served_by_a_lambda_not_a_mock(prod: dict[str, Any]) -> None:
+    for route in ROUTES:
+        assert methods(prod)[(route.path, route.method)]["Integration"]["Type"] == "AWS_PROXY"
+
+
+def _gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status"),
+    [
+        ("MISSING_AUTHENTICATION_TOKEN", "404"),  # unknown route
+        ("RESOURCE_NOT_FOUND", "404"),
+        ("UNAUTHORIZED", "401"),
+        ("ACCESS_DENIED", "403"),
+        ("THROTTLED", "429"),
+        ("REQUEST_TOO_LARGE", "413"),
+        ("UNSUPPORTED_MEDIA_TYPE", "415"),
+        ("DEFAULT_4XX", None),
+        ("DEFAULT_5XX", None),
+    ],
+)
+def test_gateway_errors_are_problem_documents(prod: dict[str, Any], response_type: str, status: str | None) -> None:
+    response = _gateway_responses(prod)[response_type]
+    template = response["ResponseTemplates"]["application/json"]
+    # What API Gateway substitutes: $context.error.messageString is a quoted JSON string.
+    body = json.loads(template.replace("$context.error.messageString", '"a message"'))
+
+    assert response.get("StatusCode") == status
+    assert response["ResponseParameters"]["gatewayresponse.header.Content-Type"] == f"'{PROBLEM_JSON}'"
+    assert {"type", "title", "detail"} <= set(body)
+    if status is not None:
+        assert body["status"] == int(status)
+
+
+def test_access_logs_are_json_lines_with_the_request_id(prod: dict[str, Any]) -> None:
+    log_format = _stage(prod)["AccessLogSetting"]["Format"]
+    entry = json.loads(log_format)
+
+    assert entry["requestId"] == "$context.requestId"
+    assert {"status", "httpMethod", "resourcePath", "clientId", "integrationLatency"} <= set(entry)

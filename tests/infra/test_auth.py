@@ -1,0 +1,47 @@
+"""Cognito: the scopes the route table asks for exist, and a machine client can get them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.routes import ROUTES
+from tests.infra.cfn import only
+
+
+def _route_scopes() -> set[str]:
+    return {route.scope for route in ROUTES if route.scope}
+
+
+def test_resource_server_defines_every_scope_the_routes_need(prod: dict[str, Any]) -> None:
+    server = only(prod, "AWS::Cognito::UserPoolResourceServer")["Properties"]
+    defined = {f"{server['Identifier']}/{scope['ScopeName']}" for scope in server["Scopes"]}
+
+    assert defined == _route_scopes() == {"devices/read", "devices/write"}
+
+
+def test_machine_client_uses_client_credentials_with_a_secret_and_every_scope(prod: dict[str, Any]) -> None:
+    client = only(prod, "AWS::Cognito::UserPoolClient")["Properties"]
+    scopes = {
+        scope["Fn::Join"][1][-1].lstrip("/") if isinstance(scope, dict) else scope
+        for scope in client["AllowedOAuthScopes"]
+    }
+
+    assert client["GenerateSecret"] is True
+    assert client["AllowedOAuthFlows"] == ["client_credentials"]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert {s.split("/")[-1] for s in scopes} == {s.split("/")[-1] for s in _route_scopes()}
+
+
+def test_user_pool_has_no_self_sign_up_and_a_token_domain(prod: dict[str, Any]) -> None:
+    pool = only(prod, "AWS::Cognito::UserPool")["Properties"]
+    domain = only(prod, "AWS::Cognito::UserPoolDomain")["Properties"]
+
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert "prod" in str(domain["Domain"])
+
+
+def test_authorizer_trusts_the_stack_user_pool(prod: dict[str, Any]) -> None:
+    authorizer = only(prod, "AWS::ApiGateway::Authorizer")["Properties"]
+
+    assert authorizer["Type"] == "COGNITO_USER_POOLS"
+    assert len(authorizer["ProviderARNs"]) == 1

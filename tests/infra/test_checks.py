@@ -1,0 +1,33 @@
+"""The whole template against CloudFormation's own rules (cfn-lint) and the AWS Solutions
+best practices (cdk-nag): no error, and no finding that is not acknowledged with a reason."""
+
+from __future__ import annotations
+
+import pytest
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import ManualArgs, lint_file
+
+from tests.infra.conftest import Synthesized
+
+STAGES = ["dev", "prod"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cfn_lint_finds_no_error(synthesized: Synthesized, stage: str) -> None:
+    matches = lint_file(synthesized.template_files[stage], ManualArgs(regions=["us-east-1", "eu-west-1"]))
+    errors = [f"{m.rule.id} {m.message} ({m.path_string})" for m in matches if m.rule.severity == "error"]
+
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cdk_nag_aws_solutions_has_no_unacknowledged_finding(synthesized: Synthesized, stage: str) -> None:
+    report = AwsSolutionsChecks().validate_scope(synthesized.stacks[stage])
+    findings = [
+        f"{violation.rule_name} at {resource.construct_path or resource.resource_logical_id}"
+        for violation in report.violations
+        for resource in violation.violating_resources
+    ]
+
+    assert not findings, "\n".join(findings)
+    assert report.success

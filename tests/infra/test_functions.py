@@ -1,0 +1,107 @@
+"""One Lambda function per route: runtime, architecture, tracing, logs, layer, environment
+and a code asset with nothing but our code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry import settings, wiring
+from registry.routes import ROUTES, Route
+from tests.infra.cfn import resources
+from tests.infra.conftest import Synthesized
+
+ROUTE_PARAMS = [pytest.param(route, id=route.handler) for route in ROUTES]
+API_GATEWAY_INTEGRATION_TIMEOUT = 29
+
+
+def _function(template: dict[str, Any], route: Route) -> dict[str, Any]:
+    return dict(template["Resources"][route.function_id]["Properties"])
+
+
+@pytest.mark.parametrize("route", ROUTE_PARAMS)
+def test_function_runs_python_313_on_arm64_with_tracing_and_the_powertools_layer(
+    prod: dict[str, Any], route: Route
+) -> None:
+    function = _function(prod, route)
+    layers = json.dumps(function["Layers"])
+
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:" in layers
+    assert function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    assert function["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    assert function["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "INFO"
+
+
+@pytest.mark.parametrize("route", ROUTE_PARAMS)
+def test_function_logs_to_its_own_log_group_with_a_retention(prod: dict[str, Any], route: Route) -> None:
+    log_group_id = _function(prod, route)["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = prod["Resources"][log_group_id]
+
+    assert log_group["Properties"]["RetentionInDays"] > 0
+    assert log_group["DeletionPolicy"] == "Retain"
+
+
+def test_timeout_outlasts_the_dynamodb_client_retries_but_not_api_gateway(prod: dict[str, Any]) -> None:
+    config = wiring.CLIENT_CONFIG
+    worst_case = config.retries["max_attempts"] * (config.connect_timeout + config.read_timeout)
+
+    for route in ROUTES:
+        timeout = _function(prod, route)["Timeout"]
+        assert worst_case < timeout < API_GATEWAY_INTEGRATION_TIMEOUT, route.handler
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=r.handler) for r in ROUTES if r.scope is not None])
+def test_the_environment_given_to_a_table_function_satisfies_its_settings(
+    prod: dict[str, Any], route: Route, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variables = _function(prod, route)["Environment"]["Variables"]
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value if isinstance(value, str) else f"resolved-{name}")
+    table_ids = {v["Ref"] for v in variables.values() if isinstance(v, dict)}
+    settings.get_settings.cache_clear()
+    try:
+        parsed = settings.get_settings()
+    finally:
+        settings.get_settings.cache_clear()
+
+    assert parsed.table_name == "resolved-TABLE_NAME"
+    assert parsed.idempotency_table_name == "resolved-IDEMPOTENCY_TABLE_NAME"
+    assert all(prod["Resources"][t]["Type"] == "AWS::DynamoDB::Table" for t in table_ids)
+
+
+def _asset_files(synthesized: Synthesized, route: Route) -> set[str]:
+    s3_key = _function(synthesized.json("prod"), route)["Code"]["S3Key"]
+    root = synthesized.outdir / f"asset.{s3_key.removesuffix('.zip')}"
+    assert root.is_dir(), f"no staged asset for {route.handler}"
+    return {str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("route", ROUTE_PARAMS)
+def test_code_asset_holds_the_registry_package_and_only_its_own_handler(synthesized: Synthesized, route: Route) -> None:
+    files = _asset_files(synthesized, route)
+
+    assert {"registry/__init__.py", "registry/routes.py", "handlers/__init__.py"} <= files
+    assert {f for f in files if f.startswith("handlers/")} == {"handlers/__init__.py", f"handlers/{route.handler}.py"}
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+    assert {f.split("/")[0] for f in files} == {"registry", "handlers"}
+
+
+def test_the_docs_function_ships_the_openapi_document(synthesized: Synthesized) -> None:
+    docs = next(route for route in ROUTES if route.scope is None)
+
+    assert "registry/openapi.json" in _asset_files(synthesized, docs)
+
+
+def test_one_function_per_route_plus_only_the_cdk_custom_resource_provider(prod: dict[str, Any]) -> None:
+    functions = resources(prod, "AWS::Lambda::Function")
+    ours = {route.function_id for route in ROUTES}
+
+    assert ours <= set(functions)
+    others = set(functions) - ours
+    assert len(others) == 1 and next(iter(others)).startswith("AWS679f53fac002430cb0da5b7982bd2287")
