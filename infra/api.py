@@ -243,25 +243,20 @@ class Api(Construct):
     def _require_authorization_for_invalidation(self) -> None:
         """Clients can drop a cache entry with ``Cache-Control: max-age=0``; only callers with
         ``execute-api:InvalidateCache`` may, anyone else gets 403. CloudFormation's method
-        settings cannot express this, so an UpdateStage call applies it after each change."""
+        settings cannot express this, so an UpdateStage call applies it after the stage.
+
+        The call also restates each cached method's cache settings: so it runs again whenever
+        one of them changes, and a method setting CloudFormation recreated gets the policy back."""
         stage = self.api.deployment_stage
-        targets = ["/*/*"] + [patch_resource_path(route) for route in cached_routes()]
-        operations = [
-            operation
-            for target in targets
-            for operation in (
-                {
-                    "op": "replace",
-                    "path": f"{target}/caching/requireAuthorizationForCacheControl",
-                    "value": INVALIDATION_REQUIRES_AUTHORIZATION,
-                },
-                {
-                    "op": "replace",
-                    "path": f"{target}/caching/unauthorizedCacheControlHeaderStrategy",
-                    "value": UNAUTHORIZED_INVALIDATION,
-                },
-            )
-        ]
+        operations = _invalidation_policy("/*/*")
+        for route in cached_routes():
+            target = patch_resource_path(route)
+            operations += [
+                _replace(f"{target}/caching/enabled", "true"),
+                _replace(f"{target}/caching/ttlInSeconds", str(route.cache_ttl)),
+                _replace(f"{target}/caching/dataEncrypted", "true"),
+                *_invalidation_policy(target),
+            ]
         call = cr.AwsSdkCall(
             service="APIGateway",
             action="updateStage",
@@ -291,6 +286,17 @@ class Api(Construct):
             "CDK's custom-resource provider (runs only during deployments) logs with the "
             "AWS-managed basic execution policy; its API permissions are the statement above.",
         )
+
+
+def _replace(path: str, value: str) -> dict[str, str]:
+    return {"op": "replace", "path": path, "value": value}
+
+
+def _invalidation_policy(target: str) -> list[dict[str, str]]:
+    return [
+        _replace(f"{target}/caching/requireAuthorizationForCacheControl", INVALIDATION_REQUIRES_AUTHORIZATION),
+        _replace(f"{target}/caching/unauthorizedCacheControlHeaderStrategy", UNAUTHORIZED_INVALIDATION),
+    ]
 
 
 ACCESS_LOG_FORMAT = json.dumps(

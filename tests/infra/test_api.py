@@ -132,6 +132,9 @@ def test_cache_invalidation_requires_authorization_on_every_cached_method(prod: 
     targets = ["/*/*"] + ["/" + r.path.replace("/", "~1") + "/GET" for r in ROUTES if r.cache_ttl > 0]
 
     assert call["action"] == "updateStage"
+    for route in (r for r in ROUTES if r.cache_ttl > 0):
+        target = "/" + route.path.replace("/", "~1") + "/GET"
+        assert (f"{target}/caching/ttlInSeconds", str(route.cache_ttl)) in operations
     for target in targets:
         assert (f"{target}/caching/requireAuthorizationForCacheControl", "true") in operations
         assert (f"{target}/caching/unauthorizedCacheControlHeaderStrategy", "FAIL_WITH_403") in operations
