@@ -250,3 +250,31 @@ def assert_table_consistent(table_items: Callable[[], list[dict[str, Any]]]) -> 
             assert sorted(revisions[device_id]) == list(range(1, int(state["revision"]) + 1)), device_id
 
     return check
+
+
+@pytest.fixture
+def inject_dynamodb_error() -> Callable[..., list[dict[str, Any]]]:
+    """Make ``client``'s calls of ``operation`` fail (the next ``times``, or all) as DynamoDB
+    would: ``error`` is an error code, a whole error response (e.g. a cancelled transaction with
+    its reasons) or a botocore exception such as a connect timeout. The request never reaches
+    moto, exactly as a refused request never reaches the table; the other operations do.
+    Returns the list of the requests that were refused."""
+    from botocore.awsrequest import AWSResponse
+
+    def inject(client: Any, operation: str, error: Any, *, times: int | None = None) -> list[dict[str, Any]]:
+        refused: list[dict[str, Any]] = []
+
+        def refuse(params: dict[str, Any], **_: Any) -> Any:
+            if times is not None and len(refused) >= times:
+                return None
+            refused.append(params)
+            if isinstance(error, Exception):
+                raise error
+            response = error if isinstance(error, dict) else {"Error": {"Code": error, "Message": "injected"}}
+            status = 500 if response["Error"]["Code"] == "InternalServerError" else 400
+            return AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", status, {}, None), response
+
+        client.meta.events.register(f"before-call.dynamodb.{operation}", refuse)
+        return refused
+
+    return inject

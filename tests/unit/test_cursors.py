@@ -1,6 +1,7 @@
 """Page cursors are opaque and strict: what we issue round-trips, anything else is a 400."""
 
 import base64
+import contextlib
 import json
 
 import pytest
@@ -86,7 +87,5 @@ def test_tampered_history_cursor_is_invalid(token):
 @given(st.text(max_size=80))
 def test_arbitrary_text_is_either_a_valid_cursor_or_invalid_cursor_never_another_error(text):
     for decode in (cursors.decode_device_cursor, cursors.decode_history_cursor):
-        try:
+        with contextlib.suppress(InvalidCursor):
             decode(text)
-        except InvalidCursor:
-            pass
