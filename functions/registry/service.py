@@ -22,6 +22,7 @@ from registry.errors import (
     HistoryEntryNotFound,
     InvalidHeader,
     PreconditionFailed,
+    ServiceUnavailable,
     from_validation_errors,
 )
 from registry.models import (
@@ -147,7 +148,12 @@ class DeviceService:
             "last_at": now,
         }
         history = self._entry(state, HistoryKind.CREATED, now, principal, diff({}, values, ATTRIBUTE_FIELDS))
-        self.store.create_device(state, history)
+        try:
+            self.store.create_device(state, history)
+        except StaleRevision:
+            # A new id cannot be stale: another transaction was in flight on its MAC claim.
+            # Retrying after Retry-After gets the real answer (201, or 409 if that one won).
+            raise ServiceUnavailable("The device store is busy; retry shortly.") from None
         return state
 
     def get(self, device_id: str) -> dict[str, Any]:
