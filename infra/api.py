@@ -273,6 +273,12 @@ class Api(Construct):
             on_create=call,
             on_update=call,
             install_latest_aws_sdk=False,
+            log_group=logs.LogGroup(
+                self,
+                "CacheInvalidationPolicyLogs",
+                retention=self._stage_config.log_retention,
+                removal_policy=self._stage_config.removal_policy,
+            ),
             policy=cr.AwsCustomResourcePolicy.from_statements(
                 [iam.PolicyStatement(actions=["apigateway:PATCH"], resources=[stage.stage_arn])]
             ),
