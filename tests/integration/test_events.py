@@ -1,0 +1,102 @@
+"""events/: one API Gateway REST proxy event per route (for `sam local invoke`), each fed to its
+own handler here so a sample that no longer fits its route fails."""
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from local.events import LambdaContext
+from registry.routes import ROUTES
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+SAMPLE_DEVICE_ID = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
+# The top-level fields of `sam local generate-event apigateway aws-proxy`.
+PROXY_FIELDS = {
+    "body",
+    "resource",
+    "path",
+    "httpMethod",
+    "isBase64Encoded",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "pathParameters",
+    "stageVariables",
+    "headers",
+    "multiValueHeaders",
+    "requestContext",
+}
+EXPECTED_STATUS = {
+    "create_device": 201,
+    "list_devices": 200,
+    "get_device": 200,
+    "update_device": 200,
+    "delete_device": 204,
+    "get_status": 200,
+    "put_status": 200,
+    "list_history": 200,
+    "get_history_entry": 200,
+    "docs": 200,
+}
+
+
+def load(route):
+    return json.loads((EVENTS / f"{route.handler}.json").read_text())
+
+
+def test_every_route_has_an_event_file_and_every_event_file_a_route():
+    assert {path.stem for path in EVENTS.glob("*.json")} == {route.handler for route in ROUTES}
+    assert set(EXPECTED_STATUS) == {route.handler for route in ROUTES}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.handler for route in ROUTES])
+def test_event_is_a_rest_proxy_event_for_its_route(route):
+    event = load(route)
+    assert set(event) == PROXY_FIELDS
+    assert (event["resource"], event["httpMethod"]) == (route.path, route.method)
+    context = event["requestContext"]
+    assert (context["resourcePath"], context["httpMethod"]) == (route.path, route.method)
+    assert context["path"] == f"/{context['stage']}{event['path']}"
+    params = event["pathParameters"] or {}
+    assert set(params) == set(route.path_parameters)
+    assert event["path"] == re.sub(r"{(\w+)}", lambda m: params[m.group(1)], route.path)
+    assert params.get("device_id", SAMPLE_DEVICE_ID) == SAMPLE_DEVICE_ID
+    assert {k: [v] for k, v in event["headers"].items()} == event["multiValueHeaders"]
+    query = event["queryStringParameters"] or {}
+    assert set(query) <= set(route.query)
+    assert {k: [v] for k, v in query.items()} == (event["multiValueQueryStringParameters"] or {})
+    if route.method in {"POST", "PUT", "PATCH"}:
+        assert event["headers"]["Content-Type"].startswith("application/")
+        assert isinstance(json.loads(event["body"]), dict) and event["isBase64Encoded"] is False
+    else:
+        assert event["body"] is None
+    if route.scope is None:
+        assert "authorizer" not in context  # the docs route is public
+    else:
+        claims = context["authorizer"]["claims"]
+        assert claims["sub"] and route.scope in claims["scope"].split()
+
+
+@pytest.fixture
+def registered(make_device):
+    """A device for the events to act on, with a MAC other than the one the create event registers."""
+    return make_device(name="Sample", device_type="sensor", mac_address="02:00:00:00:ee:01")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.handler for route in ROUTES])
+def test_event_fed_to_its_handler_gets_the_route_success_status(route, registered, invoke):
+    event = json.loads((EVENTS / f"{route.handler}.json").read_text().replace(SAMPLE_DEVICE_ID, registered["id"]))
+    module = importlib.import_module(f"handlers.{route.handler}")
+    response = module.lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == EXPECTED_STATUS[route.handler], response.get("body")
+    if route.handler == "list_devices":
+        assert [item["id"] for item in json.loads(response["body"])["items"]] == [registered["id"]]
+    if route.handler == "update_device":
+        # The change is recorded under the token's subject, as the authorizer passed it.
+        sub = event["requestContext"]["authorizer"]["claims"]["sub"]
+        entry = invoke("get_history_entry", f"/devices/{registered['id']}/history/2")["json"]
+        assert entry["changed_by"] == sub and entry["changes"]["location"]["new"] == "Building A, roof"
+    if route.handler == "create_device":
+        assert json.loads(response["body"])["mac_address"] == "00:1a:2b:3c:4d:5e"
