@@ -65,7 +65,8 @@ PROBLEMS = (
         403,
         "forbidden",
         "Forbidden",
-        "The access token does not grant this request (devices/read for reads, devices/write for writes).",
+        "This access token does not allow the request: reads need devices/read, writes devices/write, "
+        "and Cache-Control: max-age=0 (cache invalidation) is for operators only.",
     ),
     GatewayProblem(
         R.THROTTLED,

@@ -40,4 +40,5 @@ class DeviceRegistryStack(Stack):
         CfnOutput(self, "ClientId", value=self.auth.client.user_pool_client_id)
         CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)
         CfnOutput(self, "TableName", value=self.data.table.table_name)
+        CfnOutput(self, "IdempotencyTableName", value=self.data.idempotency_table.table_name)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
