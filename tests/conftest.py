@@ -278,3 +278,25 @@ def inject_dynamodb_error() -> Callable[..., list[dict[str, Any]]]:
         return refused
 
     return inject
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_botocore_data_loader() -> Iterator[None]:
+    """moto gives every test a fresh boto3 session, and each new session would parse botocore's
+    JSON service models again (~50 ms a client). They are static files: read them once."""
+    import botocore.loaders
+    import botocore.session
+
+    loaders: dict[Any, botocore.loaders.Loader] = {}
+
+    def register(session: botocore.session.Session) -> None:
+        def shared() -> botocore.loaders.Loader:
+            data_path = session.get_config_variable("data_path")
+            return loaders.setdefault(data_path, botocore.loaders.create_loader(data_path))
+
+        session._components.lazy_register_component("data_loader", shared)
+
+    original = botocore.session.Session._register_data_loader
+    botocore.session.Session._register_data_loader = register  # type: ignore[method-assign]
+    yield
+    botocore.session.Session._register_data_loader = original  # type: ignore[method-assign]
