@@ -6,6 +6,19 @@ from tests.integration.support import assert_problem, error_fields
 
 NEW = {"name": "  Boiler sensor ", "device_type": "sensor", "mac_address": "00-1A-2B-3C-4D-5E"}
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
+# (handler, path after /devices/{id}, body) of the routes that take If-Match, and of all device routes
+CONDITIONAL_WRITES = [
+    ("update_device", "", {"location": "x"}),
+    ("delete_device", "", None),
+    ("put_status", "/status", {"status": "online"}),
+]
+DEVICE_ROUTES = [
+    ("get_device", "", None),
+    *CONDITIONAL_WRITES,
+    ("get_status", "/status", None),
+    ("list_history", "/history", None),
+    ("get_history_entry", "/history/1", None),
+]
 
 
 def test_registration_is_201_with_location_etag_and_the_canonical_detail(invoke):
@@ -108,14 +121,7 @@ def test_patch_moving_to_a_taken_mac_is_409_and_moving_to_a_free_one_frees_the_o
     assert make_device(mac_address="00:00:00:00:00:02")["id"] not in {holder["id"], device["id"]}
 
 
-@pytest.mark.parametrize(
-    ("handler", "suffix", "body"),
-    [
-        ("update_device", "", {"location": "x"}),
-        ("delete_device", "", None),
-        ("put_status", "/status", {"status": "online"}),
-    ],
-)
+@pytest.mark.parametrize(("handler", "suffix", "body"), CONDITIONAL_WRITES)
 def test_if_match_mismatch_is_412_and_changes_nothing(invoke, make_device, table_items, handler, suffix, body):
     device = make_device()
     before = table_items()
@@ -125,14 +131,7 @@ def test_if_match_mismatch_is_412_and_changes_nothing(invoke, make_device, table
     assert table_items() == before
 
 
-@pytest.mark.parametrize(
-    ("handler", "suffix", "body"),
-    [
-        ("update_device", "", {"location": "x"}),
-        ("delete_device", "", None),
-        ("put_status", "/status", {"status": "online"}),
-    ],
-)
+@pytest.mark.parametrize(("handler", "suffix", "body"), CONDITIONAL_WRITES)
 def test_if_match_with_the_current_etag_lets_the_write_through(invoke, make_device, handler, suffix, body):
     device = make_device()
     response = invoke(handler, f"/devices/{device['id']}{suffix}", body=body, headers={"If-Match": '"1"'})
@@ -187,11 +186,7 @@ def test_deleted_device_is_gone_but_its_history_stays_and_its_mac_is_free(invoke
     assert deleted["statusCode"] == 204 and not deleted.get("body")
     for handler, suffix in [("get_device", ""), ("get_status", "/status")]:
         assert_problem(invoke(handler, path + suffix), 404, "device-not-found")
-    for handler, suffix, body in [
-        ("delete_device", "", None),
-        ("update_device", "", {"location": "x"}),
-        ("put_status", "/status", {"status": "online"}),
-    ]:
+    for handler, suffix, body in CONDITIONAL_WRITES:
         assert_problem(invoke(handler, path + suffix, body=body), 404, "device-not-found")
     history = invoke("list_history", f"{path}/history", query="order=asc")
     assert history["statusCode"] == 200
@@ -202,35 +197,13 @@ def test_deleted_device_is_gone_but_its_history_stays_and_its_mac_is_free(invoke
     assert reused["statusCode"] == 201 and reused["json"]["id"] != device["id"]
 
 
-@pytest.mark.parametrize(
-    ("handler", "suffix", "body"),
-    [
-        ("get_device", "", None),
-        ("update_device", "", {"location": "x"}),
-        ("delete_device", "", None),
-        ("get_status", "/status", None),
-        ("put_status", "/status", {"status": "online"}),
-        ("list_history", "/history", None),
-        ("get_history_entry", "/history/1", None),
-    ],
-)
+@pytest.mark.parametrize(("handler", "suffix", "body"), DEVICE_ROUTES)
 def test_unknown_device_is_404_on_every_device_route(invoke, handler, suffix, body):
     problem = assert_problem(invoke(handler, f"/devices/{UNKNOWN}{suffix}", body=body), 404)
     assert UNKNOWN in problem["detail"]
 
 
-@pytest.mark.parametrize(
-    ("handler", "suffix", "body"),
-    [
-        ("get_device", "", None),
-        ("update_device", "", {"location": "x"}),
-        ("delete_device", "", None),
-        ("get_status", "/status", None),
-        ("put_status", "/status", {"status": "online"}),
-        ("list_history", "/history", None),
-        ("get_history_entry", "/history/1", None),
-    ],
-)
+@pytest.mark.parametrize(("handler", "suffix", "body"), DEVICE_ROUTES)
 def test_malformed_device_id_is_422_naming_the_path_parameter(invoke, subtests, handler, suffix, body):
     for bad_id in ["not-a-uuid", "0190f5e2", "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8g", "%00", "'1'", "x" * 300]:
         with subtests.test(device_id=bad_id):
