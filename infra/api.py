@@ -19,16 +19,18 @@ from infra.functions import Functions
 from infra.gateway_problems import add_gateway_responses, method_not_allowed_body
 from infra.nag import acknowledge
 from infra.stage import StageConfig
+from registry.problems import PROBLEM_JSON
 from registry.routes import ROUTES, Route
 
 CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: every cached answer is a small JSON document
 # Verbs a path of ours may be asked for; those the route table does not declare on a path
 # answer 405 with an Allow header. (HEAD and OPTIONS are left to API Gateway: 404 problem.)
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# The body types our writes accept (and requests without a body, which count as JSON): the
+# 405 mocks answer these; any other type gets the 415 problem first.
+MOCK_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
 # What a cache-invalidation request (Cache-Control: max-age=0) needs, applied per method.
 INVALIDATION_REQUIRES_AUTHORIZATION = "true"
-# The body types our writes accept (and requests without a body, which count as JSON).
-MOCK_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
 UNAUTHORIZED_INVALIDATION = "FAIL_WITH_403"
 
 
@@ -104,14 +106,12 @@ class Api(Construct):
             validate_request_parameters=True,
             validate_request_body=False,
         )
-        self.methods: dict[Route, apigw.Method] = {}
         for route in ROUTES:
-            self.methods[route] = self._add_route(route, auth, functions)
-        self.method_not_allowed: dict[tuple[str, str], apigw.Method] = {}
+            self._add_route(route, auth, functions)
         for path, declared in paths().items():
             for verb in VERBS:
                 if verb not in declared:
-                    self.method_not_allowed[(path, verb)] = self._add_405(path, verb, declared)
+                    self._add_405(path, verb, declared)
         add_gateway_responses(self.api)
         self._require_authorization_for_invalidation()
         acknowledge(
@@ -161,7 +161,7 @@ class Api(Construct):
             stage_name=stage.name,
             cache_cluster_enabled=True,
             cache_cluster_size=CACHE_CLUSTER_SIZE,
-            caching_enabled=False,  # only the routes with a cache_ttl, below
+            caching_enabled=False,  # on only for the routes with a cache_ttl (method_options)
             cache_data_encrypted=True,
             method_options=method_options,
             tracing_enabled=True,
@@ -202,7 +202,6 @@ class Api(Construct):
         resource = self.api.root.resource_for_path(path)
         allow = ", ".join(allowed)
         integration = apigw.MockIntegration(
-            # Any other body type is refused before this with a 415 problem (UNSUPPORTED_MEDIA_TYPE).
             request_templates={media: '{"statusCode": 405}' for media in MOCK_MEDIA_TYPES},
             passthrough_behavior=apigw.PassthroughBehavior.NEVER,
             integration_responses=[
@@ -210,7 +209,7 @@ class Api(Construct):
                     status_code="405",
                     response_parameters={
                         "method.response.header.Allow": f"'{allow}'",
-                        "method.response.header.Content-Type": "'application/problem+json'",
+                        "method.response.header.Content-Type": f"'{PROBLEM_JSON}'",
                         "method.response.header.Cache-Control": "'no-store'",
                     },
                     response_templates={"application/json": method_not_allowed_body(verb, path, allow)},

@@ -92,7 +92,6 @@ class RouteFunction(Construct):
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.route = route
         self.log_group = logs.LogGroup(self, "Logs", retention=stage.log_retention, removal_policy=stage.removal_policy)
         # Our own role instead of the AWSLambdaBasicExecutionRole managed policy, which would
         # let the function write to every log group in the account.

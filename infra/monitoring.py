@@ -43,7 +43,6 @@ class Monitoring(Construct):
         )
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
-        self.alarms: list[cloudwatch.Alarm] = []
 
         self._alarm(
             "Api5xx",
@@ -84,4 +83,3 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         alarm.add_ok_action(actions.SnsAction(self.topic))
-        self.alarms.append(alarm)

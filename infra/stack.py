@@ -26,7 +26,6 @@ class DeviceRegistryStack(Stack):
             description=f"Device Registry API ({stage.name})",
             termination_protection=stage.deletion_protection,
         )
-        self.stage = stage
         self.data = Data(self, "Data", stage=stage)
         self.auth = Auth(self, "Auth", stage=stage)
         self.functions = Functions(self, "Functions", stage=stage, data=self.data)
