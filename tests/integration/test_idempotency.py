@@ -1,0 +1,80 @@
+"""Idempotency-Key: a retried write gets the first answer again and changes nothing more."""
+
+from tests.integration.support import assert_problem
+
+NEW = {"name": "Gateway", "device_type": "gateway", "mac_address": "00:00:00:00:0a:01"}
+
+
+def devices_in(table_items):
+    return [item for item in table_items() if item["sk"] == "STATE"]
+
+
+def test_replayed_registration_returns_the_same_answer_and_registers_once(invoke, table_items):
+    first = invoke("create_device", body=NEW, headers={"Idempotency-Key": "order-17"})
+    again = invoke("create_device", body=NEW, headers={"Idempotency-Key": "order-17"})
+    assert first["statusCode"] == again["statusCode"] == 201
+    assert again["json"] == first["json"]
+    assert again["headers"]["Location"] == first["headers"]["Location"]
+    assert again["headers"]["ETag"] == first["headers"]["ETag"]
+    assert again["headers"].get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first["headers"]
+    assert len(devices_in(table_items)) == 1
+
+
+def test_same_key_with_another_body_is_422_and_registers_nothing_more(invoke, table_items):
+    invoke("create_device", body=NEW, headers={"Idempotency-Key": "order-17"})
+    other = invoke("create_device", body={**NEW, "name": "Other"}, headers={"Idempotency-Key": "order-17"})
+    assert_problem(other, 422, "idempotency-key-reused")
+    assert len(devices_in(table_items)) == 1
+
+
+def test_without_a_key_a_repeated_registration_is_a_duplicate(invoke):
+    assert invoke("create_device", body=NEW)["statusCode"] == 201
+    assert_problem(invoke("create_device", body=NEW), 409, "mac-address-taken")
+
+
+def test_a_failed_write_is_not_kept_so_its_retry_runs_again(invoke, make_device):
+    holder = make_device(mac_address=NEW["mac_address"])
+    refused = invoke("create_device", body=NEW, headers={"Idempotency-Key": "order-18"})
+    assert_problem(refused, 409)
+    invoke("delete_device", f"/devices/{holder['id']}")
+    retried = invoke("create_device", body=NEW, headers={"Idempotency-Key": "order-18"})
+    assert retried["statusCode"] == 201 and "Idempotent-Replayed" not in retried["headers"]
+
+
+def test_replayed_delete_answers_204_again_instead_of_404(invoke, make_device, table_items):
+    device = make_device()
+    path = f"/devices/{device['id']}"
+    assert invoke("delete_device", path, headers={"Idempotency-Key": "retire-1"})["statusCode"] == 204
+    before = table_items()
+    replay = invoke("delete_device", path, headers={"Idempotency-Key": "retire-1"})
+    assert replay["statusCode"] == 204 and replay["headers"].get("Idempotent-Replayed") == "true"
+    assert table_items() == before
+    assert_problem(invoke("delete_device", path), 404)
+
+
+def test_replayed_status_report_returns_the_first_answer_even_after_later_changes(invoke, make_device):
+    device = make_device()
+    path = f"/devices/{device['id']}/status"
+    first = invoke("put_status", path, body={"status": "online"}, headers={"Idempotency-Key": "beat-1"})
+    invoke("put_status", path, body={"status": "offline"})
+    replay = invoke("put_status", path, body={"status": "online"}, headers={"Idempotency-Key": "beat-1"})
+    assert replay["json"] == first["json"] and replay["json"]["version"] == 2
+    assert invoke("get_status", path)["json"]["status"] == "offline"  # the replay changed nothing
+
+
+def test_a_key_is_scoped_to_its_route_and_caller(invoke, make_device):
+    a, b = make_device(), make_device()
+    key = {"Idempotency-Key": "same-key"}
+    first = invoke("update_device", f"/devices/{a['id']}", body={"location": "x"}, headers=key)
+    second = invoke("update_device", f"/devices/{b['id']}", body={"location": "x"}, headers=key)
+    assert first["json"]["id"] == a["id"] and second["json"]["id"] == b["id"]
+    assert "Idempotent-Replayed" not in second["headers"]
+    other_caller = invoke(
+        "update_device",
+        f"/devices/{a['id']}",
+        body={"location": "x"},
+        headers=key,
+        claims={"sub": "someone-else", "scope": "devices/write"},
+    )
+    assert "Idempotent-Replayed" not in other_caller["headers"]
