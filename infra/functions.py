@@ -15,7 +15,7 @@ from infra import FUNCTIONS_DIR
 from infra.data import Data
 from infra.nag import acknowledge
 from infra.stage import StageConfig
-from registry.routes import ROUTES, Route
+from registry.routes import ROUTES, Route, route_for
 
 # The AWS-managed Powertools for AWS Lambda (Python) v3 layer (it bundles pydantic v2) for
 # python3.13 on arm64. Bump LAYER_VERSION together with aws-lambda-powertools in
@@ -31,7 +31,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 # core) stays near a second, while a warm request (one DynamoDB call) is I/O-bound and
 # would not get faster with more. Tune with measured data (Lambda Power Tuning) later.
 MEMORY_MB = 512
-DOCS_MEMORY_MB = 256  # serves a static document; no DynamoDB, no pydantic models
+DOCS_MEMORY_MB = 256  # serves a static document: no DynamoDB, no request models
 # Above the boto3 client's worst case (registry/wiring.py: 3 attempts of 2 s connect + 5 s
 # read, plus backoff) so that the handler, not a Lambda timeout, answers 503 with
 # Retry-After; below API Gateway's 29 s integration timeout, which would answer 504.
@@ -63,10 +63,15 @@ def handler_string(route: Route) -> str:
     return f"handlers.{route.handler}.lambda_handler"
 
 
+# The route serving the OpenAPI document (registry/openapi.json, written by `make openapi`
+# with the generator registry/openapi.py, which runs at build time only and ships nowhere).
+DOCS_ROUTE = route_for("docs")
+
+
 def asset_excludes(route: Route) -> list[str]:
     """An allow-list in .gitignore syntax: ``registry/`` and this route's handler, nothing else
     from ``functions/`` (no other handlers, no caches, nothing added there later by accident)."""
-    return [
+    excludes = [
         "/*",
         "!/registry/",
         "!/handlers/",
@@ -75,7 +80,11 @@ def asset_excludes(route: Route) -> list[str]:
         f"!/handlers/{route.handler}.py",
         "__pycache__/",
         "*.pyc",
+        "/registry/openapi.py",
     ]
+    if route != DOCS_ROUTE:
+        excludes.append("/registry/openapi.json")
+    return excludes
 
 
 class RouteFunction(Construct):
@@ -111,7 +120,7 @@ class RouteFunction(Construct):
             handler=handler_string(route),
             code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=asset_excludes(route), ignore_mode=IgnoreMode.GIT),
             layers=[layer],
-            memory_size=MEMORY_MB if route.scope else DOCS_MEMORY_MB,
+            memory_size=DOCS_MEMORY_MB if route == DOCS_ROUTE else MEMORY_MB,
             timeout=TIMEOUT,
             tracing=lambda_.Tracing.ACTIVE,
             environment=environment,

@@ -95,10 +95,14 @@ def test_code_asset_holds_the_registry_package_and_only_its_own_handler(synthesi
     assert {f.split("/")[0] for f in files} == {"registry", "handlers"}
 
 
-def test_the_docs_function_ships_the_openapi_document(synthesized: Synthesized) -> None:
-    docs = next(route for route in ROUTES if route.scope is None)
+@pytest.mark.parametrize("route", ROUTE_PARAMS)
+def test_only_the_docs_function_ships_the_openapi_document_and_none_its_generator(
+    synthesized: Synthesized, route: Route
+) -> None:
+    files = _asset_files(synthesized, route)
 
-    assert "registry/openapi.json" in _asset_files(synthesized, docs)
+    assert ("registry/openapi.json" in files) == (route.handler == "docs")
+    assert "registry/openapi.py" not in files
 
 
 def test_one_function_per_route_plus_only_the_cdk_custom_resource_provider(prod: dict[str, Any]) -> None:
