@@ -59,7 +59,13 @@ class HistoryKind(StrEnum):
     DELETED = "deleted"
 
 
-class _Input(BaseModel):
+class _Model(BaseModel):
+    # Validators are built on first use, not at import: each route function builds only the
+    # models its own route touches (a cold-start cost; see docs/performance.md).
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Input(_Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -101,7 +107,7 @@ class DevicePatch(_Input):
         return self.model_dump(exclude_unset=True)
 
 
-class DeviceDetail(BaseModel):
+class DeviceDetail(_Model):
     id: DeviceId
     name: str
     device_type: str
@@ -116,7 +122,7 @@ class DeviceDetail(BaseModel):
     updated_at: Timestamp
 
 
-class DeviceSummary(BaseModel):
+class DeviceSummary(_Model):
     id: DeviceId
     name: str
     device_type: str
@@ -124,7 +130,7 @@ class DeviceSummary(BaseModel):
     status: StatusValue
 
 
-class DevicePage(BaseModel):
+class DevicePage(_Model):
     items: list[DeviceSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
@@ -134,7 +140,7 @@ class StatusUpdate(_Input):
     reason: Reason | None = None
 
 
-class DeviceStatus(BaseModel):
+class DeviceStatus(_Model):
     device_id: DeviceId
     status: StatusValue
     reason: str | None
@@ -142,12 +148,12 @@ class DeviceStatus(BaseModel):
     updated_at: Timestamp
 
 
-class FieldChange(BaseModel):
+class FieldChange(_Model):
     old: Any
     new: Any
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(_Model):
     revision: int = Field(ge=1)
     kind: HistoryKind
     at: Timestamp
@@ -156,17 +162,17 @@ class HistoryEntry(BaseModel):
     snapshot: dict[str, Any]
 
 
-class HistoryPage(BaseModel):
+class HistoryPage(_Model):
     items: list[HistoryEntry]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
-class FieldError(BaseModel):
+class FieldError(_Model):
     field: str
     message: str
 
 
-class Problem(BaseModel):
+class Problem(_Model):
     """An RFC 9457 problem document (``application/problem+json``)."""
 
     type: str
