@@ -22,7 +22,7 @@ app = create_app()
         "Removes the device from reads and lists and frees its MAC address. Its history stays readable "
         "and ends with a `deleted` entry. " + IF_MATCH
     ),
-    responses={204: {"description": "Deleted"}, **errors(400, 404, 412)},
+    responses={204: {"description": "Deleted", "content": {}}, **errors(400, 404, 409, 412, 413, 422)},
     tags=["devices"],
 )
 def delete_device(device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)]) -> Response[None]:

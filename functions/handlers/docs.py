@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from registry.api import create_app, lambda_entry, route
+from registry.docs import errors
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "registry" / "openapi.json"
 
@@ -35,7 +36,22 @@ def _page() -> str:
     return generate_swagger_html(_document(), script, style, "", None)
 
 
-@route(app, "docs", summary="API documentation (Swagger UI, or this document with format=json)", tags=["docs"])
+@route(
+    app,
+    "docs",
+    summary="API documentation (Swagger UI, or this document with format=json)",
+    responses={
+        200: {
+            "description": "The Swagger UI page, or with `format=json` the OpenAPI document",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        },
+        422: errors(422)[422],
+    },
+    tags=["docs"],
+)
 def docs(format: Annotated[Literal["html", "json"], Query()] = "html") -> Response[str]:
     if format == "json":
         return Response(200, "application/json", _document(), {"Cache-Control": "public, max-age=300"})
