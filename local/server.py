@@ -1,28 +1,36 @@
 """``make run``: the API at http://127.0.0.1:3000 on an embedded DynamoDB.
 
 Each HTTP request becomes an API Gateway REST proxy event for the route the route table
-matches, and is handed to that route's own Lambda handler: the code that runs in AWS."""
+matches, and is handed to that route's own Lambda handler: the code that runs in AWS.
+
+As in Lambda, an execution environment (here a worker process) handles one request at a time:
+the handlers rely on it (Powertools' resolver keeps the current event in a class attribute, so
+two requests in one process at once could be answered with each other's events)."""
 
 from __future__ import annotations
 
 import base64
 import importlib
 import logging
+import multiprocessing
 import os
 import signal
 import sys
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from local.dynamodb import EmbeddedDynamoDB, create_tables
 from local.events import LambdaContext, match, proxy_event
+from registry.routes import ROUTES
 
 TABLE_NAME = "device-registry-local"
 IDEMPOTENCY_TABLE_NAME = "device-registry-idempotency-local"
 # API Gateway refuses payloads over 10 MB; the handlers answer 413 above 64 KiB.
 MAX_READ_BYTES = 10 * 1024 * 1024
+# Concurrent requests run in this many worker processes ("execution environments").
+EXECUTION_ENVIRONMENTS = 4
 logger = logging.getLogger("local")
 
 
@@ -58,6 +66,9 @@ def _problem(status: int, title: str, detail: str, headers: dict[str, str] | Non
 class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "DeviceRegistryLocal/1.0"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, every answer waited
+    # for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
@@ -90,8 +101,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         route, params = chosen[0]
         headers = {name: value for name, value in self.headers.items()}
         event = proxy_event(route, path=path, path_parameters=params, query=query, headers=headers, body=body)
-        module = importlib.import_module(f"handlers.{route.handler}")
-        return dict(module.lambda_handler(event, LambdaContext()))
+        server: _Server = self.server  # type: ignore[assignment]
+        try:
+            return server.environments.submit(_run_handler, route.handler, event).result()
+        except Exception:
+            # What API Gateway answers when the function itself fails.
+            logger.exception("handler %s failed", route.handler)
+            return _problem(502, "Bad gateway", "The function failed to answer; see the local server's log.")
 
     def _send(self, response: dict[str, Any]) -> None:
         body = response.get("body") or ""
@@ -109,19 +125,59 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    def __getattr__(self, name: str) -> Any:
+        # Every method, TRACE and made-up ones included, gets the API's 404/405 problem
+        # rather than http.server's 501 HTML page.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+
+def _start_environment() -> None:
+    # Ctrl-C reaches the whole process group: the server stops its environments itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for route in ROUTES:  # warm, so that no request pays the cold import
+        importlib.import_module(f"handlers.{route.handler}")
+
+
+def _started() -> None:
+    """A task that returns once its environment is warm."""
+
+
+def _run_handler(handler: str, event: dict[str, Any]) -> dict[str, Any]:
+    module = importlib.import_module(f"handlers.{handler}")
+    return dict(module.lambda_handler(event, LambdaContext()))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.environments = ProcessPoolExecutor(
+            EXECUTION_ENVIRONMENTS, mp_context=multiprocessing.get_context("spawn"), initializer=_start_environment
+        )
+        # Listen only once every environment is warm: a client never waits for a cold start.
+        for started in [self.environments.submit(_started) for _ in range(EXECUTION_ENVIRONMENTS)]:
+            started.result()
+        super().__init__(address, _RequestHandler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.environments.shutdown(cancel_futures=True)
 
 
 class LocalApi:
     """The local API and, unless ``dynamodb_endpoint`` names another, its embedded DynamoDB."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 3000, dynamodb_endpoint: str | None = None) -> None:
+        # Imported here: the execution environments import this module, and need no moto.
+        from local.dynamodb import EmbeddedDynamoDB, create_tables
+
         self.dynamodb = None if dynamodb_endpoint else EmbeddedDynamoDB().start()
         endpoint = dynamodb_endpoint or (self.dynamodb.endpoint if self.dynamodb else None)
         configure_environment(endpoint)
         create_tables(endpoint, os.environ["TABLE_NAME"], os.environ["IDEMPOTENCY_TABLE_NAME"])
-        self.http = ThreadingHTTPServer((host, port), _RequestHandler)
-        self.http.daemon_threads = True
+        self.http = _Server((host, port))
         self._thread = threading.Thread(target=self.http.serve_forever, name="local-api", daemon=True)
 
     @property
