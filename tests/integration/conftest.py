@@ -36,3 +36,13 @@ def ticking_clock(dynamodb):
 def minute(n: int) -> str:
     """The time of the n-th tick of :func:`ticking_clock` (0 is 06:00Z)."""
     return format_timestamp(START + timedelta(minutes=n))
+
+
+COST_FIGURES = pytest.StashKey[list[str]]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The DynamoDB cost figures test_dynamodb_cost.py measured, for quoting."""
+    for table in config.stash.get(COST_FIGURES, []):
+        terminalreporter.write_sep("-", table.splitlines()[0])
+        terminalreporter.write_line("\n".join(table.splitlines()[1:]))

@@ -1,0 +1,260 @@
+"""DynamoDB requests per route, and items read per page, held at the minimum.
+
+Counted with botocore event hooks on the handlers' own client. Each read route is one GetItem
+or one Query; each write is one GetItem (the current version, to plan the change and its diff)
+and one TransactWriteItems; nothing ever Scans. A page of ``limit`` items reads ``limit + 1``
+items (the extra one says whether another page exists) whatever the fleet or history size.
+
+Run with ``-s`` (or look at the terminal summary) for the figures."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from registry import wiring
+from registry.models import DeviceAttributes, StatusUpdate
+from registry.routes import ROUTES
+from registry.service import DeviceService
+from registry.store import DeviceStore
+from tests.conftest import TABLE_NAME
+from tests.integration.conftest import COST_FIGURES
+
+READ = {"GetItem": 1}
+QUERY = {"Query": 1}
+WRITE = {"GetItem": 1, "TransactWriteItems": 1}
+
+
+def measure(invoke, calls, handler, path=None, *, status, **request):
+    calls.clear()
+    response = invoke(handler, path, **request)
+    assert response["statusCode"] == status, response
+    assert "Scan" not in calls
+    return dict(calls)
+
+
+def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dynamodb_calls, request):
+    device = make_device(mac_address="00:00:00:00:00:01")
+    path = f"/devices/{device['id']}"
+    invoke("put_status", f"{path}/status", body={"status": "online"})
+    other = make_device()
+    # (route, what, expected requests, the call)
+    cases = [
+        ("create_device", "201", {"TransactWriteItems": 1}, dict(status=201, body={**_new(), "name": "n"})),
+        ("list_devices", "200", QUERY, dict(status=200, query="limit=10&device_type=sensor")),
+        ("get_device", "200", READ, dict(path=path, status=200)),
+        ("update_device", "200", WRITE, dict(path=path, status=200, body={"location": "Roof"})),
+        ("get_status", "200", READ, dict(path=f"{path}/status", status=200)),
+        ("put_status", "200", WRITE, dict(path=f"{path}/status", status=200, body={"status": "offline"})),
+        ("list_history", "200", QUERY, dict(path=f"{path}/history", status=200, query="kind=status&limit=5")),
+        ("get_history_entry", "200", READ, dict(path=f"{path}/history/2", status=200)),
+        ("delete_device", "204", WRITE, dict(path=f"/devices/{other['id']}", status=204)),
+        ("docs", "200", {}, dict(status=200, query="format=json")),
+        # Answers that stop early cost no more; the only extra read is documented below.
+        ("create_device", "409 MAC taken", {"TransactWriteItems": 1}, dict(status=409, body=_new("000000000001"))),
+        ("get_device", "404", READ, dict(path=f"/devices/{other['id']}", status=404)),
+        (
+            "update_device",
+            "412",
+            READ,
+            dict(path=path, status=412, body={"location": "x"}, headers={"If-Match": '"9"'}),
+        ),
+        ("put_status", "200 unchanged", READ, dict(path=f"{path}/status", status=200, body={"status": "offline"})),
+        ("get_device", "422 bad id", {}, dict(path="/devices/nope", status=422)),
+        # An empty first history page reads the device once more to tell 404 from "no entries".
+        (
+            "list_history",
+            "200 empty page",
+            {"Query": 1, "GetItem": 1},
+            dict(path=f"{path}/history", status=200, query="since=2099-01-01T00:00:00Z"),
+        ),
+        ("list_history", "404", {"Query": 1, "GetItem": 1}, dict(path=f"/devices/{_UNKNOWN}/history", status=404)),
+    ]
+    rows = []
+    for handler, what, expected, call in cases:
+        counted = measure(invoke, dynamodb_calls, handler, call.pop("path", None), **call)
+        assert counted == expected, (handler, what, counted)
+        rows.append((f"{_route(handler)} → {what}", _format(counted)))
+    assert {handler for handler, *_ in cases} == {route.handler for route in ROUTES}
+    _report(request, "DynamoDB requests per API call", ("route → answer", "requests"), rows)
+
+
+# -- items read per page, at two fleet and history sizes ---------------------------------
+
+_UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
+SMALL_FLEET, LARGE_FLEET = 30, 600
+SHORT_HISTORY, LONG_HISTORY = 12, 300
+LIST_LIMIT, HISTORY_LIMIT = 5, 5
+
+
+@pytest.fixture
+def seeder(dynamodb):
+    """A service for seeding big tables fast. moto copies every table on each transaction (to
+    roll back), so hundreds of transactions would take minutes; this client writes each
+    transaction the store builds as a plain batch write instead (same items, no conditions),
+    buffered up to 25 items while only registrations are being written."""
+    client, writer = boto3.client("dynamodb"), boto3.client("dynamodb")
+    pending: list[dict] = []
+
+    def flush() -> None:
+        while pending:
+            batch, pending[:] = pending[:25], pending[25:]
+            writer.batch_write_item(RequestItems={TABLE_NAME: [{"PutRequest": {"Item": put}} for put in batch]})
+
+    def apply_as_batch(params, **_):
+        operations = json.loads(params["body"])["TransactItems"]
+        assert all("Put" in operation for operation in operations)
+        pending.extend(operation["Put"]["Item"] for operation in operations)
+        if len(pending) >= 25 or not seeder.buffered:
+            flush()
+        return AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", 200, {}, None), {}
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", apply_as_batch)
+    client.meta.events.register("before-call.dynamodb.GetItem", lambda **_: flush())
+    seeder = DeviceService(DeviceStore(client, TABLE_NAME), sleep=lambda _: None)
+    seeder.buffered = True
+    seeder.flush = flush
+    return seeder
+
+
+@pytest.fixture
+def query_reads(dynamodb_calls):
+    """(ScannedCount, Count) of each Query the handlers make: the items DynamoDB read for it."""
+    reads: list[tuple[int, int]] = []
+
+    def record(parsed, **_):
+        reads.append((parsed["ScannedCount"], parsed["Count"]))
+
+    wiring.dynamodb_client().meta.events.register("after-call.dynamodb.Query", record)
+    return reads
+
+
+def grow_fleet(seeder, start, stop):
+    for n in range(start, stop):
+        device_type = ("sensor", "gateway", "camera")[n % 3]
+        mac = f"02:00:00:00:{n // 256:02x}:{n % 256:02x}"
+        seeder.register(DeviceAttributes(name=f"Device {n}", device_type=device_type, mac_address=mac), "seed")
+    seeder.flush()
+
+
+def grow_history(seeder, device_id, entries):
+    """Alternate status and config changes until the device has ``entries`` history entries."""
+    current = seeder.get(device_id)["revision"]
+    for n in range(current, entries):
+        if n % 2:
+            seeder.set_status(
+                device_id, StatusUpdate(status="online", reason=f"beat {n}"), if_match=None, principal="s"
+            )
+        else:
+            seeder.update(device_id, {"location": f"Room {n}"}, if_match=None, principal="s")
+
+
+def page_reads(invoke, reads, handler, path, query):
+    """Items read by the Query of one page, and the items that page answered."""
+    reads.clear()
+    response = invoke(handler, path, query=query)
+    assert response["statusCode"] == 200, response
+    [(scanned, _answered)] = reads
+    return scanned, len(response["json"]["items"]), response["json"]["next_cursor"]
+
+
+def list_pages(invoke, reads):
+    second = invoke("list_devices", query=f"limit={LIST_LIMIT}")["json"]["next_cursor"]
+    mac = "02:00:00:00:00:07"
+    return {
+        f"list, first page (limit={LIST_LIMIT})": ("list_devices", None, f"limit={LIST_LIMIT}"),
+        "list, next page (cursor)": ("list_devices", None, f"limit={LIST_LIMIT}&cursor={second}"),
+        "list ?device_type=gateway": ("list_devices", None, f"limit={LIST_LIMIT}&device_type=gateway"),
+        "list ?status=unknown": ("list_devices", None, f"limit={LIST_LIMIT}&status=unknown"),
+        "list ?device_type=camera&status=unknown": (
+            "list_devices",
+            None,
+            f"limit={LIST_LIMIT}&device_type=camera&status=unknown",
+        ),
+        "list ?mac_address=…&status=unknown": ("list_devices", None, f"mac_address={mac}&status=unknown"),
+    }
+
+
+def history_pages(invoke, device_id):
+    path = f"/devices/{device_id}/history"
+    page = invoke("list_history", path, query=f"limit={HISTORY_LIMIT}")["json"]
+    oldest = invoke("list_history", path, query="order=asc&limit=3")["json"]["items"]
+    since = oldest[2]["at"].replace("+", "%2B")
+    return {
+        f"history, first page (limit={HISTORY_LIMIT})": ("list_history", path, f"limit={HISTORY_LIMIT}"),
+        "history, next page (cursor)": ("list_history", path, f"limit={HISTORY_LIMIT}&cursor={page['next_cursor']}"),
+        "history ?order=asc": ("list_history", path, f"limit={HISTORY_LIMIT}&order=asc"),
+        "history ?kind=status": ("list_history", path, f"limit={HISTORY_LIMIT}&kind=status"),
+        "history ?kind=config&order=asc": ("list_history", path, f"limit={HISTORY_LIMIT}&kind=config&order=asc"),
+        "history ?since=(3rd entry)&order=asc": (
+            "list_history",
+            path,
+            f"limit={HISTORY_LIMIT}&since={since}&order=asc",
+        ),
+    }
+
+
+def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, query_reads, request):
+    measured: dict[str, list[tuple[int, int]]] = {}
+
+    def measure_all(pages):
+        for name, (handler, path, query) in pages.items():
+            scanned, answered, _ = page_reads(invoke, query_reads, handler, path, query)
+            measured.setdefault(name, []).append((scanned, answered))
+
+    grow_fleet(seeder, 0, SMALL_FLEET)
+    short = seeder.register(DeviceAttributes(name="Short", device_type="meter", mac_address="02:00:01:00:00:01"), "s")
+    long = seeder.register(DeviceAttributes(name="Long", device_type="meter", mac_address="02:00:01:00:00:02"), "s")
+    seeder.flush()
+    seeder.buffered = False
+    grow_history(seeder, short["id"], SHORT_HISTORY)
+    measure_all(list_pages(invoke, query_reads))
+    measure_all(history_pages(invoke, short["id"]))
+
+    seeder.buffered = True
+    grow_fleet(seeder, SMALL_FLEET, LARGE_FLEET)
+    seeder.buffered = False
+    grow_history(seeder, long["id"], LONG_HISTORY)
+    measure_all(list_pages(invoke, query_reads))
+    measure_all(history_pages(invoke, long["id"]))
+
+    rows = []
+    for name, ((small_read, small_items), (large_read, large_items)) in measured.items():
+        assert (small_read, small_items) == (large_read, large_items), name
+        assert small_read <= (small_items + 1), name
+        rows.append((name, f"{small_read} / {small_items}", f"{large_read} / {large_items}"))
+    _report(
+        request,
+        "Items read / items answered per page",
+        ("page", f"{SMALL_FLEET} devices, {SHORT_HISTORY} entries", f"{LARGE_FLEET} devices, {LONG_HISTORY} entries"),
+        rows,
+    )
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _new(mac="00:00:00:00:00:02"):
+    return {"name": "New", "device_type": "sensor", "mac_address": mac}
+
+
+def _route(handler):
+    route = next(route for route in ROUTES if route.handler == handler)
+    return f"{route.method} {route.path}"
+
+
+def _format(calls):
+    return " + ".join(f"{n} {operation}" for operation, n in sorted(Counter(calls).items())) or "none"
+
+
+def _report(request, title, header, rows):
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    text = "\n".join(lines)
+    print(f"\n{text}")
+    request.config.stash.setdefault(COST_FIGURES, []).append(text)
