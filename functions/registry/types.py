@@ -61,7 +61,9 @@ def new_device_id() -> str:
 
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``: fixed width, so strings sort as times do."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    utc = moment.astimezone(UTC)
+    # strftime's %Y does not zero-pad years before 1000 on every platform; fixed width needs it.
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def now_timestamp() -> str:
@@ -76,4 +78,7 @@ def parse_timestamp(value: str) -> str:
         raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
     if moment.tzinfo is None:
         raise ValueError(f"{value!r} has no timezone: add Z or an offset such as +00:00")
-    return format_timestamp(moment)
+    try:
+        return format_timestamp(moment)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is after the last representable UTC time
+        raise ValueError(f"{value!r} is out of range once converted to UTC") from None

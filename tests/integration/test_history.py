@@ -157,6 +157,14 @@ def test_an_existing_device_with_no_matching_entry_is_an_empty_page_not_404(invo
     assert history(invoke, device, f"kind=status&until={minute(1)}") == {"items": [], "next_cursor": None}
 
 
+def test_timestamps_at_the_edges_of_the_calendar_filter_correctly(invoke, device):
+    assert revisions(history(invoke, device, "since=0999-01-01T00:00:00Z&order=asc")) == [1, 2, 3, 4, 5, 6]
+    assert revisions(history(invoke, device, "until=0999-01-01T00:00:00Z")) == []
+    for query in ["since=9999-12-31T23:59:59-01:00", "until=0001-01-01T00:30:00%2B01:00"]:
+        problem = assert_problem(invoke("list_history", f"/devices/{device['id']}/history", query=query), 422)
+        assert "out of range" in problem["detail"]
+
+
 def test_history_of_an_unknown_device_is_404_even_with_filters(invoke):
     unknown = "/devices/0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f/history"
     for query in ["", "kind=status", "order=asc&limit=1", f"since={minute(0)}"]:
