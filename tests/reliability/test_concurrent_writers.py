@@ -1,0 +1,149 @@
+"""Concurrent writers through the local HTTP server: nothing acknowledged is lost, nothing
+unacknowledged is recorded, and revisions stay gap-free.
+
+Eight threads each send 50 alternating status PUTs and attribute PATCHes to one device (each
+write a real change: a distinct reason, a distinct attribute value), while four more threads
+write to devices of their own. Afterwards the device's history is read back and compared with
+what the server acknowledged."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from tests.reliability.conftest import assert_problem
+
+SHARED_WRITERS, WRITES_EACH = 8, 50
+OWN_WRITERS, OWN_WRITES_EACH = 4, 25
+STATUSES = ("online", "offline", "maintenance", "error")
+
+
+@dataclass
+class Outcome:
+    acked_status: list[dict[str, Any]] = field(default_factory=list)  # 2xx bodies of status PUTs
+    acked_patch: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (value, 2xx body)
+    refused: Counter[int] = field(default_factory=Counter)
+    attempted: int = 0
+
+
+def _register(url: str, mac: str) -> str:
+    body = {"name": "Contended", "device_type": "sensor", "mac_address": mac}
+    response = requests.post(f"{url}/devices", json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _writer(url: str, device_id: str, name: str, writes: int, start: threading.Barrier) -> Outcome:
+    outcome = Outcome()
+    with requests.Session() as session:
+        start.wait()
+        for i in range(writes):
+            value = f"{name}-{i}"
+            outcome.attempted += 1
+            if i % 2 == 0:
+                body = {"status": STATUSES[i // 2 % len(STATUSES)], "reason": value}
+                response = session.put(f"{url}/devices/{device_id}/status", json=body, timeout=60)
+            else:
+                patch = {"attributes": {"last": value, name: str(i)}}
+                response = session.patch(f"{url}/devices/{device_id}", json=patch, timeout=60)
+            if 200 <= response.status_code < 300:
+                if i % 2 == 0:
+                    outcome.acked_status.append(response.json())
+                else:
+                    outcome.acked_patch.append((value, response.json()))
+            else:
+                assert_problem(response, 409, 412, 429, 503)
+                outcome.refused[response.status_code] += 1
+    return outcome
+
+
+def _history(url: str, device_id: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"order": "asc", "limit": "100", **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{url}/devices/{device_id}/history", params=params, timeout=30).json()
+        entries += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return entries
+
+
+def _check_device(url: str, device_id: str, outcomes: list[Outcome]) -> int:
+    """Compare what was acknowledged with what the device's history and state say; return the
+    number of history entries recorded for the writes."""
+    history = _history(url, device_id)
+    assert [entry["revision"] for entry in history] == list(range(1, len(history) + 1))
+    status_entries = [entry for entry in history if entry["kind"] == "status"]
+    config_entries = [entry for entry in history if entry["kind"] == "config"]
+    assert len(status_entries) + len(config_entries) == len(history) - 1  # + the "created" entry
+
+    # Every acknowledged write is recorded exactly once, and nothing else is.
+    acked_reasons = Counter(body["reason"] for outcome in outcomes for body in outcome.acked_status)
+    assert acked_reasons == Counter(entry["snapshot"]["reason"] for entry in status_entries)
+    acked_values = Counter(value for outcome in outcomes for value, _ in outcome.acked_patch)
+    assert acked_values == Counter(entry["changes"]["attributes.last"]["new"] for entry in config_entries)
+
+    # Each acknowledgement named the version its write created: distinct, and as in history.
+    by_reason = {entry["snapshot"]["reason"]: entry["snapshot"]["version"] for entry in status_entries}
+    for outcome in outcomes:
+        for body in outcome.acked_status:
+            assert body["version"] == by_reason[body["reason"]]
+        for value, body in outcome.acked_patch:
+            assert body["attributes"]["last"] == value
+    config_versions = [body["config_version"] for outcome in outcomes for _, body in outcome.acked_patch]
+    assert sorted(config_versions) == list(range(2, len(config_entries) + 2))
+
+    # The current state is the last acknowledged write of each kind, in revision order.
+    status = requests.get(f"{url}/devices/{device_id}/status", timeout=30).json()
+    device = requests.get(f"{url}/devices/{device_id}", timeout=30).json()
+    if status_entries:
+        assert status["reason"] == status_entries[-1]["snapshot"]["reason"]
+        assert status["status"] == status_entries[-1]["snapshot"]["status"]
+    assert status["version"] == len(status_entries) + 1
+    assert device["config_version"] == len(config_entries) + 1
+    if config_entries:
+        assert device["attributes"] == config_entries[-1]["snapshot"]["attributes"]
+    for outcome in outcomes:  # each writer's own key holds its last acknowledged value
+        if outcome.acked_patch:
+            value, _ = outcome.acked_patch[-1]
+            writer, i = value.rsplit("-", 1)
+            assert device["attributes"][writer] == i
+    return len(history) - 1
+
+
+def test_concurrent_writers_lose_nothing_and_leave_no_gap(local_server, figures):
+    shared = _register(local_server, "02:cc:00:00:00:01")
+    own = [_register(local_server, f"02:cc:00:00:01:{n:02x}") for n in range(OWN_WRITERS)]
+    start = threading.Barrier(SHARED_WRITERS + OWN_WRITERS)
+    with ThreadPoolExecutor(SHARED_WRITERS + OWN_WRITERS) as pool:
+        shared_runs = [
+            pool.submit(_writer, local_server, shared, f"w{n}", WRITES_EACH, start) for n in range(SHARED_WRITERS)
+        ]
+        own_runs = [
+            pool.submit(_writer, local_server, device_id, f"o{n}", OWN_WRITES_EACH, start)
+            for n, device_id in enumerate(own)
+        ]
+        shared_outcomes = [run.result() for run in shared_runs]
+        own_outcomes = [run.result() for run in own_runs]
+
+    recorded = _check_device(local_server, shared, shared_outcomes)
+    for device_id, outcome in zip(own, own_outcomes, strict=True):
+        _check_device(local_server, device_id, [outcome])
+        # Alone on its device, a writer never meets a conflict.
+        assert not outcome.refused and len(outcome.acked_status) + len(outcome.acked_patch) == OWN_WRITES_EACH
+
+    acked = sum(len(o.acked_status) + len(o.acked_patch) for o in shared_outcomes)
+    refused = sum((o.refused for o in shared_outcomes), Counter())
+    assert acked >= WRITES_EACH  # the contention test is meaningful only if most writes land
+    figures["concurrency: shared device (attempted/acknowledged/recorded/refused)"] = (
+        f"{SHARED_WRITERS * WRITES_EACH}/{acked}/{recorded}/{dict(refused)}"
+    )
+    figures["concurrency: own devices (attempted/acknowledged)"] = (
+        f"{OWN_WRITERS * OWN_WRITES_EACH}/{sum(len(o.acked_status) + len(o.acked_patch) for o in own_outcomes)}"
+    )
