@@ -253,3 +253,19 @@ def test_a_write_refused_with_an_idempotency_key_runs_again_on_retry(invoke, inj
     second = invoke("create_device", body=body, headers={"Idempotency-Key": "retry-after-throttle"})
     assert second["statusCode"] == 201
     assert len([item for item in table_items() if item["sk"] == "STATE"]) == 1
+
+
+def test_a_write_that_keeps_losing_its_race_is_409_concurrent_update_with_retry_after(
+    invoke, ticking_clock, device_path, inject_dynamodb_error, table_items
+):
+    before = table_items()
+    conflict = {
+        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+        "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+    }
+    refused = inject_dynamodb_error(wiring.dynamodb_client(), "TransactWriteItems", conflict)
+    response = invoke("put_status", f"{device_path}/status", body={"status": "online"})
+    problem = assert_problem(response, 409, "concurrent-update")
+    assert response["headers"]["Retry-After"] == "1" and "retry" in problem["detail"]
+    assert len(refused) > 1  # it did retry before giving up
+    assert table_items() == before
