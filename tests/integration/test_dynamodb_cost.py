@@ -29,9 +29,9 @@ QUERY = {"Query": 1}
 WRITE = {"GetItem": 1, "TransactWriteItems": 1}
 
 
-def measure(invoke, calls, handler, path=None, *, status, **request):
+def measure(invoke, calls, handler, *, status, **request):
     calls.clear()
-    response = invoke(handler, path, **request)
+    response = invoke(handler, **request)
     assert response["statusCode"] == status, response
     assert "Scan" not in calls
     return dict(calls)
@@ -42,6 +42,8 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
     path = f"/devices/{device['id']}"
     invoke("put_status", f"{path}/status", body={"status": "online"})
     other = make_device()
+    keyed = dict(status=201, body=_new("00:00:00:00:00:03"), headers={"Idempotency-Key": "cost-1"})
+    taken = dict(status=409, body=_new("00:00:00:00:00:01"), headers={"Idempotency-Key": "cost-2"})
     # (route, what, expected requests, the call)
     cases = [
         ("create_device", "201", {"TransactWriteItems": 1}, dict(status=201, body={**_new(), "name": "n"})),
@@ -73,10 +75,14 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
             dict(path=f"{path}/history", status=200, query="since=2099-01-01T00:00:00Z"),
         ),
         ("list_history", "404", {"Query": 1, "GetItem": 1}, dict(path=f"/devices/{_UNKNOWN}/history", status=404)),
+        # Idempotency-Key adds the idempotency table's own record: claim, then save (or drop) the answer.
+        ("create_device", "201 with Idempotency-Key", {"PutItem": 1, "TransactWriteItems": 1, "UpdateItem": 1}, keyed),
+        ("create_device", "201 replayed", {"PutItem": 1}, keyed),
+        ("create_device", "409 with Idempotency-Key", {"PutItem": 1, "TransactWriteItems": 1, "DeleteItem": 1}, taken),
     ]
     rows = []
     for handler, what, expected, call in cases:
-        counted = measure(invoke, dynamodb_calls, handler, call.pop("path", None), **call)
+        counted = measure(invoke, dynamodb_calls, handler, **call)
         assert counted == expected, (handler, what, counted)
         rows.append((f"{_route(handler)} → {what}", _format(counted)))
     assert {handler for handler, *_ in cases} == {route.handler for route in ROUTES}
