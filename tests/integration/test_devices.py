@@ -223,3 +223,13 @@ def test_unknown_revision_is_404_naming_it(invoke, make_device):
     device = make_device()
     problem = assert_problem(invoke("get_history_entry", f"/devices/{device['id']}/history/2"), 404)
     assert "revision 2" in problem["detail"]
+
+
+def test_patch_that_would_leave_more_than_50_attributes_is_422_and_changes_nothing(invoke, make_device, table_items):
+    device = make_device(attributes={f"k{i}": "v" for i in range(50)})
+    before = table_items()
+    response = invoke("update_device", f"/devices/{device['id']}", body={"attributes": {"one_more": "v"}})
+    assert "attributes" in error_fields(assert_problem(response, 422))
+    assert table_items() == before
+    replaced = invoke("update_device", f"/devices/{device['id']}", body={"attributes": {"k0": None, "one_more": "v"}})
+    assert replaced["statusCode"] == 200 and len(replaced["json"]["attributes"]) == 50

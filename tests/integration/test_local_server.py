@@ -231,3 +231,27 @@ def test_concurrent_status_reports_lose_nothing_and_keep_revisions_gap_free(api,
     assert [entry["revision"] for entry in history] == list(range(1, len(accepted) + 2))
     assert sorted(entry["snapshot"]["reason"] for entry in history[1:]) == sorted(a.json()["reason"] for a in accepted)
     assert sorted(a.json()["version"] for a in accepted) == list(range(2, len(accepted) + 2))
+
+
+def test_concurrent_registrations_of_one_mac_register_it_once(api):
+    mac = fresh_mac()
+    digits = mac.replace(":", "")
+    spellings = [
+        mac,
+        mac.upper(),
+        mac.replace(":", "-"),
+        digits,
+        f"{digits[:4]}.{digits[4:8]}.{digits[8:]}",
+        digits.upper(),
+    ]
+
+    def register(spelling):
+        return api.post("/devices", json={"name": "Race", "device_type": "sensor", "mac_address": spelling})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(register, spellings))
+    [winner] = [a.json() for a in answers if a.status_code == 201]
+    for loser in (a for a in answers if a.status_code != 201):
+        problem = assert_problem(loser, 409, "mac-address-taken")
+        assert mac in problem["detail"] and winner["id"] in problem["detail"]
+    assert [item["id"] for item in api.get("/devices", params={"mac_address": mac}).json()["items"]] == [winner["id"]]
