@@ -8,6 +8,7 @@ successful answers are kept: after a 4xx or 5xx, which changed nothing, a retry 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from functools import cache
 from typing import Any
@@ -39,6 +40,7 @@ from registry.settings import get_settings
 from registry.wiring import dynamodb_client
 
 HEADER = "idempotency-key"
+logger = logging.getLogger(__name__)
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -78,8 +80,11 @@ def _runner(handler: str, app: APIGatewayRestResolver) -> Any:
     @idempotent_function(
         data_keyword_argument="request", persistence_store=persistence, config=config, key_prefix=handler
     )
-    def run(*, request: dict[str, Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def run(
+        *, request: dict[str, Any], event: dict[str, Any], context: Any, answered: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         response = app.resolve(event, context)
+        answered.append(response)
         if not 200 <= int(response.get("statusCode", 500)) < 300:
             raise _NotKept(response)
         return response
@@ -89,6 +94,7 @@ def _runner(handler: str, app: APIGatewayRestResolver) -> Any:
 
 def idempotent_entry(app: APIGatewayRestResolver, handler: str) -> Handler:
     def resolve_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        answered: list[dict[str, Any]] = []
         try:
             key = _key(event)
             if key is None:
@@ -102,7 +108,7 @@ def idempotent_entry(app: APIGatewayRestResolver, handler: str) -> Handler:
                 "caller": caller(event),
                 "body": json.loads(event.get("body") or "null"),
             }
-            return dict(run(request=request, event=event, context=context))
+            return dict(run(request=request, event=event, context=context, answered=answered))
         except _NotKept as answer:
             return answer.response
         except IdempotencyValidationError:
@@ -112,6 +118,12 @@ def idempotent_entry(app: APIGatewayRestResolver, handler: str) -> Handler:
         except IdempotencyAlreadyInProgressError:
             error = IdempotencyInProgress("A request with this Idempotency-Key is still in progress; retry shortly.")
         except (IdempotencyPersistenceLayerError, IdempotencyError):
+            if answered:
+                # The request ran; only recording its outcome under the key failed. Its answer is
+                # the truth (a 503 would have the client retry a write already done); the key
+                # stays "in progress" until it expires.
+                logger.warning("idempotency record not updated", extra={"status": answered[0].get("statusCode")})
+                return answered[0]
             error = ServiceUnavailable("The idempotency store is busy or unreachable; retry shortly.")
         except RegistryError as raised:
             error = raised
