@@ -97,34 +97,36 @@ SHORT_HISTORY, LONG_HISTORY = 12, 300
 LIST_LIMIT, HISTORY_LIMIT = 5, 5
 
 
-@pytest.fixture
-def seeder(dynamodb):
-    """A service for seeding big tables fast. moto copies every table on each transaction (to
-    roll back), so hundreds of transactions would take minutes; this client writes each
-    transaction the store builds as a plain batch write instead (same items, no conditions),
-    buffered up to 25 items while only registrations are being written."""
-    client, writer = boto3.client("dynamodb"), boto3.client("dynamodb")
-    pending: list[dict] = []
+class Seeder:
+    """Writes big tables fast. moto copies every table on each transaction (to roll back), so
+    hundreds of transactions would take minutes: this service's client turns each transaction
+    the store builds into plain batch writes instead (the same items, no conditions), buffered
+    until 25 items are pending or the service reads."""
 
-    def flush() -> None:
-        while pending:
-            batch, pending[:] = pending[:25], pending[25:]
-            writer.batch_write_item(RequestItems={TABLE_NAME: [{"PutRequest": {"Item": put}} for put in batch]})
+    def __init__(self) -> None:
+        client, self.writer = boto3.client("dynamodb"), boto3.client("dynamodb")
+        self.pending: list[dict] = []
+        client.meta.events.register("before-call.dynamodb.TransactWriteItems", self._buffer)
+        client.meta.events.register("before-call.dynamodb.GetItem", lambda **_: self.flush())
+        self.service = DeviceService(DeviceStore(client, TABLE_NAME), sleep=lambda _: None)
 
-    def apply_as_batch(params, **_):
+    def _buffer(self, params, **_):
         operations = json.loads(params["body"])["TransactItems"]
         assert all("Put" in operation for operation in operations)
-        pending.extend(operation["Put"]["Item"] for operation in operations)
-        if len(pending) >= 25 or not seeder.buffered:
-            flush()
+        self.pending += [operation["Put"]["Item"] for operation in operations]
+        if len(self.pending) >= 25:
+            self.flush()
         return AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", 200, {}, None), {}
 
-    client.meta.events.register("before-call.dynamodb.TransactWriteItems", apply_as_batch)
-    client.meta.events.register("before-call.dynamodb.GetItem", lambda **_: flush())
-    seeder = DeviceService(DeviceStore(client, TABLE_NAME), sleep=lambda _: None)
-    seeder.buffered = True
-    seeder.flush = flush
-    return seeder
+    def flush(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending[:25], self.pending[25:]
+            self.writer.batch_write_item(RequestItems={TABLE_NAME: [{"PutRequest": {"Item": item}} for item in batch]})
+
+
+@pytest.fixture
+def seeder(dynamodb):
+    return Seeder()
 
 
 @pytest.fixture
@@ -143,20 +145,21 @@ def grow_fleet(seeder, start, stop):
     for n in range(start, stop):
         device_type = ("sensor", "gateway", "camera")[n % 3]
         mac = f"02:00:00:00:{n // 256:02x}:{n % 256:02x}"
-        seeder.register(DeviceAttributes(name=f"Device {n}", device_type=device_type, mac_address=mac), "seed")
+        seeder.service.register(DeviceAttributes(name=f"Device {n}", device_type=device_type, mac_address=mac), "s")
     seeder.flush()
 
 
 def grow_history(seeder, device_id, entries):
     """Alternate status and config changes until the device has ``entries`` history entries."""
-    current = seeder.get(device_id)["revision"]
-    for n in range(current, entries):
+    service = seeder.service
+    for n in range(service.get(device_id)["revision"], entries):
         if n % 2:
-            seeder.set_status(
+            service.set_status(
                 device_id, StatusUpdate(status="online", reason=f"beat {n}"), if_match=None, principal="s"
             )
         else:
-            seeder.update(device_id, {"location": f"Room {n}"}, if_match=None, principal="s")
+            service.update(device_id, {"location": f"Room {n}"}, if_match=None, principal="s")
+    seeder.flush()
 
 
 def page_reads(invoke, reads, handler, path, query):
@@ -212,18 +215,15 @@ def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, qu
             scanned, answered, _ = page_reads(invoke, query_reads, handler, path, query)
             measured.setdefault(name, []).append((scanned, answered))
 
-    grow_fleet(seeder, 0, SMALL_FLEET)
-    short = seeder.register(DeviceAttributes(name="Short", device_type="meter", mac_address="02:00:01:00:00:01"), "s")
-    long = seeder.register(DeviceAttributes(name="Long", device_type="meter", mac_address="02:00:01:00:00:02"), "s")
-    seeder.flush()
-    seeder.buffered = False
+    register = seeder.service.register
+    short = register(DeviceAttributes(name="Short", device_type="meter", mac_address="02:00:01:00:00:01"), "s")
+    long = register(DeviceAttributes(name="Long", device_type="meter", mac_address="02:00:01:00:00:02"), "s")
+    grow_fleet(seeder, 2, SMALL_FLEET)  # with the two above: SMALL_FLEET devices
     grow_history(seeder, short["id"], SHORT_HISTORY)
     measure_all(list_pages(invoke, query_reads))
     measure_all(history_pages(invoke, short["id"]))
 
-    seeder.buffered = True
     grow_fleet(seeder, SMALL_FLEET, LARGE_FLEET)
-    seeder.buffered = False
     grow_history(seeder, long["id"], LONG_HISTORY)
     measure_all(list_pages(invoke, query_reads))
     measure_all(history_pages(invoke, long["id"]))
