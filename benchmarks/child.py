@@ -1,0 +1,46 @@
+"""One cold start, run as a fresh process: ``python benchmarks/child.py ours|peer|floor <route>``
+with the API Gateway event on stdin. Prints the status code it answered.
+
+Kept free of imports beyond what the variant itself needs, so the process measures only that."""
+
+import sys
+
+
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 25_000
+
+
+def main() -> int:
+    kind, route = sys.argv[1], sys.argv[2]
+    payload = sys.stdin.read()
+    if kind == "floor":
+        # Any Python Lambda that reads DynamoDB pays this: boto3, a client, one GetItem.
+        import os
+
+        import boto3
+
+        client = boto3.client("dynamodb")
+        device_key = {"pk": {"S": f"DEVICE#{payload.strip()}"}, "sk": {"S": "STATE"}}
+        response = client.get_item(TableName=os.environ["TABLE_NAME"], Key=device_key)
+        status = 200 if "Item" in response else 404
+    else:
+        import importlib
+        import json
+
+        if kind == "ours":
+            handler = importlib.import_module(f"handlers.{route}").lambda_handler
+        else:
+            handler = importlib.import_module("benchmarks.peers.app").handler(route)
+        status = handler(json.loads(payload), Context())["statusCode"]
+    print(f"status={status}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Cold start: a fresh process per run imports a route function and serves its first event,
+against the floor (boto3, a DynamoDB client, one GetItem) and the FastAPI + Mangum peer, all on
+one embedded moto DynamoDB server. Runs are interleaved in a shuffled order every round."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+
+from benchmarks.fixtures import ROOT, ROUTE_NAMES, TABLE_NAME, Events, expected_status, lambda_environment, seed
+
+CHILD = ROOT / "benchmarks" / "child.py"
+FLOOR = ("floor", "floor")
+IMPORT_PROFILES = 3  # -X importtime runs per variant; each module's median self time is kept
+
+Variant = tuple[str, str]  # (ours | peer | floor, route)
+
+GROUPS = {
+    "boto3": "boto3 + botocore",
+    "botocore": "boto3 + botocore",
+    "s3transfer": "boto3 + botocore",
+    "urllib3": "boto3 + botocore",
+    "jmespath": "boto3 + botocore",
+    "dateutil": "boto3 + botocore",
+    "pydantic": "pydantic",
+    "pydantic_core": "pydantic",
+    "annotated_types": "pydantic",
+    "typing_extensions": "pydantic",
+    "typing_inspection": "pydantic",
+    "aws_lambda_powertools": "Powertools",
+    "registry": "our code",
+    "handlers": "our code",
+    "fastapi": "FastAPI + Mangum",
+    "starlette": "FastAPI + Mangum",
+    "anyio": "FastAPI + Mangum",
+    "sniffio": "FastAPI + Mangum",
+    "mangum": "FastAPI + Mangum",
+    "benchmarks": "FastAPI + Mangum",
+}
+
+
+@dataclass
+class ImportProfile:
+    """``-X importtime`` of one process: self time (µs) per module."""
+
+    self_us: dict[str, int]
+
+    @classmethod
+    def parse(cls, stderr: str) -> ImportProfile:
+        found: dict[str, int] = {}
+        for line in stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            self_us, _, name = line.removeprefix("import time:").split("|")
+            found[name.strip()] = int(self_us)
+        return cls(found)
+
+    @classmethod
+    def median(cls, profiles: list[ImportProfile]) -> ImportProfile:
+        names = set().union(*(profile.self_us for profile in profiles))
+        return cls({name: int(median(p.self_us.get(name, 0) for p in profiles)) for name in names})
+
+    def beyond(self, floor: ImportProfile) -> dict[str, int]:
+        return {name: us for name, us in self.self_us.items() if name not in floor.self_us}
+
+    @staticmethod
+    def by_group(modules: dict[str, int]) -> dict[str, int]:
+        groups: dict[str, int] = defaultdict(int)
+        for name, us in modules.items():
+            groups[GROUPS.get(name.split(".")[0], "stdlib + other")] += us
+        return dict(sorted(groups.items(), key=lambda item: -item[1]))
+
+
+def compile_seconds(modules: list[str], repeat: int = 5) -> float:
+    """What compiling these modules of ours from source costs (a Lambda asset has no .pyc)."""
+    sources = []
+    for module in modules:
+        path = ROOT / "functions" / Path(*module.split("."))
+        file = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        if file.is_file():
+            sources.append((file.read_text(encoding="utf-8"), str(file)))
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for text, name in sources:
+            compile(text, name, "exec")
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@dataclass
+class ColdResult:
+    rounds: int
+    seconds: dict[Variant, list[float]] = field(default_factory=dict)
+    imports: dict[Variant, ImportProfile] = field(default_factory=dict)
+
+    def median(self, variant: Variant) -> float:
+        return median(self.seconds[variant])
+
+    def ratio(self, variant: Variant) -> float:
+        return self.median(variant) / self.median(FLOOR)
+
+
+def _payload(events: Events, variant: Variant) -> str:
+    import json
+
+    kind, route = variant
+    if kind == "floor":
+        return events.seeded.device_id
+    return json.dumps(events.event(route))
+
+
+def _run(variant: Variant, payload: str, env: dict[str, str], importtime: bool = False) -> tuple[float, str]:
+    kind, route = variant
+    command = [sys.executable, *(["-X", "importtime"] if importtime else []), str(CHILD), kind, route]
+    started = time.perf_counter()
+    process = subprocess.run(command, input=payload, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    elapsed = time.perf_counter() - started
+    expected = 200 if kind == "floor" else expected_status(route)
+    if process.returncode != 0 or f"status={expected}" not in process.stdout:
+        raise RuntimeError(f"{kind} {route} failed:\n{process.stdout[-2000:]}\n{process.stderr[-4000:]}")
+    return elapsed, process.stderr
+
+
+def measure(rounds: int, progress: bool = True) -> ColdResult:
+    import boto3
+
+    from local.dynamodb import EmbeddedDynamoDB, create_tables
+    from registry.service import DeviceService
+    from registry.store import DeviceStore
+
+    server = EmbeddedDynamoDB().start()
+    try:
+        env = lambda_environment(server.endpoint)
+        create_tables(server.endpoint, TABLE_NAME, env["IDEMPOTENCY_TABLE_NAME"])
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint)
+        events = Events(seed(DeviceService(DeviceStore(client, TABLE_NAME)), deletable=2 * (rounds + IMPORT_PROFILES)))
+        variants: list[Variant] = [FLOOR] + [(kind, route) for kind in ("ours", "peer") for route in ROUTE_NAMES]
+        result = ColdResult(rounds, {variant: [] for variant in variants})
+        for variant in variants:  # untimed, with -X importtime: where the time goes
+            profiles = [
+                ImportProfile.parse(_run(variant, _payload(events, variant), env, importtime=True)[1])
+                for _ in range(IMPORT_PROFILES)
+            ]
+            result.imports[variant] = ImportProfile.median(profiles)
+        shuffler = random.Random(2026)
+        for n in range(rounds):
+            order = variants[:]
+            shuffler.shuffle(order)
+            for variant in order:
+                elapsed, _ = _run(variant, _payload(events, variant), env)
+                result.seconds[variant].append(elapsed)
+            if progress:
+                print(f"  cold start: round {n + 1}/{rounds}", file=sys.stderr, flush=True)
+        return result
+    finally:
+        server.stop()

@@ -1,0 +1,1 @@
+"""The peer: the same routes written with FastAPI + Mangum, the stack of the prototype we replace."""
