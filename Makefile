@@ -9,15 +9,16 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test lint openapi synth bench fuzz clean
+.PHONY: install run test lint openapi synth deploy bench fuzz clean
+STAGE ?= dev
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-node_modules/.installed: package.json
-	npm install --no-audit --no-fund --loglevel=error
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(VENV)/.installed
@@ -28,8 +29,11 @@ run: install  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB
 openapi: install  ## regenerate the committed OpenAPI document from the handlers
 	$(PY) -m registry.openapi > functions/registry/openapi.json
 
-synth: install node_modules/.installed  ## cdk synth, offline, no credentials
-	npx cdk synth --quiet
+synth: install node_modules/.installed  ## cdk synth, offline, no credentials (STAGE=dev|prod)
+	npx cdk synth --quiet -c stage=$(STAGE)
+
+deploy: synth  ## needs AWS credentials and `npx cdk bootstrap` once per account/region
+	npx cdk deploy -c stage=$(STAGE) --outputs-file cdk-outputs.json
 
 test: install node_modules/.installed
 	$(PY) -m pytest -q
