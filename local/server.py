@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -124,6 +125,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server's own refusals (request line or header too long, malformed request line)
+        # as problem documents like every other error, not its HTML page.
+        title = HTTPStatus(code).phrase
+        self.close_connection = True
+        self._send(_problem(code, title, f"{message or title}."))
 
     def __getattr__(self, name: str) -> Any:
         # Every method, TRACE and made-up ones included, gets the API's 404/405 problem

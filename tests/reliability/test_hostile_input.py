@@ -1,0 +1,304 @@
+"""Hostile input through the local HTTP server: every kind gets a clear 4xx problem document and
+changes nothing (the device, its status, its history and the device list read back the same).
+
+Requests are written byte by byte on a socket, so that what an HTTP client library would refuse
+to send (CR LF inside a header, raw non-UTF-8 bytes) reaches the server too."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+from dataclasses import dataclass
+from http.client import HTTPResponse
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from tests.reliability.conftest import FIGURES, PROBLEM_JSON
+
+KiB = 1024
+UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
+# Key names of the table and its indexes: never in an answer.
+STORAGE_NAMES = ("pk", "sk", "list_all", "list_by_", "h_at", "h_kind_at", "REV#", "DEVICE#", "MAC#")
+
+
+@dataclass(frozen=True)
+class Hostile:
+    kind: str
+    method: str
+    path: str  # {id} is the target device
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+    expect: tuple[int, ...] = (400, 422)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+VALID = {"name": "Hostile", "device_type": "sensor", "mac_address": "02:ee:00:00:00:99"}
+CASES = [
+    # size
+    Hostile("body over 64 KiB (POST)", "POST", "/devices", _json({**VALID, "location": "x" * 70 * KiB}), expect=(413,)),
+    Hostile("body over 64 KiB (PATCH)", "PATCH", "/devices/{id}", b" " * (64 * KiB + 1), expect=(413,)),
+    Hostile("body of 1 MiB (PUT status)", "PUT", "/devices/{id}/status", b"[" * (1024 * KiB), expect=(413,)),
+    Hostile("body on a GET over 64 KiB", "GET", "/devices/{id}", b"x" * (65 * KiB), expect=(413,)),
+    # deep or huge JSON
+    Hostile("100k nested arrays", "POST", "/devices", b"[" * 100_000 + b"]" * 100_000, expect=(413,)),
+    Hostile("30k nested arrays (under the limit)", "POST", "/devices", b"[" * 30_000 + b"]" * 30_000, expect=(400,)),
+    Hostile("10k nested objects", "PATCH", "/devices/{id}", b'{"a":' * 10_000 + b"1" + b"}" * 10_000),
+    Hostile("unclosed nesting", "POST", "/devices", b"[" * 65_000, expect=(400,)),
+    Hostile(
+        "nested value in attributes",
+        "PATCH",
+        "/devices/{id}",
+        b'{"attributes": {"k": ' + b"[" * 500 + b"]" * 500 + b"}}",
+        expect=(422,),
+    ),
+    Hostile("5000-digit number", "POST", "/devices", b'{"name": ' + b"9" * 5000 + b"}", expect=(400,)),
+    Hostile("1e999999 (infinity)", "PUT", "/devices/{id}/status", b'{"status": "online", "reason": 1e999999}'),
+    Hostile("NaN literal", "PATCH", "/devices/{id}", b'{"location": NaN}', expect=(422,)),
+    Hostile(
+        "4000 attribute keys",
+        "PATCH",
+        "/devices/{id}",
+        _json({"attributes": {f"k{i}": "v" for i in range(4000)}}),
+        expect=(422,),
+    ),
+    Hostile("duplicate object keys, one invalid", "PATCH", "/devices/{id}", b'{"location": "a", "location": 7}'),
+    # encodings
+    Hostile("non-UTF-8 bytes", "POST", "/devices", b'{"name": "\xff\xfe\xfd"}', expect=(400,)),
+    Hostile("UTF-16 body", "PUT", "/devices/{id}/status", '{"status": "online"}'.encode("utf-16"), expect=(400,)),
+    Hostile("lone surrogate escape", "PATCH", "/devices/{id}", b'{"location": "\\ud800"}', expect=(422,)),
+    Hostile("JSON that is a string", "PUT", "/devices/{id}/status", b'"online"', expect=(422,)),
+    Hostile("empty body on POST", "POST", "/devices", b"", expect=(400, 422)),
+    # content types
+    Hostile("text/plain", "POST", "/devices", _json(VALID), (("Content-Type", "text/plain"),), expect=(415,)),
+    Hostile(
+        "form encoded",
+        "PUT",
+        "/devices/{id}/status",
+        b"status=online",
+        (("Content-Type", "application/x-www-form-urlencoded"),),
+        expect=(415,),
+    ),
+    Hostile(
+        "multipart",
+        "POST",
+        "/devices",
+        b"--b\r\n\r\n--b--",
+        (("Content-Type", "multipart/form-data; boundary=b"),),
+        expect=(415,),
+    ),
+    Hostile(
+        "merge patch on POST",
+        "POST",
+        "/devices",
+        _json(VALID),
+        (("Content-Type", "application/merge-patch+json"),),
+        expect=(415,),
+    ),
+    # query parameters
+    Hostile("repeated limit", "GET", "/devices?limit=1&limit=2", expect=(422,)),
+    Hostile("limit 0", "GET", "/devices?limit=0", expect=(422,)),
+    Hostile("limit 101", "GET", "/devices/{id}/history?limit=101", expect=(422,)),
+    Hostile("limit 10^30", "GET", "/devices?limit=" + "1" * 31, expect=(422,)),
+    Hostile("limit -1", "GET", "/devices/{id}/history?limit=-1", expect=(422,)),
+    Hostile("limit 1e2", "GET", "/devices?limit=1e2", expect=(422,)),
+    Hostile("limit empty", "GET", "/devices?limit=", expect=(422,)),
+    Hostile("unknown parameter", "GET", "/devices?pk=DEVICE%23x", expect=(422,)),
+    Hostile("order sideways", "GET", "/devices/{id}/history?order=sideways", expect=(422,)),
+    Hostile("since not a time", "GET", "/devices/{id}/history?since=yesterday", expect=(422,)),
+    Hostile("since year 10000", "GET", "/devices/{id}/history?since=10000-01-01T00:00:00Z", expect=(422,)),
+    Hostile("status filter injection", "GET", "/devices?status=online%27%20OR%201%3D1", expect=(422,)),
+    Hostile("query over 64 KiB", "GET", "/devices?cursor=" + "A" * 70 * KiB, expect=(414,)),
+    # path ids
+    Hostile("id not a UUID", "GET", "/devices/not-a-uuid", expect=(422,)),
+    Hostile("id of 32 hex digits", "GET", "/devices/" + "a" * 32, expect=(422,)),
+    Hostile("id in braces", "PATCH", "/devices/{" + UNKNOWN + "}", _json({"location": "x"}), expect=(422,)),
+    Hostile("id as urn", "DELETE", "/devices/urn:uuid:" + UNKNOWN, expect=(422,)),
+    Hostile("id with NUL", "PUT", "/devices/%00/status", _json({"status": "online"}), expect=(422,)),
+    Hostile("id of 10k characters", "GET", "/devices/" + "9" * 10_000, expect=(422,)),
+    Hostile("id with a key prefix", "GET", "/devices/DEVICE%23" + UNKNOWN, expect=(422,)),
+    Hostile("path traversal", "GET", "/devices/..%2F..%2Fetc%2Fpasswd/status", expect=(422,)),
+    Hostile("revision 0", "GET", "/devices/{id}/history/0", expect=(404, 422)),
+    Hostile("revision 10^20", "GET", "/devices/{id}/history/" + "1" * 21, expect=(404, 422)),
+    Hostile("revision not a number", "GET", "/devices/{id}/history/REV%23000000000001", expect=(422,)),
+    # headers
+    Hostile(
+        "If-Match with CR LF injection",
+        "PATCH",
+        "/devices/{id}",
+        _json({"location": "x"}),
+        (("Content-Type", "application/json"), ("If-Match", '"1"\r\nX-Injected: yes\r\nIf-Match: "9"')),
+        expect=(400, 412),
+    ),
+    Hostile(
+        "If-Match of 8 KiB",
+        "PUT",
+        "/devices/{id}/status",
+        _json({"status": "error"}),
+        (("Content-Type", "application/json"), ("If-Match", '"1", ' * 1600)),
+        expect=(400,),
+    ),
+    Hostile(
+        "If-Match not an entity tag", "DELETE", "/devices/{id}", headers=(("If-Match", "1 OR 1=1"),), expect=(400,)
+    ),
+    Hostile("If-Match of 70 KiB", "DELETE", "/devices/{id}", headers=(("If-Match", "x" * 70 * KiB),), expect=(431,)),
+    Hostile(
+        "Idempotency-Key of 300 characters",
+        "PUT",
+        "/devices/{id}/status",
+        _json({"status": "error"}),
+        (("Content-Type", "application/json"), ("Idempotency-Key", "k" * 300)),
+        expect=(400,),
+    ),
+    Hostile(
+        "Idempotency-Key with control characters",
+        "PATCH",
+        "/devices/{id}",
+        _json({"location": "x"}),
+        (("Content-Type", "application/json"), ("Idempotency-Key", "a\x01b\x7f")),
+        expect=(400,),
+    ),
+    Hostile(
+        "Idempotency-Key with spaces", "DELETE", "/devices/{id}", headers=(("Idempotency-Key", "a b"),), expect=(400,)
+    ),
+    Hostile(
+        "Idempotency-Key with non-ASCII",
+        "POST",
+        "/devices",
+        _json(VALID),
+        (("Content-Type", "application/json"), ("Idempotency-Key", "clé")),
+        expect=(400,),
+    ),
+    Hostile("request line garbage", "BREW", "/devices/{id}", expect=(405,)),
+]
+
+
+def _send(url: str, case: Hostile, device_id: str) -> tuple[int, dict[str, str], bytes]:
+    where = urlsplit(url)
+    head = [f"{case.method} {case.path.replace('{id}', device_id)} HTTP/1.1", f"Host: {where.netloc}"]
+    head += [f"{name}: {value}" for name, value in case.headers]
+    head += [f"Content-Length: {len(case.body)}", "Connection: close"]
+    raw = "\r\n".join(head).encode("utf-8") + b"\r\n\r\n" + case.body
+    with socket.create_connection((where.hostname, where.port), timeout=60) as sock:
+        sock.sendall(raw)
+        response = HTTPResponse(sock)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+def _snapshot(url: str, device_id: str) -> tuple[Any, ...]:
+    device = requests.get(f"{url}/devices/{device_id}", timeout=30)
+    status = requests.get(f"{url}/devices/{device_id}/status", timeout=30).json()
+    history = requests.get(f"{url}/devices/{device_id}/history", params={"limit": "100"}, timeout=30).json()
+    listed, cursor = [], None
+    while True:
+        page = requests.get(
+            f"{url}/devices", params={"limit": "100", **({"cursor": cursor} if cursor else {})}, timeout=30
+        ).json()
+        listed += page["items"]
+        if not (cursor := page["next_cursor"]):
+            break
+    return device.json(), device.headers["ETag"], status, history, listed
+
+
+@pytest.fixture(scope="module")
+def target(local_server: str) -> str:
+    created = requests.post(f"{local_server}/devices", json={**VALID, "mac_address": "02:ee:00:00:00:01"}, timeout=30)
+    assert created.status_code == 201
+    return str(created.json()["id"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.kind for case in CASES])
+def test_hostile_request_is_a_clear_4xx_and_changes_nothing(local_server, target, case):
+    before = _snapshot(local_server, target)
+    status, headers, body = _send(local_server, case, target)
+    assert status in case.expect, (status, body[:300])
+    assert headers["content-type"] == PROBLEM_JSON
+    problem = json.loads(body)
+    assert problem["status"] == status and problem["title"] and problem["detail"]
+    assert not any(name in body.decode() for name in ("Traceback", "botocore", "ClientError", "h_kind_at"))
+    assert _snapshot(local_server, target) == before
+    FIGURES["hostile input: kinds tried (all 4xx problem, nothing changed)"] = len(CASES)
+
+
+# -- cursors edited by hand ------------------------------------------------------------------
+
+
+def _decode(cursor: str) -> dict[str, Any]:
+    return dict(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))))
+
+
+def _encode(payload: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+
+
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {key for inner in value.values() for key in _keys(inner)}
+    if isinstance(value, list):
+        return {key for inner in value for key in _keys(inner)}
+    return set()
+
+
+def test_a_history_cursor_pointed_at_another_device_reaches_only_that_devices_own_entries(local_server):
+    mine, theirs = (
+        requests.post(f"{local_server}/devices", json={**VALID, "mac_address": mac}, timeout=30).json()["id"]
+        for mac in ("02:ee:00:00:00:02", "02:ee:00:00:00:03")
+    )
+    for n in range(4):
+        requests.put(
+            f"{local_server}/devices/{mine}/status", json={"status": "online", "reason": f"mine {n}"}, timeout=30
+        )
+        requests.put(
+            f"{local_server}/devices/{theirs}/status", json={"status": "error", "reason": f"theirs {n}"}, timeout=30
+        )
+    page = requests.get(f"{local_server}/devices/{mine}/history", params={"limit": "2"}, timeout=30).json()
+    cursor = _decode(page["next_cursor"])
+    assert set(cursor) <= {"r", "a"}, "a cursor names no table key"
+
+    # The cursor, as is and with its revision moved, used on the other device's history.
+    for edited in (page["next_cursor"], _encode({**cursor, "r": 3}), _encode({**cursor, "r": 99})):
+        answer = requests.get(f"{local_server}/devices/{theirs}/history", params={"cursor": edited}, timeout=30)
+        assert answer.status_code == 200
+        reasons = [entry["snapshot"].get("reason") for entry in answer.json()["items"] if entry["kind"] == "status"]
+        assert all(reason.startswith("theirs") for reason in reasons), reasons
+
+    # Cursors carrying table keys, other devices' ids or the wrong shape are refused.
+    forged = [
+        _encode({**cursor, "pk": f"DEVICE#{theirs}"}),
+        _encode({"r": cursor["r"], "a": cursor["a"], "d": theirs}),
+        _encode({"pk": f"DEVICE#{theirs}", "sk": "REV#000000000001"}),
+        _encode({"r": -1, "a": cursor["a"]}),
+        _encode({"r": True, "a": cursor["a"]}),
+        _encode({"r": 1, "a": "' OR 1=1"}),
+        _encode([1, 2]),
+        _encode({"d": theirs}),  # a device-list cursor
+        page["next_cursor"] + "x",
+    ]
+    for token in forged:
+        refused = requests.get(f"{local_server}/devices/{mine}/history", params={"cursor": token}, timeout=30)
+        assert refused.status_code == 400 and refused.headers["Content-Type"] == PROBLEM_JSON, token
+
+
+def test_a_device_list_cursor_edited_by_hand_never_shows_a_deleted_device_or_a_table_key(local_server):
+    gone = requests.post(f"{local_server}/devices", json={**VALID, "mac_address": "02:ee:00:00:00:04"}, timeout=30)
+    gone_id = gone.json()["id"]
+    assert requests.delete(f"{local_server}/devices/{gone_id}", timeout=30).status_code == 204
+    for edited in (
+        _encode({"d": gone_id}),
+        _encode({"d": UNKNOWN}),
+        _encode({"d": "00000000-0000-0000-0000-000000000000"}),
+    ):
+        page = requests.get(f"{local_server}/devices", params={"cursor": edited, "limit": "100"}, timeout=30)
+        assert page.status_code == 200
+        assert gone_id not in {item["id"] for item in page.json()["items"]}
+        assert not _keys(page.json()) & {"pk", "sk", "device_id", "list_all"}
+    for token in (_encode({"d": gone_id, "pk": "MAC#02:ee:00:00:00:04"}), _encode({"d": "DEVICE#" + gone_id})):
+        refused = requests.get(f"{local_server}/devices", params={"cursor": token}, timeout=30)
+        assert refused.status_code == 400 and refused.headers["Content-Type"] == PROBLEM_JSON
