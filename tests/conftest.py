@@ -258,11 +258,14 @@ def inject_dynamodb_error() -> Callable[..., list[dict[str, Any]]]:
     would: ``error`` is an error code, a whole error response (e.g. a cancelled transaction with
     its reasons) or a botocore exception such as a connect timeout. The request never reaches
     moto, exactly as a refused request never reaches the table; the other operations do.
-    Returns the list of the requests that were refused."""
+    Returns the list of the requests that were refused; its ``stop()`` ends the refusals."""
     from botocore.awsrequest import AWSResponse
 
+    class Refused(list[dict[str, Any]]):
+        stop: Callable[[], None]
+
     def inject(client: Any, operation: str, error: Any, *, times: int | None = None) -> list[dict[str, Any]]:
-        refused: list[dict[str, Any]] = []
+        refused = Refused()
 
         def refuse(params: dict[str, Any], **_: Any) -> Any:
             if times is not None and len(refused) >= times:
@@ -274,7 +277,9 @@ def inject_dynamodb_error() -> Callable[..., list[dict[str, Any]]]:
             status = 500 if response["Error"]["Code"] == "InternalServerError" else 400
             return AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", status, {}, None), response
 
-        client.meta.events.register(f"before-call.dynamodb.{operation}", refuse)
+        event = f"before-call.dynamodb.{operation}"
+        client.meta.events.register(event, refuse)
+        refused.stop = lambda: client.meta.events.unregister(event, refuse)
         return refused
 
     return inject

@@ -80,9 +80,10 @@ def test_failed_transaction_is_service_unavailable_and_leaves_the_table_as_it_wa
     before = table_items()
     for name, failure in TRANSACTION_FAILURES.items():
         with subtests.test(failure=name):
-            refused = inject_dynamodb_error(store.client, "TransactWriteItems", failure, times=1)
+            refused = inject_dynamodb_error(store.client, "TransactWriteItems", failure)
             with pytest.raises(ServiceUnavailable) as raised:
                 write(registry, device["id"])
+            refused.stop()
             assert len(refused) == 1  # not retried by the service: the client's own retries already ran
             assert raised.value.status == 503 and raised.value.retry_after == 1
             assert table_items() == before
