@@ -8,11 +8,11 @@ successful answers are kept: after a 4xx or 5xx, which changed nothing, a retry 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -40,7 +40,7 @@ from registry.settings import get_settings
 from registry.wiring import dynamodb_client
 
 HEADER = "idempotency-key"
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 

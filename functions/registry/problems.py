@@ -6,9 +6,11 @@ all leave through here; no stack trace or internal text reaches a client."""
 from __future__ import annotations
 
 import json
-import logging
+import traceback
+from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -22,7 +24,8 @@ from registry.errors import RegistryError, RouteNotFound, UnsupportedMediaType, 
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "tag:device-registry,2026:problem:"
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # structured, with the request's correlation id
+_OUR_CODE = str(Path(__file__).resolve().parent.parent)
 
 
 def problem_body(status: int, slug: str, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> str:
@@ -89,5 +92,14 @@ def register(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[Any]:
-        logger.exception("unhandled error")
+        # Its type and the line of ours it came through find the bug; the message and the stack,
+        # which can carry request data and table internals, stay out of the logs.
+        logger.error("unhandled error", extra={"error": type(error).__name__, "at": _origin(error)})
         return _response(RegistryError("The request failed on our side; it has been logged."))
+
+
+def _origin(error: BaseException) -> str:
+    """``module.py:line in function`` of the innermost frame of our own code in the traceback."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [frame for frame in frames if frame.filename.startswith(_OUR_CODE)] or frames
+    return f"{Path(ours[-1].filename).name}:{ours[-1].lineno} in {ours[-1].name}" if ours else "unknown"

@@ -5,12 +5,12 @@ one conditional transaction, and turns DynamoDB failures into domain errors."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # structured, with the request's correlation id
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
