@@ -233,3 +233,17 @@ def test_patch_that_would_leave_more_than_50_attributes_is_422_and_changes_nothi
     assert table_items() == before
     replaced = invoke("update_device", f"/devices/{device['id']}", body={"attributes": {"k0": None, "one_more": "v"}})
     assert replaced["statusCode"] == 200 and len(replaced["json"]["attributes"]) == 50
+
+
+@pytest.mark.parametrize(
+    ("claims", "recorded"),
+    [
+        ({"sub": "user-42", "client_id": "app-1", "scope": "devices/write"}, "user-42"),
+        ({"client_id": "app-1", "scope": "devices/write"}, "app-1"),
+        ({}, "tester"),  # no authorizer claims (local): the configured anonymous name
+    ],
+)
+def test_history_records_who_made_the_change(invoke, make_device, claims, recorded):
+    device = make_device()
+    invoke("put_status", f"/devices/{device['id']}/status", body={"status": "online"}, claims=claims)
+    assert invoke("get_history_entry", f"/devices/{device['id']}/history/2")["json"]["changed_by"] == recorded

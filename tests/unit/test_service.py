@@ -240,3 +240,10 @@ def test_registered_attributes_are_stored_in_canonical_form(registry, table_item
     )
     state = next(item for item in table_items() if item["sk"] == "STATE")
     assert (state["name"], state["mac_address"], state["ip_address"]) == ("N", "aa:bb:cc:dd:ee:ff", "2001:db8::1")
+
+
+def test_patching_the_same_mac_in_another_spelling_is_not_a_change(registry, register, table_items):
+    device = register(mac_address="00:1a:2b:3c:4d:5e")
+    before = table_items()
+    same = registry.update(device["id"], {"mac_address": "001A.2B3C.4D5E"}, if_match=None, principal="bob")
+    assert same["config_version"] == 1 and table_items() == before
