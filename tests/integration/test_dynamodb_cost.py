@@ -167,52 +167,45 @@ def page_reads(invoke, reads, handler, path, query):
     reads.clear()
     response = invoke(handler, path, query=query)
     assert response["statusCode"] == 200, response
-    [(scanned, _answered)] = reads
-    return scanned, len(response["json"]["items"]), response["json"]["next_cursor"]
+    [(scanned, _count)] = reads
+    return scanned, len(response["json"]["items"])
 
 
-def list_pages(invoke, reads):
+def list_pages(invoke):
+    """Name → query string of the device-list pages measured."""
     second = invoke("list_devices", query=f"limit={LIST_LIMIT}")["json"]["next_cursor"]
-    mac = "02:00:00:00:00:07"
-    return {
-        f"list, first page (limit={LIST_LIMIT})": ("list_devices", None, f"limit={LIST_LIMIT}"),
-        "list, next page (cursor)": ("list_devices", None, f"limit={LIST_LIMIT}&cursor={second}"),
-        "list ?device_type=gateway": ("list_devices", None, f"limit={LIST_LIMIT}&device_type=gateway"),
-        "list ?status=unknown": ("list_devices", None, f"limit={LIST_LIMIT}&status=unknown"),
-        "list ?device_type=camera&status=unknown": (
-            "list_devices",
-            None,
-            f"limit={LIST_LIMIT}&device_type=camera&status=unknown",
-        ),
-        "list ?mac_address=…&status=unknown": ("list_devices", None, f"mac_address={mac}&status=unknown"),
+    queries = {
+        f"list, first page (limit={LIST_LIMIT})": "",
+        "list, next page (cursor)": f"cursor={second}",
+        "list ?device_type=gateway": "device_type=gateway",
+        "list ?status=unknown": "status=unknown",
+        "list ?device_type=camera&status=unknown": "device_type=camera&status=unknown",
+        "list ?mac_address=…&status=unknown": "mac_address=02:00:00:00:00:07&status=unknown",
     }
+    return {name: f"limit={LIST_LIMIT}&{query}" for name, query in queries.items()}
 
 
-def history_pages(invoke, device_id):
-    path = f"/devices/{device_id}/history"
-    page = invoke("list_history", path, query=f"limit={HISTORY_LIMIT}")["json"]
-    oldest = invoke("list_history", path, query="order=asc&limit=3")["json"]["items"]
-    since = oldest[2]["at"].replace("+", "%2B")
-    return {
-        f"history, first page (limit={HISTORY_LIMIT})": ("list_history", path, f"limit={HISTORY_LIMIT}"),
-        "history, next page (cursor)": ("list_history", path, f"limit={HISTORY_LIMIT}&cursor={page['next_cursor']}"),
-        "history ?order=asc": ("list_history", path, f"limit={HISTORY_LIMIT}&order=asc"),
-        "history ?kind=status": ("list_history", path, f"limit={HISTORY_LIMIT}&kind=status"),
-        "history ?kind=config&order=asc": ("list_history", path, f"limit={HISTORY_LIMIT}&kind=config&order=asc"),
-        "history ?since=(3rd entry)&order=asc": (
-            "list_history",
-            path,
-            f"limit={HISTORY_LIMIT}&since={since}&order=asc",
-        ),
+def history_pages(invoke, path):
+    """Name → query string of the history pages measured."""
+    second = invoke("list_history", path, query=f"limit={HISTORY_LIMIT}")["json"]["next_cursor"]
+    third_entry = invoke("list_history", path, query="order=asc&limit=3")["json"]["items"][2]["at"]
+    queries = {
+        f"history, first page (limit={HISTORY_LIMIT})": "",
+        "history, next page (cursor)": f"cursor={second}",
+        "history ?order=asc": "order=asc",
+        "history ?kind=status": "kind=status",
+        "history ?kind=config&order=asc": "kind=config&order=asc",
+        "history ?since=(3rd entry)&order=asc": f"since={third_entry}&order=asc",
     }
+    return {name: f"limit={HISTORY_LIMIT}&{query}" for name, query in queries.items()}
 
 
 def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, query_reads, request):
     measured: dict[str, list[tuple[int, int]]] = {}
 
-    def measure_all(pages):
-        for name, (handler, path, query) in pages.items():
-            scanned, answered, _ = page_reads(invoke, query_reads, handler, path, query)
+    def measure_all(handler, path, pages):
+        for name, query in pages.items():
+            scanned, answered = page_reads(invoke, query_reads, handler, path, query)
             measured.setdefault(name, []).append((scanned, answered))
 
     register = seeder.service.register
@@ -220,13 +213,15 @@ def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, qu
     long = register(DeviceAttributes(name="Long", device_type="meter", mac_address="02:00:01:00:00:02"), "s")
     grow_fleet(seeder, 2, SMALL_FLEET)  # with the two above: SMALL_FLEET devices
     grow_history(seeder, short["id"], SHORT_HISTORY)
-    measure_all(list_pages(invoke, query_reads))
-    measure_all(history_pages(invoke, short["id"]))
+    measure_all("list_devices", None, list_pages(invoke))
+    history = f"/devices/{short['id']}/history"
+    measure_all("list_history", history, history_pages(invoke, history))
 
     grow_fleet(seeder, SMALL_FLEET, LARGE_FLEET)
     grow_history(seeder, long["id"], LONG_HISTORY)
-    measure_all(list_pages(invoke, query_reads))
-    measure_all(history_pages(invoke, long["id"]))
+    measure_all("list_devices", None, list_pages(invoke))
+    history = f"/devices/{long['id']}/history"
+    measure_all("list_history", history, history_pages(invoke, history))
 
     rows = []
     for name, ((small_read, small_items), (large_read, large_items)) in measured.items():
