@@ -81,31 +81,39 @@ def _body_bytes(event: dict[str, Any]) -> bytes:
     return body.encode("utf-8", "surrogatepass")
 
 
-def _check_query(event: dict[str, Any], known: tuple[str, ...]) -> None:
+def _check_query(event: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    """Query parameters as the cache sees them.
+
+    A cached GET's answer must depend only on its cache key (the path ids and the route's own
+    query parameters, one value each, as API Gateway maps them), or one client's error would be
+    served to everyone sharing the key. So a GET ignores parameters it does not take and, like
+    API Gateway, reads the last value of a repeated one. Writes are never cached and take no
+    query parameters: any there is a 422."""
     multi = event.get("multiValueQueryStringParameters") or {}
+    if event.get("httpMethod") == "GET":
+        single = {n: v for n, v in (event.get("queryStringParameters") or {}).items() if n in known}
+        single.update({n: values[-1] for n, values in multi.items() if n in known and values})
+        return {
+            **event,
+            "queryStringParameters": single or None,
+            "multiValueQueryStringParameters": {name: [value] for name, value in single.items()} or None,
+        }
     names = set(multi) | set(event.get("queryStringParameters") or {})
-    unknown = sorted(names - set(known))
-    if unknown:
-        allowed = ", ".join(known) or "none"
+    if names:
         raise ValidationFailed(
-            f"Unknown query parameter {', '.join(unknown)}; this route takes: {allowed}.",
-            errors=[{"field": name, "message": "is not a known query parameter"} for name in unknown],
+            f"Unknown query parameter {', '.join(sorted(names))}; this route takes none.",
+            errors=[{"field": name, "message": "is not a known query parameter"} for name in sorted(names)],
         )
-    repeated = sorted(name for name, values in multi.items() if values and len(values) > 1)
-    if repeated:
-        raise ValidationFailed(
-            f"Query parameter {', '.join(repeated)} is given more than once.",
-            errors=[{"field": name, "message": "is given more than once"} for name in repeated],
-        )
+    return event
 
 
 def guard(event: dict[str, Any], known_query: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Reject what no route should parse: unknown or repeated query parameters, oversized,
-    non-JSON or malformed bodies.
+    """Reject what no route should parse: query parameters on writes, oversized, non-JSON or
+    malformed bodies.
 
     Returns the event to resolve, its body as UTF-8 text and its content type normalised
     to ``application/json`` (merge patches included) for the resolver's validation."""
-    _check_query(event, known_query)
+    event = _check_query(event, known_query)
     raw = _body_bytes(event)
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} bytes.")

@@ -41,10 +41,12 @@ class Route:
 LIST_QUERY = ("limit", "cursor", "device_type", "status", "mac_address")
 HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
 
-# Staleness bounds (docs/decisions.md): mutable resources briefly, immutable ones long.
+# Staleness bounds (docs/caching.md): mutable resources briefly, immutable ones longer. API
+# Gateway caches errors too, so the immutable TTL also bounds how long a 404 for a revision
+# asked for before it was written (or a transient 503) can outlive its cause: a minute.
 SHORT_TTL = 5
 LIST_TTL = 5
-IMMUTABLE_TTL = 3600
+IMMUTABLE_TTL = 60
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/devices", "create_device", WRITE),

@@ -150,7 +150,7 @@ def test_invalid_device_is_422_listing_each_field(api):
         ("GET", "/devices?limit=0", {}, 422),
         ("GET", "/devices?limit=101", {}, 422),
         ("GET", "/devices?cursor=not-a-cursor", {}, 400),
-        ("GET", "/devices?colour=red", {}, 422),
+        ("POST", "/devices?colour=red", {"json": {}}, 422),
         ("GET", f"/devices/{UNKNOWN}", {}, 404),
         ("GET", "/devices/not-a-uuid", {}, 422),
         ("PATCH", f"/devices/{UNKNOWN}", {"json": {"location": "x"}}, 404),
