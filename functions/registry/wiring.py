@@ -12,11 +12,13 @@ from registry.service import DeviceService
 from registry.settings import get_settings
 from registry.store import DeviceStore
 
-# Fail fast and let the service answer 503 with Retry-After rather than hang the caller.
+# Fail fast and let the service answer 503 with Retry-After rather than hang the caller:
+# 3 attempts in all (botocore's `max_attempts` would count retries only, one more), each at most
+# 2 s to connect and 3 s to read, with standard-mode backoff (≤ 1 s, ≤ 2 s) between them.
 CLIENT_CONFIG = Config(
     connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 3},
+    read_timeout=3,
+    retries={"mode": "standard", "total_max_attempts": 3},
 )
 
 
