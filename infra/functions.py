@@ -32,8 +32,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 # would not get faster with more. Tune with measured data (Lambda Power Tuning) later.
 MEMORY_MB = 512
 DOCS_MEMORY_MB = 256  # serves a static document: no DynamoDB, no request models
-# Above the boto3 client's worst case (registry/wiring.py: 3 attempts of 2 s connect + 5 s
-# read, plus backoff) so that the handler, not a Lambda timeout, answers 503 with
+# Above the boto3 client's worst case (registry/wiring.py: 3 attempts of 2 s connect + 3 s
+# read, plus ≤ 3 s backoff: 18 s) so that the handler, not a Lambda timeout, answers 503 with
 # Retry-After; below API Gateway's 29 s integration timeout, which would answer 504.
 TIMEOUT = Duration.seconds(25)
 
