@@ -1,7 +1,8 @@
 """Clients created once per container and handed to routes with Powertools ``Depends``;
-tests swap them with ``app.dependency_overrides``."""
+tests swap them with ``app.dependency_overrides``.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Powertools reads a dependency's type hints on
+every request, and a postponed (string) annotation would be compiled each time."""
 
 from functools import cache
 
