@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +40,10 @@ def machine() -> dict[str, str]:
     except (OSError, StopIteration):
         pass
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    python = subprocess.run(["python", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     return {
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version() + (f" (system {python})" if python else ""),
+        "python": platform.python_version(),
         "load": load,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
