@@ -5,9 +5,11 @@ atomically; moto's backend alone would let concurrent transactions interleave.""
 from __future__ import annotations
 
 import copy
+import io
+import json
 import logging
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any
 
 import boto3
@@ -40,16 +42,49 @@ def _copy_item(item: Any) -> Any:
 
 
 Table.__deepcopy__ = _copy_for_rollback  # type: ignore[attr-defined]
+_TOKENS_KEPT = 10_000  # DynamoDB honours a token for 10 minutes
+
+
+def _transaction_token(environ: dict[str, Any]) -> str | None:
+    """The ``ClientRequestToken`` of a TransactWriteItems request (its body is put back)."""
+    if not environ.get("HTTP_X_AMZ_TARGET", "").endswith(".TransactWriteItems"):
+        return None
+    raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(raw)
+    token = json.loads(raw or b"{}").get("ClientRequestToken")
+    return str(token) if token else None
 
 
 class _Serialized:
+    """One request at a time; and, as DynamoDB does and moto does not, a transaction resent with
+    the ClientRequestToken of one that succeeded succeeds again without being applied twice
+    (botocore puts a token in every TransactWriteItems and resends it when it retries, e.g.
+    after a read timeout)."""
+
     def __init__(self, app: Any) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self.succeeded: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         with self.lock:
-            return list(self.app(environ, start_response))
+            token = _transaction_token(environ)
+            if token is not None and token in self.succeeded:
+                status, headers, body = self.succeeded[token]
+                start_response(status, headers)
+                return [body]
+            answered: list[Any] = []
+
+            def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                answered[:] = [status, headers]
+                return start_response(status, headers, exc_info)
+
+            body = b"".join(self.app(environ, keep))
+            if token and answered and answered[0].startswith("200"):
+                self.succeeded[token] = (answered[0], answered[1], body)
+                while len(self.succeeded) > _TOKENS_KEPT:
+                    self.succeeded.popitem(last=False)
+            return [body]
 
 
 class EmbeddedDynamoDB:
