@@ -173,7 +173,7 @@ class Api(Construct):
     def _add_route(self, route: Route, auth: Auth, functions: Functions) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
         integration = apigw.LambdaIntegration(
-            functions.by_route[route].function,
+            functions.by_route[route].target,
             proxy=True,
             allow_test_invoke=False,
             cache_key_parameters=cache_key_parameters(route) if route.cache_ttl else None,

@@ -21,6 +21,9 @@ class StageConfig:
     # Stage-wide API Gateway throttling (requests per second, token-bucket burst).
     throttle_rate: int
     throttle_burst: int
+    # SnapStart on published versions, the API invoking each function's "live" alias: cold
+    # starts restore a snapshot taken after init (docs/performance.md weighs cost and gain).
+    snap_start: bool
 
     @property
     def is_production(self) -> bool:
@@ -36,6 +39,7 @@ STAGES = {
         log_level="DEBUG",
         throttle_rate=50,
         throttle_burst=100,
+        snap_start=False,  # snapshots slow every deploy and cost per version: not worth it in dev
     ),
     "prod": StageConfig(
         name="prod",
@@ -47,6 +51,7 @@ STAGES = {
         # (docs/capacity.md) needs a quota increase first, then raise these with it.
         throttle_rate=10_000,
         throttle_burst=5_000,
+        snap_start=True,
     ),
 }
 

@@ -35,6 +35,9 @@ from registry.models import (
 from registry.store import DeviceStore, HistoryQuery, StaleRevision, ensure_exists
 from registry.types import new_device_id, now_timestamp
 
+# os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
+# the `random` module's state and back off in lockstep.
+_JITTER = random.SystemRandom()
 _ENTITY_TAG = re.compile(r'^\s*(W/)?"([\x21\x23-\x7e]*)"\s*$')
 
 
@@ -277,7 +280,7 @@ class DeviceService:
             except StaleRevision:
                 if attempt + 1 < self.max_attempts:
                     # Full jitter: concurrent writers spread out instead of colliding again.
-                    self.sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))
+                    self.sleep(_JITTER.uniform(0, min(0.5, 0.02 * 2**attempt)))
                 continue
             return change.state
         raise ConcurrentUpdate(

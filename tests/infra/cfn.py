@@ -45,10 +45,16 @@ def methods(template: Template) -> dict[tuple[str, str], dict[str, Any]]:
     return found
 
 
-def integration_target(method: dict[str, Any]) -> str | None:
-    """The logical id of the Lambda function a proxy integration invokes."""
-    for part in json.dumps(method["Integration"].get("Uri", "")).split('"Fn::GetAtt": ["')[1:]:
+def integration_target(template: Template, method: dict[str, Any]) -> str | None:
+    """The logical id of the Lambda function a proxy integration invokes, directly or
+    through an alias (SnapStart stages invoke a "live" alias of a published version)."""
+    uri = json.dumps(method["Integration"].get("Uri", ""))
+    for part in uri.split('"Fn::GetAtt": ["')[1:]:
         return part.split('"')[0]
+    for part in uri.split('"Ref": "')[1:]:
+        resource = template["Resources"].get(part.split('"')[0], {})
+        if resource.get("Type") == "AWS::Lambda::Alias":
+            return str(resource["Properties"]["FunctionName"]["Ref"])
     return None
 
 

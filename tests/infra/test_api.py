@@ -47,14 +47,14 @@ def test_every_route_has_a_method_invoking_its_own_lambda(prod: dict[str, Any], 
     method = methods(prod)[(route.path, route.method)]
 
     assert method["Integration"]["Type"] == "AWS_PROXY"
-    function_id = integration_target(method)
+    function_id = integration_target(prod, method)
     assert function_id == route.function_id
     function = prod["Resources"][function_id]["Properties"]
     assert function["Handler"] == handler_string(route) == f"handlers.{route.handler}.lambda_handler"
 
 
 def test_each_route_has_a_function_of_its_own(prod: dict[str, Any]) -> None:
-    targets = [integration_target(methods(prod)[(r.path, r.method)]) for r in ROUTES]
+    targets = [integration_target(prod, methods(prod)[(r.path, r.method)]) for r in ROUTES]
 
     assert len(set(targets)) == len(ROUTES)
 

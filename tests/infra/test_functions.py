@@ -14,7 +14,7 @@ import pytest
 
 from registry import settings, wiring
 from registry.routes import ROUTES, Route
-from tests.infra.cfn import resources
+from tests.infra.cfn import methods, resources
 from tests.infra.conftest import Synthesized
 
 ROUTE_PARAMS = [pytest.param(route, id=route.handler) for route in ROUTES]
@@ -149,3 +149,21 @@ def test_each_asset_starts_on_its_own_with_the_environment_the_stack_gives(synth
             failures[handler] = output[-2000:]
 
     assert not failures, "\n\n".join(f"{handler}:\n{output}" for handler, output in failures.items())
+
+
+@pytest.mark.parametrize("route", ROUTE_PARAMS)
+def test_prod_invokes_snapstart_versions_through_an_alias_and_dev_does_not(
+    prod: dict[str, Any], dev: dict[str, Any], route: Route
+) -> None:
+    snaps = route.scope is not None  # every API function; docs imports no DynamoDB client
+    assert ("SnapStart" in _function(prod, route)) == snaps
+    assert "SnapStart" not in _function(dev, route)
+    method = methods(prod)[(route.path, route.method)]
+    uri = json.dumps(method["Integration"]["Uri"])
+    aliases = {
+        logical_id
+        for logical_id, alias in resources(prod, "AWS::Lambda::Alias").items()
+        if alias["Properties"]["FunctionName"] == {"Ref": route.function_id}
+    }
+    assert bool(aliases) == snaps
+    assert all(f'"Ref": "{alias}"' in uri for alias in aliases)
