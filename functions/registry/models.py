@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from registry import types
 
@@ -86,9 +87,11 @@ class DevicePatch(_Input):
     """A JSON merge patch (RFC 7396) of the attributes: ``null`` clears an optional field
     or removes a key of ``attributes``."""
 
-    name: Name | None = None
-    device_type: DeviceType | None = None
-    mac_address: MacAddress | None = None
+    # Required attributes cannot be cleared: the schema says so (no null), and the validator
+    # below answers a null with a sentence rather than a type error.
+    name: Name | SkipJsonSchema[None] = None
+    device_type: DeviceType | SkipJsonSchema[None] = None
+    mac_address: MacAddress | SkipJsonSchema[None] = None
     ip_address: IpAddress | None = None
     firmware_version: FirmwareVersion | None = None
     serial_number: SerialNumber | None = None
