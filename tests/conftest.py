@@ -252,6 +252,17 @@ def assert_table_consistent(table_items: Callable[[], list[dict[str, Any]]]) -> 
     return check
 
 
+DYNAMODB_ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"  # for botocore's connection errors
+
+
+def cancelled(*codes: str) -> dict[str, Any]:
+    """The error of a transaction DynamoDB cancelled, with one reason per operation."""
+    return {
+        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+        "CancellationReasons": [{"Code": code} for code in codes],
+    }
+
+
 @pytest.fixture
 def inject_dynamodb_error() -> Callable[..., list[dict[str, Any]]]:
     """Make ``client``'s calls of ``operation`` fail (the next ``times``, or all) as DynamoDB

@@ -13,18 +13,9 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from registry import wiring
-from tests.conftest import IDEMPOTENCY_TABLE_NAME
+from tests.conftest import DYNAMODB_ENDPOINT as ENDPOINT
+from tests.conftest import IDEMPOTENCY_TABLE_NAME, cancelled
 from tests.reliability.conftest import FIGURES, assert_problem
-
-ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"
-
-
-def cancelled(*codes: str) -> dict[str, Any]:
-    return {
-        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-        "CancellationReasons": [{"Code": code} for code in codes],
-    }
-
 
 FAULTS = {
     "service-unavailable": "ServiceUnavailable",

@@ -6,17 +6,10 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 
 from registry.errors import ConcurrentUpdate, ServiceUnavailable
 from registry.models import DeviceAttributes, StatusUpdate
+from tests.conftest import DYNAMODB_ENDPOINT as ENDPOINT
+from tests.conftest import cancelled
 
-ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
-
-
-def cancelled(*codes):
-    """A transaction DynamoDB cancelled, with one reason per operation."""
-    return {
-        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-        "CancellationReasons": [{"Code": code} for code in codes],
-    }
 
 
 FAILURES = {
