@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.events import LambdaContext, match, proxy_event
+from registry.errors import MethodNotAllowed, PayloadTooLarge, RegistryError, RouteNotFound
 from registry.routes import ROUTES
 
 TABLE_NAME = "device-registry-local"
@@ -53,6 +54,13 @@ def configure_environment(endpoint: str | None) -> None:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
 
 
+def _answer(error: RegistryError) -> dict[str, Any]:
+    """A domain error as the handlers and API Gateway answer it (same problem type)."""
+    from registry.problems import error_proxy_response
+
+    return error_proxy_response(error)
+
+
 def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     from registry.problems import problem_body, problem_headers
 
@@ -79,7 +87,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         matches, allowed = match(url.path)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_READ_BYTES:
-            response = _problem(413, "Payload too large", f"The request body is {length} bytes; the limit is 65536.")
+            response = _answer(PayloadTooLarge(f"The request body is {length} bytes; the limit is 65536 bytes."))
             self.close_connection = True
         else:
             body = self.rfile.read(length) if length else None
@@ -90,15 +98,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self, path: str, query: str, matches: list[Any], allowed: list[str], body: bytes | None
     ) -> dict[str, Any]:
         if not matches:
-            return _problem(404, "Not found", f"No route {self.command} {path}.")
+            return _answer(RouteNotFound(f"No route {self.command} {path}."))
         chosen = [(route, params) for route, params in matches if route.method == self.command]
         if not chosen:
-            return _problem(
-                405,
-                "Method not allowed",
-                f"{self.command} is not allowed on {path}; use {', '.join(allowed)}.",
-                {"Allow": ", ".join(allowed)},
-            )
+            response = _answer(MethodNotAllowed(f"{self.command} is not allowed on {path}; use {', '.join(allowed)}."))
+            response["headers"]["Allow"] = ", ".join(allowed)
+            return response
         route, params = chosen[0]
         headers = {name: value for name, value in self.headers.items()}
         event = proxy_event(route, path=path, path_parameters=params, query=query, headers=headers, body=body)
