@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test lint openapi synth deploy bench fuzz clean
+.PHONY: install run test lint openapi synth deploy bench fuzz clean chromium
 STAGE ?= dev
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -20,6 +20,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Headless Chromium for the Swagger UI test: Debian's package, installed only where it is missing.
+chromium:
+	@test -x /usr/bin/chromium || { log=$$(mktemp); { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium; } >$$log 2>&1 || { cat $$log >&2; exit 1; }; rm -f $$log; }
 
 install: $(VENV)/.installed
 
