@@ -1,6 +1,9 @@
 # Every target installs what it needs itself: a fresh clone runs `make run` or `make test` directly.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Lambda runs Python 3.13, so the venv (the Lambda code, its tests and the tools) does too. It is
+# found, never downloaded: on PATH, else under pyenv (installed on these machines).
+# (pyenv's shim on PATH answers only when 3.13 is selected, so each candidate is tried.)
+PYTHON ?= $(shell for candidate in $$(type -ap python3.13) $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -Vr); do "$$candidate" -c '' 2>/dev/null && echo "$$candidate" && break; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
@@ -13,6 +16,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 STAGE ?= dev
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 (Lambda's runtime) not found: on PATH or under pyenv" >&2; exit 1; }
+	@$(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

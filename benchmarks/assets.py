@@ -88,8 +88,11 @@ def read(cloud_assembly: Path, source: str) -> Assets:
 
 
 def _layer_name(layer: object) -> str:
+    """A layer by ARN (its name and version), or ours by its logical id (built from requirements-lambda.txt)."""
     text = json.dumps(layer)
-    return text.split(":layer:")[-1].rstrip('"}]') if ":layer:" in text else text
+    if ":layer:" in text:
+        return text.split(":layer:")[-1].rstrip('"}]')
+    return f"{layer['Ref']} (requirements-lambda.txt)" if isinstance(layer, dict) and "Ref" in layer else text
 
 
 def from_functions_dir() -> Assets:

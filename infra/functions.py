@@ -1,11 +1,11 @@
 """One Lambda function per route of the route table, each with its own role, its own log
 group and a code asset holding only our code: the shared ``registry`` package and its own
-handler module. Third-party libraries come from the AWS-managed Powertools layer and boto3
-from the runtime, so nothing needs Docker (or pip) to build."""
+handler module. Third-party libraries come from one layer of our own, built from the pinned
+``requirements-lambda.txt`` without Docker (infra/layer.py), and boto3 from the runtime."""
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Duration, Fn, IgnoreMode
+from aws_cdk import Annotations, Duration, IgnoreMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -13,18 +13,15 @@ from constructs import Construct
 
 from infra import FUNCTIONS_DIR
 from infra.data import Data
+from infra.layer import LAMBDA_PYTHON, layer_dir, pinned
 from infra.nag import acknowledge
 from infra.stage import StageConfig
 from registry.routes import ROUTES, Route, route_for
 
-# The AWS-managed Powertools for AWS Lambda (Python) v3 layer (it bundles pydantic v2) for
-# python3.13 on arm64. Bump LAYER_VERSION together with aws-lambda-powertools in
-# requirements.txt; check what a version carries with
-# `aws lambda get-layer-version-by-arn --arn <arn>` (its description names the release).
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
-POWERTOOLS_LAYER_VERSION = 27
+# The layer (infra/layer.py) is built for this runtime's Python version and architecture.
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+assert RUNTIME.name == f"python{LAMBDA_PYTHON}", "infra/layer.py builds the layer for another Python"
 
 # Lambda gives CPU in proportion to memory (a full vCPU at 1,769 MB). 512 MB buys about
 # 0.3 vCPU: enough that the cold import of boto3 + pydantic + Powertools (~0.3 s on a full
@@ -116,7 +113,7 @@ class RouteFunction(Construct):
             "Function",
             description=f"Device Registry: {route.method} {route.path}",
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
+            architecture=ARCHITECTURE,
             handler=handler_string(route),
             code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=asset_excludes(route), ignore_mode=IgnoreMode.GIT),
             layers=[layer],
@@ -150,8 +147,8 @@ class RouteFunction(Construct):
         acknowledge(
             self.function,
             "AwsSolutions-L1",
-            f"{RUNTIME.name} is pinned to match the AWS-managed Powertools layer "
-            f"{POWERTOOLS_LAYER_NAME}; move both together.",
+            f"{RUNTIME.name} is pinned: the functions' layer is built for it (infra/layer.py) and "
+            "tests/infra/test_runtime_fidelity.py runs every asset on it; move them together.",
         )
 
     @staticmethod
@@ -163,13 +160,18 @@ class RouteFunction(Construct):
 class Functions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data) -> None:
         super().__init__(scope, construct_id)
-        layer = lambda_.LayerVersion.from_layer_version_arn(
+        versions = pinned()
+        layer = lambda_.LayerVersion(
             self,
-            "Powertools",
-            Fn.sub(
-                "arn:${AWS::Partition}:lambda:${AWS::Region}:"
-                f"{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
+            "Libraries",
+            code=lambda_.Code.from_asset(str(layer_dir())),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description=(
+                f"aws-lambda-powertools {versions['aws-lambda-powertools']}, pydantic {versions['pydantic']} "
+                "(requirements-lambda.txt)"
             ),
+            removal_policy=stage.removal_policy,
         )
         powertools = {
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
