@@ -45,7 +45,7 @@ synth: install node_modules/.installed  ## cdk synth, offline, no credentials (S
 deploy: synth  ## needs AWS credentials and `npx cdk bootstrap` once per account/region
 	npx cdk deploy -c stage=$(STAGE) --outputs-file cdk-outputs.json
 
-test: lint node_modules/.installed  ## ruff + mypy, then every test (unit, integration, reliability, infra)
+test: lint node_modules/.installed chromium  ## ruff + mypy, then every test (unit, integration, reliability, infra, Swagger UI in Chromium)
 	$(PY) -m pytest -q
 
 lint: install
