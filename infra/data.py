@@ -63,7 +63,6 @@ class Data(Construct):
                 sort_key=_string(index.sort_key),
                 **_projection(index),
             )
-        self.index_names = [index.name for index in schema.INDEXES]
 
         # Powertools idempotency records: their own table, so they never share partitions
         # (or a key schema) with devices; DynamoDB deletes them once expired.

@@ -5,6 +5,8 @@ handler module. Third-party libraries come from one layer of our own, built from
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Annotations, Duration, IgnoreMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -16,6 +18,7 @@ from infra.data import Data
 from infra.layer import LAMBDA_PYTHON, layer_dir, pinned
 from infra.nag import acknowledge
 from infra.stage import StageConfig
+from registry import table as schema
 from registry.routes import ROUTES, Route, route_for
 
 # The layer (infra/layer.py) is built for this runtime's Python version and architecture.
@@ -37,23 +40,50 @@ TIMEOUT = Duration.seconds(25)
 SERVICE_NAME = "device-registry"
 METRICS_NAMESPACE = "DeviceRegistry"
 
-# Least privilege on the device table (the index ARNs are listed one by one, no wildcard).
-# Transactions (TransactWriteItems) are authorised by these per-item actions.
-READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
-WRITE_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:ConditionCheckItem",
-)
-# What the Powertools idempotency utility does with its records.
-IDEMPOTENCY_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-)
+GET_ITEM = "dynamodb:GetItem"
+PUT_ITEM = "dynamodb:PutItem"
+UPDATE_ITEM = "dynamodb:UpdateItem"
+DELETE_ITEM = "dynamodb:DeleteItem"
+QUERY = "dynamodb:Query"
+# What the Powertools idempotency utility does with its records: reads one, claims the key
+# with a conditional put, stores the answer with an update, deletes the claim when the
+# request fails (so that a retry runs again).
+IDEMPOTENCY_ACTIONS = (GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM)
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """What one route's code asks of the device table (handler → registry/service.py →
+    registry/store.py), so that its role allows exactly that: item actions on the table,
+    Query on the named indexes only, and the idempotency table if it is a keyed write. A
+    transaction (TransactWriteItems) is authorised by the actions of its items."""
+
+    items: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()
+    idempotency: bool = False
+
+
+_READS_ONE_ITEM = TableAccess(items=(GET_ITEM,))
+# Read the current item, then one transaction of puts (new state, history entry, a claimed MAC).
+_WRITES = (GET_ITEM, PUT_ITEM)
+# Least privilege per route, by handler (tests/infra/test_iam.py holds every route to it).
+TABLE_ACCESS = {
+    "get_device": _READS_ONE_ITEM,
+    "get_status": _READS_ONE_ITEM,
+    "get_history_entry": _READS_ONE_ITEM,
+    # One Query on the sparse list index that matches the filters; never the table itself.
+    "list_devices": TableAccess(indexes=tuple(index.name for index in schema.GLOBAL_INDEXES)),
+    # One Query on the table or a history index; an empty first page adds a GetItem of the
+    # device, to tell "no such device" (404) from "no entries in this window".
+    "list_history": TableAccess(items=(GET_ITEM, QUERY), indexes=tuple(index.name for index in schema.LOCAL_INDEXES)),
+    # GetItem here only names the holder of a taken MAC when the cancellation did not.
+    "create_device": TableAccess(items=_WRITES, idempotency=True),
+    "put_status": TableAccess(items=_WRITES, idempotency=True),
+    # These two also delete: the MAC claim a change of address or a deletion releases.
+    "update_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
+    "delete_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
+    "docs": TableAccess(),  # a static document
+}
 
 
 def handler_string(route: Route) -> str:
@@ -201,12 +231,15 @@ class Functions(Construct):
 
     @staticmethod
     def _statements(route: Route, data: Data) -> list[iam.PolicyStatement]:
-        if route.scope is None:
-            return []  # the docs: a static document, no table access at all
-        if not route.is_write:
-            indexes = [f"{data.table.table_arn}/index/{name}" for name in data.index_names]
-            return [iam.PolicyStatement(actions=list(READ_ACTIONS), resources=[data.table.table_arn, *indexes])]
-        return [
-            iam.PolicyStatement(actions=list(WRITE_ACTIONS), resources=[data.table.table_arn]),
-            iam.PolicyStatement(actions=list(IDEMPOTENCY_ACTIONS), resources=[data.idempotency_table.table_arn]),
-        ]
+        access = TABLE_ACCESS[route.handler]
+        statements = []
+        if access.items:
+            statements.append(iam.PolicyStatement(actions=list(access.items), resources=[data.table.table_arn]))
+        if access.indexes:
+            indexes = [f"{data.table.table_arn}/index/{name}" for name in access.indexes]
+            statements.append(iam.PolicyStatement(actions=[QUERY], resources=indexes))
+        if access.idempotency:
+            statements.append(
+                iam.PolicyStatement(actions=list(IDEMPOTENCY_ACTIONS), resources=[data.idempotency_table.table_arn])
+            )
+        return statements
