@@ -13,7 +13,18 @@ from infra.nag import acknowledge
 from infra.stage import StageConfig
 from registry.routes import ROUTES
 
+# How long a stolen or withdrawn access token keeps working: Cognito cannot revoke an access
+# token. RevokeToken takes a refresh token (the client-credentials grant issues none), and even
+# tokens it revokes stay valid for whoever checks them as JWTs, signature and expiry, as the
+# API Gateway authorizer does; its cache (AUTHORIZER_CACHE_TTL) can add up to its TTL on top.
+# Removing a client's access therefore takes up to ACCESS_TOKEN_VALIDITY + AUTHORIZER_CACHE_TTL
+# after deleting the app client or its scopes. Shorter means more token requests.
 ACCESS_TOKEN_VALIDITY = Duration.hours(1)
+AUTHORIZER_CACHE_TTL = Duration.minutes(5)
+# The client-credentials client signs in no users: only refresh (which needs a refresh token no
+# grant of this client returns). Stated, because an absent ExplicitAuthFlows means Cognito's
+# default: user SRP, custom auth and refresh.
+EXPLICIT_AUTH_FLOWS = ["ALLOW_REFRESH_TOKEN_AUTH"]
 
 
 def route_scopes() -> dict[str, list[str]]:
@@ -75,6 +86,9 @@ class Auth(Construct):
             enable_token_revocation=True,
             prevent_user_existence_errors=True,
         )
+        cfn_client = self.client.node.default_child
+        assert isinstance(cfn_client, cognito.CfnUserPoolClient)
+        cfn_client.explicit_auth_flows = EXPLICIT_AUTH_FLOWS
         # The hosted domain serves /oauth2/token; prefixes are global per region, so the
         # account id keeps two accounts deploying the same stage from colliding.
         self.domain = self.user_pool.add_domain(
@@ -87,8 +101,8 @@ class Auth(Construct):
             self,
             "Authorizer",
             cognito_user_pools=[self.user_pool],
-            # Token verdicts are cached per token; a revoked token may pass for this long.
-            results_cache_ttl=Duration.minutes(5),
+            # Verdicts are cached per token for this long (see ACCESS_TOKEN_VALIDITY).
+            results_cache_ttl=AUTHORIZER_CACHE_TTL,
         )
 
     @property

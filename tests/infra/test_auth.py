@@ -45,3 +45,11 @@ def test_authorizer_trusts_the_stack_user_pool(prod: dict[str, Any]) -> None:
 
     assert authorizer["Type"] == "COGNITO_USER_POOLS"
     assert len(authorizer["ProviderARNs"]) == 1
+
+
+def test_the_machine_client_states_its_auth_flows_and_none_signs_in_a_user(prod: dict[str, Any]) -> None:
+    """Without ExplicitAuthFlows Cognito allows user SRP and custom auth; refresh alone signs in
+    nobody (the client-credentials grant returns no refresh token)."""
+    client = only(prod, "AWS::Cognito::UserPoolClient")["Properties"]
+
+    assert client["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]
