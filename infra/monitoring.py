@@ -4,7 +4,7 @@ throttles, DynamoDB throttling. They notify an encrypted SNS topic; subscribe to
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -18,6 +18,7 @@ from infra.functions import Functions
 from infra.stage import StageConfig
 
 PERIOD = Duration.minutes(5)
+ALARM_ARNS = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
 
 
 class Monitoring(Construct):
@@ -41,7 +42,20 @@ class Monitoring(Construct):
             enable_key_rotation=True,
             removal_policy=stage.removal_policy,
         )
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        # CloudWatch may use the key only for alarms of this account and region (a service
+        # principal acts for every account: without the conditions, a confused deputy could).
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": ALARM_ARNS},
+                },
+            )
+        )
         self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
 
         self._alarm(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from registry.routes import ROUTES
@@ -54,3 +55,13 @@ def test_every_log_group_has_a_retention(prod: dict[str, Any], dev: dict[str, An
     for template in (prod, dev):
         for name, log_group in resources(template, "AWS::Logs::LogGroup").items():
             assert log_group["Properties"].get("RetentionInDays"), name
+
+
+def test_cloudwatch_may_use_the_alarm_topic_key_only_for_alarms_of_this_account(prod: dict[str, Any]) -> None:
+    statements = only(prod, "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
+    for_cloudwatch = [s for s in statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+
+    assert len(for_cloudwatch) == 1
+    conditions = for_cloudwatch[0]["Condition"]
+    assert conditions["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert ":alarm:*" in json.dumps(conditions["ArnLike"]["aws:SourceArn"])
