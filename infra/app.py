@@ -4,12 +4,14 @@ the construct it concerns, with its reason)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra.snapstart import REGION_CONTEXT_KEY, check_region
 from infra.stack import DeviceRegistryStack, stack_name
 from infra.stage import STAGE_CONTEXT_KEY, stage_config
 
@@ -24,9 +26,12 @@ def build_app(
     ``nag=False`` leaves the cdk-nag plugin out, for tests that run its checks themselves."""
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
     names = stages or [app.node.try_get_context(STAGE_CONTEXT_KEY) or "dev"]
+    # The stacks are environment-agnostic; the CLI still says where it would deploy them.
+    region = app.node.try_get_context(REGION_CONTEXT_KEY) or os.environ.get("CDK_DEFAULT_REGION")
     stacks = {}
     for name in names:
         stage = stage_config(name)
+        check_region(stage, region)
         stacks[name] = DeviceRegistryStack(app, stack_name(stage), stage=stage)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -4,6 +4,7 @@ Environment-agnostic (no account or region lookups), so ``cdk synth`` runs offli
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.api import Api
@@ -11,6 +12,7 @@ from infra.auth import Auth
 from infra.data import Data
 from infra.functions import Functions
 from infra.monitoring import Monitoring
+from infra.snapstart import SnapStartGuards
 from infra.stage import StageConfig
 
 
@@ -30,6 +32,13 @@ class DeviceRegistryStack(Stack):
         self.auth = Auth(self, "Auth", stage=stage)
         self.functions = Functions(self, "Functions", stage=stage, data=self.data)
         self.api = Api(self, "Api", stage=stage, auth=self.auth, functions=self.functions)
+        if stage.snap_start:
+            aliases = {
+                route.function_id: function.target
+                for route, function in self.functions.by_route.items()
+                if isinstance(function.target, lambda_.Alias)
+            }
+            SnapStartGuards(self, "SnapStart", stage=stage, aliases=aliases)
         self.monitoring = Monitoring(
             self, "Monitoring", stage=stage, api=self.api, functions=self.functions, data=self.data
         )
