@@ -4,10 +4,12 @@ API Gateway's own errors rewritten as RFC 9457 problem documents."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
-from aws_cdk import Duration, Stack
+import jsii
+from aws_cdk import CfnResource, Duration, IStableStringProducer, Lazy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -18,7 +20,7 @@ from infra.auth import Auth
 from infra.functions import Functions
 from infra.gateway_problems import add_gateway_responses, method_not_allowed_body
 from infra.nag import acknowledge
-from infra.stage import StageConfig
+from infra.stage import StageConfig, Throttle
 from registry.problems import PROBLEM_JSON
 from registry.routes import ROUTES, Route
 
@@ -29,9 +31,11 @@ VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # The body types our writes accept (and requests without a body, which count as JSON): the
 # 405 mocks answer these; any other type gets the 415 problem first.
 MOCK_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
-# What a cache-invalidation request (Cache-Control: max-age=0) needs, applied per method.
+# What a cache-invalidation request (Cache-Control: max-age=0) needs, applied per method. An
+# unauthorized one is served as if the header were absent (from the cache, no warning header):
+# browsers send it on every reload, and a 403 for reloading a page would be wrong.
 INVALIDATION_REQUIRES_AUTHORIZATION = "true"
-UNAUTHORIZED_INVALIDATION = "FAIL_WITH_403"
+UNAUTHORIZED_INVALIDATION = "SUCCEED_WITHOUT_RESPONSE_HEADER"
 
 
 def cache_key_parameters(route: Route) -> list[str]:
@@ -61,6 +65,13 @@ def patch_resource_path(route: Route) -> str:
 
 def cached_routes() -> list[Route]:
     return [route for route in ROUTES if route.cache_ttl > 0]
+
+
+def method_throttle(route: Route, stage: StageConfig) -> Throttle | None:
+    """A method's own limit under the stage's: writes (the costly calls) and the public docs."""
+    if route.scope is None:
+        return stage.docs_throttle
+    return stage.write_throttle if route.is_write else None
 
 
 def paths() -> dict[str, list[str]]:
@@ -144,19 +155,16 @@ class Api(Construct):
             "logging_level": apigw.MethodLoggingLevel.ERROR,
             "metrics_enabled": True,
             "data_trace_enabled": False,  # full request/response bodies never reach logs
-            "throttling_rate_limit": stage.throttle_rate,
-            "throttling_burst_limit": stage.throttle_burst,
         }
-        # A method override starts from nothing, so each carries the stage-wide settings too.
-        method_options = {
-            method_settings_path(route): apigw.MethodDeploymentOptions(
-                caching_enabled=True,
-                cache_ttl=Duration.seconds(route.cache_ttl),
-                cache_data_encrypted=True,
-                **logging,
-            )
-            for route in cached_routes()
-        }
+        # A method override starts from nothing, so each carries the stage-wide settings too:
+        # the cached GETs and the methods with a throttle of their own (writes, the docs).
+        method_options = {}
+        for route in ROUTES:
+            throttle = method_throttle(route, stage)
+            if route.cache_ttl or throttle is not None:
+                method_options[method_settings_path(route)] = apigw.MethodDeploymentOptions(
+                    **_caching(route.cache_ttl), **logging, **_limits(throttle or stage.throttle)
+                )
         return apigw.StageOptions(
             stage_name=stage.name,
             cache_cluster_enabled=True,
@@ -168,6 +176,7 @@ class Api(Construct):
             access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
             access_log_format=apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
             **logging,
+            **_limits(stage.throttle),
         )
 
     def _add_route(self, route: Route, auth: Auth, functions: Functions) -> apigw.Method:
@@ -241,11 +250,15 @@ class Api(Construct):
 
     def _require_authorization_for_invalidation(self) -> None:
         """Clients can drop a cache entry with ``Cache-Control: max-age=0``; only callers with
-        ``execute-api:InvalidateCache`` may, anyone else gets 403. CloudFormation's method
-        settings cannot express this, so an UpdateStage call applies it after the stage.
+        ``execute-api:InvalidateCache`` may, anyone else is answered as if they had not asked.
+        CloudFormation's method settings cannot express this, so an UpdateStage call applies it
+        after the stage.
 
-        The call also restates each cached method's cache settings: so it runs again whenever
-        one of them changes, and a method setting CloudFormation recreated gets the policy back."""
+        The call restates each cached method's cache settings (a method setting CloudFormation
+        recreated gets the policy back), and it runs again after every change to the stage:
+        the custom resource carries a fingerprint of the stage's whole configuration, its
+        deployment included, and CloudFormation updates a custom resource whose properties
+        change. An update of the stage that drops the policy is followed by one that restores it."""
         stage = self.api.deployment_stage
         operations = _invalidation_policy("/*/*")
         for route in cached_routes():
@@ -266,22 +279,28 @@ class Api(Construct):
             },
             physical_resource_id=cr.PhysicalResourceId.of("cache-invalidation-policy"),
         )
+        log_group = logs.LogGroup(
+            self,
+            "CacheInvalidationPolicyLogs",
+            retention=self._stage_config.log_retention,
+            removal_policy=self._stage_config.removal_policy,
+        )
         self.invalidation_policy = cr.AwsCustomResource(
             self,
             "CacheInvalidationPolicy",
             on_create=call,
             on_update=call,
             install_latest_aws_sdk=False,
-            log_group=logs.LogGroup(
-                self,
-                "CacheInvalidationPolicyLogs",
-                retention=self._stage_config.log_retention,
-                removal_policy=self._stage_config.removal_policy,
-            ),
+            log_group=log_group,
             policy=cr.AwsCustomResourcePolicy.from_statements(
                 [iam.PolicyStatement(actions=["apigateway:PATCH"], resources=[stage.stage_arn])]
             ),
         )
+        cfn_stage = stage.node.default_child
+        assert isinstance(cfn_stage, apigw.CfnStage)
+        custom_resource = self.invalidation_policy.node.find_child("Resource").node.default_child
+        assert isinstance(custom_resource, CfnResource)
+        custom_resource.add_property_override(STAGE_FINGERPRINT, Lazy.string(_StageFingerprint(cfn_stage)))
         # The provider function CDK shares between all AwsCustomResources of the stack.
         provider_id = cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
         provider = next(c for c in Stack.of(self).node.children if c.node.id.endswith(provider_id))
@@ -291,6 +310,35 @@ class Api(Construct):
             "CDK's custom-resource provider (runs only during deployments) logs with the "
             "AWS-managed basic execution policy; its API permissions are the statement above.",
         )
+
+
+def _caching(ttl: int) -> dict[str, Any]:
+    if not ttl:
+        return {"caching_enabled": False}
+    return {"caching_enabled": True, "cache_ttl": Duration.seconds(ttl), "cache_data_encrypted": True}
+
+
+def _limits(throttle: Throttle) -> dict[str, Any]:
+    return {"throttling_rate_limit": throttle.rate, "throttling_burst_limit": throttle.burst}
+
+
+# The custom resource property that changes with every change of the stage.
+STAGE_FINGERPRINT = "StageFingerprint"
+
+
+@jsii.implements(IStableStringProducer)
+class _StageFingerprint:
+    """A hash of the stage resource's properties as they appear in the template: method
+    settings, throttling, cache cluster, access logs, and the deployment it serves (whose
+    logical id CDK derives from the API's methods, so it changes with every new deployment)."""
+
+    def __init__(self, stage: apigw.CfnStage) -> None:
+        self._stage = stage
+
+    def produce(self) -> str:
+        stage = self._stage
+        properties = Stack.of(stage).resolve(stage._render_properties(stage._cfn_properties))
+        return hashlib.sha256(json.dumps(properties, sort_keys=True).encode()).hexdigest()
 
 
 def _replace(path: str, value: str) -> dict[str, str]:

@@ -154,6 +154,7 @@ class RouteFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if self._snaps(route, stage) else None,
+            reserved_concurrent_executions=stage.reserved_concurrency.of(route) if stage.reserved_concurrency else None,
         )
         # What API Gateway invokes: with SnapStart, an alias of the published version (SnapStart
         # applies to published versions only); otherwise the function itself.

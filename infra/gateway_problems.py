@@ -65,8 +65,7 @@ PROBLEMS = (
         403,
         "forbidden",
         "Forbidden",
-        "This access token does not allow the request: reads need devices/read, writes devices/write, "
-        "and Cache-Control: max-age=0 (cache invalidation) is for operators only.",
+        "This access token does not allow the request: reads need devices/read, writes devices/write.",
     ),
     GatewayProblem(
         R.THROTTLED,

@@ -1,4 +1,5 @@
-"""What differs between the environments: ``cdk synth|deploy -c stage=dev|prod``."""
+"""What differs between the environments: ``cdk synth|deploy -c stage=dev|prod``, and the
+account limits every stage has to fit in."""
 
 from __future__ import annotations
 
@@ -7,7 +8,54 @@ from dataclasses import dataclass
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from registry.routes import ROUTES, Route
+
 STAGE_CONTEXT_KEY = "stage"
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway throttling: a token bucket refilled at ``rate`` requests per second that
+    holds at most ``burst`` requests."""
+
+    rate: int
+    burst: int
+
+    def below(self, other: Throttle) -> bool:
+        return self.rate < other.rate and self.burst < other.burst
+
+    def within(self, other: Throttle) -> bool:
+        return self.rate <= other.rate and self.burst <= other.burst
+
+
+# What a default AWS account gives per region before any quota increase (Service Quotas):
+# API Gateway's account-level throttle, shared by every REST API, HTTP API and stage of the
+# account in the region; and Lambda's concurrent executions, of which Lambda always keeps
+# UNRESERVED_MINIMUM unreserved (a reservation that would leave fewer is refused).
+ACCOUNT_THROTTLE = Throttle(rate=10_000, burst=5_000)
+ACCOUNT_CONCURRENCY = 1_000
+UNRESERVED_MINIMUM = 100
+RESERVABLE = ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """Reserved concurrent executions per function, by kind of route: each function is
+    guaranteed that many and can never use more, so a flood on one route is throttled there
+    instead of starving the others (or every other function of the account)."""
+
+    read: int
+    write: int
+    docs: int
+
+    def of(self, route: Route) -> int:
+        if route.scope is None:
+            return self.docs
+        return self.write if route.is_write else self.read
+
+    @property
+    def total(self) -> int:
+        return sum(self.of(route) for route in ROUTES)
 
 
 @dataclass(frozen=True)
@@ -18,12 +66,29 @@ class StageConfig:
     deletion_protection: bool
     log_retention: logs.RetentionDays
     log_level: str  # POWERTOOLS_LOG_LEVEL
-    # Stage-wide API Gateway throttling (requests per second, token-bucket burst).
-    throttle_rate: int
-    throttle_burst: int
+    # The stage's own limit, below the account's so this stage cannot use all of it.
+    throttle: Throttle
+    # Each write method's limit (writes cost a read and a transaction of ~13 WCU): under the
+    # write functions' reserved concurrency, so a flood of writes gets API Gateway's 429 with
+    # Retry-After rather than a Lambda throttle (a 5xx).
+    write_throttle: Throttle
+    # GET /swagger: public, so it has a low limit of its own (and is cached).
+    docs_throttle: Throttle
+    # None: no reservation (the functions share the account's unreserved pool).
+    reserved_concurrency: Concurrency | None
     # SnapStart on published versions, the API invoking each function's "live" alias: cold
     # starts restore a snapshot taken after init (docs/performance.md weighs cost and gain).
     snap_start: bool
+
+    def __post_init__(self) -> None:
+        if not self.throttle.below(ACCOUNT_THROTTLE):
+            raise ValueError(f"{self.name}: the stage throttle must stay below the account's {ACCOUNT_THROTTLE}")
+        for limit in (self.write_throttle, self.docs_throttle):
+            if not limit.within(self.throttle):
+                raise ValueError(f"{self.name}: a method throttle {limit} exceeds the stage's {self.throttle}")
+        reserved = self.reserved_concurrency.total if self.reserved_concurrency else 0
+        if reserved > RESERVABLE:
+            raise ValueError(f"{self.name}: {reserved} reserved executions leave less than {UNRESERVED_MINIMUM}")
 
     @property
     def is_production(self) -> bool:
@@ -37,8 +102,13 @@ STAGES = {
         deletion_protection=False,
         log_retention=logs.RetentionDays.TWO_WEEKS,
         log_level="DEBUG",
-        throttle_rate=50,
-        throttle_burst=100,
+        throttle=Throttle(rate=50, burst=100),
+        write_throttle=Throttle(rate=20, burst=40),
+        docs_throttle=Throttle(rate=5, burst=10),
+        # No reservation: dev must deploy into any account, also a new one whose concurrency
+        # quota is still below 1,000 (where any reservation is refused) or one that prod
+        # shares; its 50 requests/s stage limit is what bounds it (docs/deployment.md).
+        reserved_concurrency=None,
         snap_start=False,  # snapshots slow every deploy and cost per version: not worth it in dev
     ),
     "prod": StageConfig(
@@ -47,10 +117,18 @@ STAGES = {
         deletion_protection=True,
         log_retention=logs.RetentionDays.THREE_MONTHS,
         log_level="INFO",
-        # The regional account default (10,000 rps steady, 5,000 burst): a higher rate
-        # (docs/capacity.md) needs a quota increase first, then raise these with it.
-        throttle_rate=10_000,
-        throttle_burst=5_000,
+        # 80 % of the account's default (10,000 rps steady, 5,000 burst): the rest stays for
+        # the account's other APIs and stages in the region. A higher rate (docs/capacity.md)
+        # needs a quota increase first; then raise these, the method limits and the
+        # reservations together.
+        throttle=Throttle(rate=8_000, burst=4_000),
+        # ≤ 60 concurrent executions per write function at ≤ 0.1 s a write.
+        write_throttle=Throttle(rate=500, burst=60),
+        docs_throttle=Throttle(rate=10, burst=20),
+        # 5 reads x 60 + 4 writes x 60 + docs 5 = 545 of a default account's 1,000: leaves 455
+        # unreserved, above Lambda's minimum of 100, for dev, the deploy-time custom resource
+        # and anything else in the account (docs/deployment.md).
+        reserved_concurrency=Concurrency(read=60, write=60, docs=5),
         snap_start=True,
     ),
 }

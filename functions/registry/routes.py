@@ -47,6 +47,8 @@ HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
 SHORT_TTL = 5
 LIST_TTL = 5
 IMMUTABLE_TTL = 60
+# The docs change only with a deployment; the public route is cached to spare its function.
+DOCS_TTL = 300
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/devices", "create_device", WRITE),
@@ -58,7 +60,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/devices/{device_id}/status", "put_status", WRITE),
     Route("GET", "/devices/{device_id}/history", "list_history", READ, SHORT_TTL, HISTORY_QUERY),
     Route("GET", "/devices/{device_id}/history/{revision}", "get_history_entry", READ, IMMUTABLE_TTL),
-    Route("GET", "/swagger", "docs", None, 0, ("format",)),
+    Route("GET", "/swagger", "docs", None, DOCS_TTL, ("format",)),
 )
 
 

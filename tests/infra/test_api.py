@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from hashlib import sha256
 from typing import Any
 
 import pytest
 
 from infra.functions import handler_string
+from infra.stage import STAGES
 from registry.problems import PROBLEM_JSON
 from registry.routes import ROUTES, Route
 from tests.infra.cfn import integration_target, methods, only, render, resources
+from tests.infra.conftest import Synthesized
 
 
 def _params(routes: list[Route]) -> list[Any]:
@@ -21,6 +24,10 @@ def _params(routes: list[Route]) -> list[Any]:
 
 LAMBDA_ROUTES = _params(list(ROUTES))
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# API Gateway's account-level throttle in a region, before any quota increase: written out here,
+# not imported from the stack.
+ACCOUNT_DEFAULT_RATE = 10_000
+ACCOUNT_DEFAULT_BURST = 5_000
 
 
 def _declared() -> dict[str, set[str]]:
@@ -126,8 +133,12 @@ def test_write_methods_are_never_cached(prod: dict[str, Any]) -> None:
     assert all(method == "GET" for _, method in cached)
 
 
+def _invalidation_call(template: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(render(only(template, "Custom::AWS")["Properties"]["Create"])))
+
+
 def test_cache_invalidation_requires_authorization_on_every_cached_method(prod: dict[str, Any]) -> None:
-    call = json.loads(render(only(prod, "Custom::AWS")["Properties"]["Create"]))
+    call = _invalidation_call(prod)
     operations = {(op["path"], op["value"]) for op in call["parameters"]["patchOperations"]}
     targets = ["/*/*"] + ["/" + r.path.replace("/", "~1") + "/GET" for r in ROUTES if r.cache_ttl > 0]
 
@@ -137,7 +148,65 @@ def test_cache_invalidation_requires_authorization_on_every_cached_method(prod: 
         assert (f"{target}/caching/ttlInSeconds", str(route.cache_ttl)) in operations
     for target in targets:
         assert (f"{target}/caching/requireAuthorizationForCacheControl", "true") in operations
-        assert (f"{target}/caching/unauthorizedCacheControlHeaderStrategy", "FAIL_WITH_403") in operations
+
+
+def test_unauthorized_cache_invalidation_is_ignored_not_refused(prod: dict[str, Any]) -> None:
+    """Browsers send Cache-Control: max-age=0 on every reload: without the permission the
+    request is served from the cache, neither refused (403) nor flagged with a warning header."""
+    strategies = {
+        op["path"].split("/caching/")[0]: op["value"]
+        for op in _invalidation_call(prod)["parameters"]["patchOperations"]
+        if op["path"].endswith("/caching/unauthorizedCacheControlHeaderStrategy")
+    }
+
+    assert set(strategies) == {"/*/*"} | {"/" + r.path.replace("/", "~1") + "/GET" for r in ROUTES if r.cache_ttl}
+    assert set(strategies.values()) == {"SUCCEED_WITHOUT_RESPONSE_HEADER"}
+
+
+def test_the_invalidation_policy_is_applied_again_after_every_change_of_the_stage(prod: dict[str, Any]) -> None:
+    """CloudFormation updates a custom resource only when its properties change: the policy's
+    carries a hash of the stage as the template declares it, deployment id included, so any
+    change of the stage (a new deployment too) runs the UpdateStage call again after it."""
+    stage_id, stage = next(iter(resources(prod, "AWS::ApiGateway::Stage").items()))
+    properties = only(prod, "Custom::AWS")["Properties"]
+    deployments = resources(prod, "AWS::ApiGateway::Deployment")
+    declared = json.dumps(stage["Properties"], sort_keys=True)
+
+    assert properties["StageFingerprint"] == sha256(declared.encode()).hexdigest()
+    assert stage["Properties"]["DeploymentId"] == {"Ref": next(iter(deployments))} and len(deployments) == 1
+    assert f'"Ref": "{stage_id}"' in json.dumps(properties["Update"])  # so it runs after the stage
+
+
+@pytest.mark.parametrize("route", _params([r for r in ROUTES if r.scope is None]))
+def test_the_public_docs_are_cached_per_format_and_throttled_low(prod: dict[str, Any], route: Route) -> None:
+    setting = _method_setting(prod, route)
+    method = methods(prod)[(route.path, route.method)]
+
+    assert setting is not None and setting["CachingEnabled"] is True and setting["CacheTtlInSeconds"] > 0
+    assert method["Integration"]["CacheKeyParameters"] == ["method.request.querystring.format"]
+    assert setting["ThrottlingRateLimit"] == STAGES["prod"].docs_throttle.rate <= 10
+    assert setting["ThrottlingBurstLimit"] == STAGES["prod"].docs_throttle.burst <= 20
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_write_method_has_its_own_throttle_under_the_stage_limit(synthesized: Synthesized, stage: str) -> None:
+    template = synthesized.json(stage)
+    defaults = next(s for s in _stage(template)["MethodSettings"] if s["ResourcePath"] == "/*")
+
+    for route in (r for r in ROUTES if r.is_write):
+        setting = _method_setting(template, route)
+        assert setting is not None, f"no method setting for {route.method} {route.path}"
+        assert setting["ThrottlingRateLimit"] == STAGES[stage].write_throttle.rate < defaults["ThrottlingRateLimit"]
+        assert setting["ThrottlingBurstLimit"] == STAGES[stage].write_throttle.burst < defaults["ThrottlingBurstLimit"]
+        assert setting["CachingEnabled"] is False
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_stage_limit_stays_below_the_accounts_regional_default(synthesized: Synthesized, stage: str) -> None:
+    defaults = next(s for s in _stage(synthesized.json(stage))["MethodSettings"] if s["ResourcePath"] == "/*")
+
+    assert defaults["ThrottlingRateLimit"] < ACCOUNT_DEFAULT_RATE
+    assert defaults["ThrottlingBurstLimit"] < ACCOUNT_DEFAULT_BURST
 
 
 @pytest.mark.parametrize(
