@@ -26,6 +26,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# checkov pins dozens of dependencies that clash with ours, so it gets a venv of its own;
+# tests/infra/test_checkov.py runs it on the synthesized templates.
+CHECKOV_VENV := .venv-tools/checkov
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: on PATH or under pyenv" >&2; exit 1; }
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 # Headless Chromium for the Swagger UI test: Debian's package, installed only where it is missing.
 chromium:
 	@test -x /usr/bin/chromium || { log=$$(mktemp); { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
@@ -61,4 +72,4 @@ bench: install node_modules/.installed
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from infra.nag import skip_checkov
 from infra.stage import StageConfig
 from registry import table as schema
 
@@ -73,3 +74,11 @@ class Data(Construct):
             time_to_live_attribute=schema.IDEMPOTENCY_TTL,
             **common,
         )
+        for table in (self.table, self.idempotency_table):
+            skip_checkov(
+                table,
+                "CKV_AWS_119",
+                "Encrypted at rest with the AWS-managed key aws/dynamodb (every use logged in CloudTrail). "
+                "A customer-managed key would add a key policy to get right and a cost per key and request, "
+                "for control this single-account stack does not use (cross-account grants, key deletion).",
+            )

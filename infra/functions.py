@@ -16,7 +16,7 @@ from constructs import Construct
 from infra import FUNCTIONS_DIR
 from infra.data import Data
 from infra.layer import LAMBDA_PYTHON, layer_dir, pinned
-from infra.nag import acknowledge
+from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
 from infra.stage import StageConfig
 from registry import table as schema
 from registry.routes import ROUTES, Route, route_for
@@ -169,6 +169,7 @@ class RouteFunction(Construct):
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.override_logical_id(route.function_id)
+        self._explain_checkov_findings(stage)
         acknowledge(
             self,
             "AwsSolutions-IAM5[Resource::*]",
@@ -186,6 +187,34 @@ class RouteFunction(Construct):
     def _snaps(route: Route, stage: StageConfig) -> bool:
         # Not the docs function: it has no DynamoDB client and already starts below the floor.
         return stage.snap_start and route != DOCS_ROUTE
+
+    def _explain_checkov_findings(self, stage: StageConfig) -> None:
+        skip_checkov(self.log_group, "CKV_AWS_158", LOGS_WITHOUT_CMK)
+        skip_checkov(
+            self.function,
+            "CKV_AWS_116",
+            "Invoked synchronously by API Gateway (the caller gets the error) and by the keep-warm "
+            "schedule (nothing to keep): no asynchronous event could be lost, so nothing to dead-letter.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_117",
+            "It reaches only AWS service endpoints (DynamoDB, X-Ray, CloudWatch) with IAM and TLS and "
+            "nothing inside a VPC: a VPC would add NAT or endpoint costs and cold-start time, no isolation.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_173",
+            "The environment holds table names and settings, no secrets; Lambda encrypts it at rest "
+            "with an AWS-managed key, and a customer-managed key would protect nothing more.",
+        )
+        if stage.reserved_concurrency is None:
+            skip_checkov(
+                self.function,
+                "CKV_AWS_115",
+                f"The {stage.name} stage reserves no concurrency, so it deploys into any account (a new one's "
+                "quota refuses reservations); its stage throttle bounds it (docs/deployment.md).",
+            )
 
 
 class Functions(Construct):

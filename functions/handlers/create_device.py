@@ -5,9 +5,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.api import create_app, principal, route
-from registry.docs import errors
+from registry.docs import ETAG, LOCATION, answer, errors
 from registry.idempotency import idempotent_entry
 from registry.models import DeviceAttributes, DeviceDetail
+from registry.params import IdempotencyKey
 from registry.service import DeviceService
 from registry.views import device_response
 from registry.wiring import get_service
@@ -20,14 +21,19 @@ app = create_app()
     "create_device",
     summary="Register a device",
     description="Status starts as `unknown`. The MAC address must not be registered to another device.",
-    responses={201: {"description": "Registered; `Location` names the device"}, **errors(400, 409, 413, 415, 422)},
+    responses={
+        201: answer("Registered; `Location` names the device", ETAG, LOCATION, replayable=True),
+        **errors(400, 409, 413, 415, 422),
+    },
     tags=["devices"],
 )
 def create_device(
-    device: DeviceAttributes, service: Annotated[DeviceService, Depends(get_service)]
+    device: DeviceAttributes,
+    service: Annotated[DeviceService, Depends(get_service)],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[DeviceDetail]:
     state = service.register(device, principal(app))
-    return device_response(state, 201, Location=f"/devices/{state['id']}")
+    return device_response(state, 201, Location=f"/devices/{state.id}")
 
 
 lambda_handler = idempotent_entry(app, "create_device")

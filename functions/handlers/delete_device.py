@@ -4,10 +4,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.api import create_app, header, principal, route
-from registry.docs import IF_MATCH, errors
+from registry.api import create_app, principal, route
+from registry.docs import IF_MATCH, answer, errors
 from registry.idempotency import idempotent_entry
-from registry.params import DeviceIdPath
+from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
 from registry.service import DeviceService
 from registry.wiring import get_service
 
@@ -22,11 +22,16 @@ app = create_app()
         "Removes the device from reads and lists and frees its MAC address. Its history stays readable "
         "and ends with a `deleted` entry. " + IF_MATCH
     ),
-    responses={204: {"description": "Deleted", "content": {}}, **errors(400, 404, 409, 412, 413, 422)},
+    responses={204: answer("Deleted", replayable=True, body=False), **errors(400, 404, 409, 412, 413, 422)},
     tags=["devices"],
 )
-def delete_device(device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)]) -> Response[None]:
-    service.delete(device_id, if_match=header(app, "if-match"), principal=principal(app))
+def delete_device(
+    device_id: DeviceIdPath,
+    service: Annotated[DeviceService, Depends(get_service)],
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[None]:
+    service.delete(device_id, if_match=if_match, principal=principal(app))
     return Response(status_code=204)
 
 

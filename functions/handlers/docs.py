@@ -1,10 +1,13 @@
 """GET /swagger — Swagger UI; ``?format=json`` answers the OpenAPI document.
 
 Serves the committed document (``registry/openapi.json``) instead of rebuilding it from every
-route at cold start; a test keeps the file equal to what the handlers generate."""
+route at cold start; a test keeps the file equal to what the handlers generate. In AWS its
+OAuth2 token endpoint is the stack's (``OAUTH_TOKEN_URL``), so Swagger UI's Authorize gets a
+token with client credentials; the page and its assets come from this function alone."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from registry.api import create_app, lambda_entry, route
 from registry.docs import errors
+from registry.settings import get_docs_settings
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "registry" / "openapi.json"
 
@@ -22,7 +26,19 @@ app = create_app()
 
 @cache
 def _document() -> str:
-    return DOCUMENT.read_text(encoding="utf-8")
+    text = DOCUMENT.read_text(encoding="utf-8")
+    token_url = get_docs_settings().oauth_token_url
+    return text if token_url is None else with_token_url(text, token_url)
+
+
+def with_token_url(text: str, token_url: str) -> str:
+    """The document with the deployment's token endpoint in place of the committed placeholder."""
+    document = json.loads(text)
+    for scheme in document.get("components", {}).get("securitySchemes", {}).values():
+        for flow in scheme.get("flows", {}).values():
+            if "tokenUrl" in flow:
+                flow["tokenUrl"] = token_url
+    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 @cache

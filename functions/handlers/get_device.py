@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.api import create_app, lambda_entry, route
-from registry.docs import errors
+from registry.docs import ETAG, answer, errors
 from registry.models import DeviceDetail
 from registry.params import DeviceIdPath
 from registry.service import DeviceService
@@ -19,7 +19,7 @@ app = create_app()
     app,
     "get_device",
     summary="Get a device",
-    responses={200: {"description": "The device; `ETag` is its config version"}, **errors(404, 422)},
+    responses={200: answer("The device; `ETag` is its config version", ETAG), **errors(404, 422)},
     tags=["devices"],
 )
 def get_device(

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.api import create_app, lambda_entry, route
-from registry.docs import errors
+from registry.docs import ETAG, answer, errors
 from registry.models import DeviceStatus
 from registry.params import DeviceIdPath
 from registry.service import DeviceService
@@ -19,7 +19,7 @@ app = create_app()
     app,
     "get_status",
     summary="Get a device's status",
-    responses={200: {"description": "The status; `ETag` is its version"}, **errors(404, 422)},
+    responses={200: answer("The status; `ETag` is its version", ETAG), **errors(404, 422)},
     tags=["status"],
 )
 def get_status(

@@ -4,20 +4,16 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import AfterValidator
 
 from registry.api import create_app, lambda_entry, route
 from registry.docs import errors
-from registry.models import HistoryKindFilter, HistoryPage, Order
+from registry.models import HistoryKindFilter, HistoryPage, Order, TimestampQuery
 from registry.params import DeviceIdPath
 from registry.service import DeviceService
-from registry.types import parse_timestamp
 from registry.views import history_entry
 from registry.wiring import get_service
 
 app = create_app()
-
-QueryTimestamp = Annotated[str, AfterValidator(parse_timestamp)]
 
 
 @route(
@@ -35,8 +31,8 @@ def list_history(
     device_id: DeviceIdPath,
     service: Annotated[DeviceService, Depends(get_service)],
     kind: Annotated[HistoryKindFilter | None, Query(description="Only config or only status entries")] = None,
-    since: Annotated[QueryTimestamp | None, Query(description="Entries at or after this ISO 8601 time")] = None,
-    until: Annotated[QueryTimestamp | None, Query(description="Entries before this ISO 8601 time")] = None,
+    since: Annotated[TimestampQuery | None, Query(description="Entries at or after this ISO 8601 time")] = None,
+    until: Annotated[TimestampQuery | None, Query(description="Entries before this ISO 8601 time")] = None,
     order: Annotated[Order, Query(description="`desc`: newest first")] = "desc",
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")] = None,

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.api import create_app, header, principal, route
-from registry.docs import IF_MATCH, errors
+from registry.api import create_app, principal, route
+from registry.docs import ETAG, IF_MATCH, answer, errors
 from registry.idempotency import idempotent_entry
 from registry.models import DeviceStatus, StatusUpdate
-from registry.params import DeviceIdPath
+from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
 from registry.service import DeviceService
 from registry.views import status_response
 from registry.wiring import get_service
@@ -24,13 +24,17 @@ app = create_app()
         "A new status or reason is a new version and a history entry; the same status and reason again "
         "changes nothing (PUT is idempotent). " + IF_MATCH
     ),
-    responses={200: {"description": "The status now"}, **errors(400, 404, 409, 412, 413, 415, 422)},
+    responses={200: answer("The status now", ETAG, replayable=True), **errors(400, 404, 409, 412, 413, 415, 422)},
     tags=["status"],
 )
 def put_status(
-    device_id: DeviceIdPath, update: StatusUpdate, service: Annotated[DeviceService, Depends(get_service)]
+    device_id: DeviceIdPath,
+    update: StatusUpdate,
+    service: Annotated[DeviceService, Depends(get_service)],
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[DeviceStatus]:
-    state = service.set_status(device_id, update, if_match=header(app, "if-match"), principal=principal(app))
+    state = service.set_status(device_id, update, if_match=if_match, principal=principal(app))
     return status_response(state)
 
 

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.api import create_app, header, principal, route
-from registry.docs import IF_MATCH, errors
+from registry.api import create_app, principal, route
+from registry.docs import ETAG, IF_MATCH, answer, errors
 from registry.idempotency import idempotent_entry
 from registry.models import DeviceDetail, DevicePatch
-from registry.params import DeviceIdPath
+from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
 from registry.service import DeviceService
 from registry.views import device_response
 from registry.wiring import get_service
@@ -24,13 +24,20 @@ app = create_app()
         "A JSON merge patch (RFC 7396): fields sent replace the current ones, `null` clears an optional "
         "field or removes a key of `attributes`. " + IF_MATCH
     ),
-    responses={200: {"description": "The changed device"}, **errors(400, 404, 409, 412, 413, 415, 422)},
+    responses={
+        200: answer("The changed device", ETAG, replayable=True),
+        **errors(400, 404, 409, 412, 413, 415, 422),
+    },
     tags=["devices"],
 )
 def update_device(
-    device_id: DeviceIdPath, patch: DevicePatch, service: Annotated[DeviceService, Depends(get_service)]
+    device_id: DeviceIdPath,
+    patch: DevicePatch,
+    service: Annotated[DeviceService, Depends(get_service)],
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[DeviceDetail]:
-    state = service.update(device_id, patch.changes(), if_match=header(app, "if-match"), principal=principal(app))
+    state = service.update(device_id, patch.changes(), if_match=if_match, principal=principal(app))
     return device_response(state)
 
 

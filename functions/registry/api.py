@@ -28,6 +28,10 @@ from registry.settings import get_settings
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
+# The request headers routes declare (registry.params); the document spells them this way.
+IF_MATCH = "If-Match"
+IDEMPOTENCY_KEY = "Idempotency-Key"
+REQUEST_HEADERS = (IF_MATCH, IDEMPOTENCY_KEY)
 logger = Logger()
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -41,9 +45,10 @@ def create_app() -> APIGatewayRestResolver:
 
 def route(app: APIGatewayRestResolver, handler: str, **operation: Any) -> Callable[[Any], Any]:
     """Register the function for ``handler``'s entry in the route table (path and method
-    come from there, so the table stays the only place they are written)."""
+    come from there, so the table stays the only place they are written). Its operationId is
+    the handler's name: what generated clients call the operation."""
     entry = route_for(handler)
-    return app.route(resolver_path(entry.path), method=entry.method, **operation)
+    return app.route(resolver_path(entry.path), method=entry.method, operation_id=handler, **operation)
 
 
 def caller(event: dict[str, Any]) -> str:
@@ -57,8 +62,9 @@ def principal(app: APIGatewayRestResolver) -> str:
     return caller(app.current_event.raw_event)
 
 
-def header(app: APIGatewayRestResolver, name: str) -> str | None:
-    return app.current_event.get_header_value(name, case_sensitive=False)
+def body_media_types(method: str) -> tuple[str, ...]:
+    """The request body types a method's routes take (the guard below and the document read this)."""
+    return (JSON, MERGE_PATCH) if method == "PATCH" else (JSON,)
 
 
 def etag(version: int) -> str:
@@ -108,20 +114,40 @@ def _check_query(event: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any
     return event
 
 
+def _combine_lines(event: dict[str, Any]) -> dict[str, Any]:
+    """Each declared request header as one line: several lines of a field mean their values
+    joined by commas (RFC 9110 §5.3), and the resolver reads a header parameter from one line."""
+    multi = event.get("multiValueHeaders") or {}
+    combined, headers = dict(multi), dict(event.get("headers") or {})
+    for name in REQUEST_HEADERS:
+        spellings = [key for key in multi if key.lower() == name.lower()]
+        lines = [str(line) for key in spellings for line in multi[key] or ()]
+        if len(lines) < 2:
+            continue
+        for key in spellings:
+            del combined[key]
+        for key in [key for key in headers if key.lower() == name.lower()]:
+            del headers[key]
+        combined[name] = [", ".join(lines)]
+        headers[name] = combined[name][0]
+    return event if combined == multi else {**event, "headers": headers, "multiValueHeaders": combined}
+
+
 def guard(event: dict[str, Any], known_query: tuple[str, ...] = ()) -> dict[str, Any]:
     """Reject what no route should parse: query parameters on writes, oversized, non-JSON or
     malformed bodies.
 
-    Returns the event to resolve, its body as UTF-8 text and its content type normalised
-    to ``application/json`` (merge patches included) for the resolver's validation."""
-    event = _check_query(event, known_query)
+    Returns the event to resolve: a declared header sent on several lines as one line, its body
+    as UTF-8 text and its content type normalised to ``application/json`` (merge patches
+    included) for the resolver's validation."""
+    event = _combine_lines(_check_query(event, known_query))
     raw = _body_bytes(event)
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} bytes.")
     if event.get("httpMethod") not in {"POST", "PUT", "PATCH"}:
         return event
     content_type = (_header(event, "content-type") or JSON).split(";")[0].strip().lower()
-    accepted = {JSON, MERGE_PATCH} if event.get("httpMethod") == "PATCH" else {JSON}
+    accepted = body_media_types(str(event.get("httpMethod")))
     if content_type not in accepted:
         raise UnsupportedMediaType(
             f"Content-Type {content_type} is not accepted here; send {' or '.join(sorted(accepted))}."

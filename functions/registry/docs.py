@@ -25,8 +25,52 @@ IF_MATCH = (
 )
 
 
+# Response headers, as each operation that answers them declares them.
+ETAG = "ETag"
+LOCATION = "Location"
+RETRY_AFTER = "Retry-After"
+REPLAYED = "Idempotent-Replayed"
+_HEADERS: dict[str, dict[str, Any]] = {
+    ETAG: {
+        "description": "The version this answer shows; send it back in `If-Match` to change only that version",
+        "schema": {"type": "string", "pattern": '^"[1-9][0-9]*"$'},
+    },
+    LOCATION: {
+        "description": "The path of the device just registered",
+        "schema": {"type": "string", "format": "uri-reference", "pattern": "^/devices/[0-9a-f-]{36}$"},
+    },
+    RETRY_AFTER: {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}},
+    REPLAYED: {
+        "description": "`true`: this is the stored answer to an earlier request with the same `Idempotency-Key`",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
+
+def headers(*always: str, sometimes: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    """Declarations of the response headers an answer ``always`` or ``sometimes`` carries."""
+    declared = {name: {**_HEADERS[name], "required": True} for name in always}
+    return declared | {name: {**_HEADERS[name], "required": False} for name in sometimes}
+
+
+def answer(description: str, *always: str, replayable: bool = False, body: bool = True) -> dict[str, Any]:
+    """A success response: its headers (``Idempotent-Replayed`` on the writes that honour
+    ``Idempotency-Key``); without a body for 204."""
+    response: dict[str, Any] = {"description": description}
+    declared = headers(*always, sometimes=(REPLAYED,) if replayable else ())
+    if declared:
+        response["headers"] = declared
+    if not body:
+        response["content"] = {}
+    return response
+
+
 def errors(*codes: int) -> dict[int, dict[str, Any]]:
     """OpenAPI responses for these error codes (and 503, which any route may answer)."""
-    return {
+    responses: dict[int, dict[str, Any]] = {
         code: {"description": _MEANING[code], "content": {PROBLEM_JSON: {"model": Problem}}} for code in (*codes, 503)
     }
+    responses[503]["headers"] = headers(RETRY_AFTER)
+    if 409 in responses:  # a concurrent update or a key still in progress says when to retry
+        responses[409]["headers"] = headers(sometimes=(RETRY_AFTER,))
+    return responses

@@ -124,9 +124,12 @@ def _field_errors(errors: Any) -> list[dict[str, str]]:
 
 
 def from_validation_errors(errors: Any) -> RegistryError:
-    """Pydantic / Powertools validation errors → 400 (malformed JSON) or 422 naming each field."""
+    """Pydantic / Powertools validation errors → 400 (malformed JSON, or only malformed headers,
+    as the contract has it) or 422 naming each field."""
     if any(error.get("type") == "json_invalid" for error in errors):
         return MalformedJson("The request body is not valid JSON.")
     field_errors = _field_errors(errors)
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
+    if errors and all(tuple(error.get("loc", ()))[:1] == ("header",) for error in errors):
+        return InvalidHeader(f"A header is malformed: {summary}.", errors=field_errors)
     return ValidationFailed(f"The request is not valid: {summary}.", errors=field_errors)

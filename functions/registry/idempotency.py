@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from registry import problems
-from registry.api import Handler, caller, lambda_entry
+from registry.api import IDEMPOTENCY_KEY, Handler, caller, lambda_entry
 from registry.errors import (
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -36,12 +36,13 @@ from registry.errors import (
     RegistryError,
     ServiceUnavailable,
 )
+from registry.params import IDEMPOTENCY_KEY_PATTERN
 from registry.settings import get_settings
 from registry.wiring import dynamodb_client
 
-HEADER = "idempotency-key"
+HEADER = IDEMPOTENCY_KEY.lower()
 logger = Logger(child=True)
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 class _NotKept(Exception):

@@ -8,12 +8,42 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from registry import types
 
-DeviceId = Annotated[str, AfterValidator(types.canonical_uuid)]
+ATTRIBUTE_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_VALUE = 256
+
+
+def _trimmed(constraints: StringConstraints) -> WithJsonSchema:
+    """The schema of a required text field: 1..max_length characters once trimmed (the length
+    limits alone would call "   " valid and "  x×128  " invalid)."""
+    limit = constraints.max_length
+    assert constraints.strip_whitespace and constraints.min_length == 1 and limit
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": types.trimmed_pattern(limit),
+            "description": f"1–{limit} characters once surrounding whitespace is trimmed (stored trimmed)",
+        }
+    )
+
+
+def _string_map(values: dict[str, Any], description: str, **limits: int) -> WithJsonSchema:
+    """``attributes``: keys by pattern (pydantic would say ``patternProperties``, which lets any
+    other key through), values by ``values``."""
+    schema = {"type": "object", "propertyNames": {"pattern": ATTRIBUTE_KEY_PATTERN}, "additionalProperties": values}
+    return WithJsonSchema({**schema, **limits, "description": description})
+
+
+DeviceId = Annotated[
+    str,
+    AfterValidator(types.canonical_uuid),
+    Field(json_schema_extra={"format": "uuid", "pattern": types.UUID_PATTERN}),
+]
 MacAddress = Annotated[
     str,
     AfterValidator(types.canonical_mac),
@@ -23,21 +53,51 @@ MacAddress = Annotated[
         json_schema_extra={"pattern": types.MAC_PATTERN},
     ),
 ]
-IpAddress = Annotated[
+CanonicalMac = Annotated[str, StringConstraints(pattern=types.CANONICAL_MAC_PATTERN)]
+_IP_SCHEMA = {
+    "type": "string",
+    "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
+    "description": "IPv4 or IPv6 address (no zone), answered in canonical form",
+    "examples": ["192.0.2.10"],
+}
+IpAddress = Annotated[str, AfterValidator(types.canonical_ip), WithJsonSchema(_IP_SCHEMA)]
+CanonicalIp = Annotated[str, WithJsonSchema(_IP_SCHEMA)]
+# Answered: always UTC with milliseconds and Z.
+Timestamp = Annotated[
     str,
-    AfterValidator(types.canonical_ip),
-    Field(description="IPv4 or IPv6 address, answered in canonical form", examples=["192.0.2.10"]),
+    StringConstraints(pattern=types.STORED_TIMESTAMP_PATTERN),
+    Field(description="ISO 8601 UTC", examples=["2026-11-27T06:12:00.123Z"], json_schema_extra={"format": "date-time"}),
 ]
-Timestamp = Annotated[str, Field(description="ISO 8601 UTC", examples=["2026-11-27T06:12:00.123Z"])]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-DeviceType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Asked for (query parameters): RFC 3339 with any offset.
+TimestampQuery = Annotated[
+    str,
+    AfterValidator(types.parse_timestamp),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": types.TIMESTAMP_PATTERN}),
+]
+_NAME = StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+Name = Annotated[str, _NAME, _trimmed(_NAME)]
+_DEVICE_TYPE = StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+DeviceType = Annotated[str, _DEVICE_TYPE, _trimmed(_DEVICE_TYPE)]
 FirmwareVersion = Annotated[str, StringConstraints(max_length=64)]
 SerialNumber = Annotated[str, StringConstraints(max_length=128)]
 Location = Annotated[str, StringConstraints(max_length=256)]
 Reason = Annotated[str, StringConstraints(max_length=256)]
-AttributeKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-AttributeValue = Annotated[str, StringConstraints(max_length=256)]
-Attributes = Annotated[dict[AttributeKey, AttributeValue], Field(max_length=50)]
+AttributeKey = Annotated[str, StringConstraints(pattern=ATTRIBUTE_KEY_PATTERN)]
+AttributeValue = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE)]
+_VALUE_SCHEMA = {"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE}
+Attributes = Annotated[
+    dict[AttributeKey, AttributeValue],
+    Field(max_length=MAX_ATTRIBUTES),
+    _string_map(_VALUE_SCHEMA, "Free-form string map", maxProperties=MAX_ATTRIBUTES),
+]
+AttributesPatch = Annotated[
+    dict[AttributeKey, AttributeValue | None],
+    _string_map(
+        {"anyOf": [_VALUE_SCHEMA, {"type": "null"}]},
+        f"Merged key by key: a value sets the key, null removes it; at most {MAX_ATTRIBUTES} keys once merged",
+    ),
+]
+Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_length=512)]
 
 OPTIONAL_FIELDS = ("ip_address", "firmware_version", "serial_number", "location")
 REQUIRED_FIELDS = ("name", "device_type", "mac_address")
@@ -96,7 +156,7 @@ class DevicePatch(_Input):
     firmware_version: FirmwareVersion | None = None
     serial_number: SerialNumber | None = None
     location: Location | None = None
-    attributes: dict[AttributeKey, AttributeValue | None] | None = None
+    attributes: AttributesPatch | None = None
 
     @model_validator(mode="after")
     def _required_fields_cannot_be_cleared(self) -> DevicePatch:
@@ -112,14 +172,14 @@ class DevicePatch(_Input):
 
 class DeviceDetail(_Model):
     id: DeviceId
-    name: str
-    device_type: str
-    mac_address: str
-    ip_address: str | None
-    firmware_version: str | None
-    serial_number: str | None
-    location: str | None
-    attributes: dict[str, str]
+    name: Name
+    device_type: DeviceType
+    mac_address: CanonicalMac
+    ip_address: CanonicalIp | None
+    firmware_version: FirmwareVersion | None
+    serial_number: SerialNumber | None
+    location: Location | None
+    attributes: Attributes
     config_version: int = Field(ge=1)
     created_at: Timestamp
     updated_at: Timestamp
@@ -127,15 +187,15 @@ class DeviceDetail(_Model):
 
 class DeviceSummary(_Model):
     id: DeviceId
-    name: str
-    device_type: str
-    mac_address: str
+    name: Name
+    device_type: DeviceType
+    mac_address: CanonicalMac
     status: StatusValue
 
 
 class DevicePage(_Model):
     items: list[DeviceSummary]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last")
+    next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
 class StatusUpdate(_Input):
@@ -146,7 +206,7 @@ class StatusUpdate(_Input):
 class DeviceStatus(_Model):
     device_id: DeviceId
     status: StatusValue
-    reason: str | None
+    reason: Reason | None
     version: int = Field(ge=1)
     updated_at: Timestamp
 
@@ -167,7 +227,7 @@ class HistoryEntry(_Model):
 
 class HistoryPage(_Model):
     items: list[HistoryEntry]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last")
+    next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
 class FieldError(_Model):

@@ -1,29 +1,141 @@
 """Build the OpenAPI document of the whole API by merging each route function's own
 (Powertools ``OpenAPIMerge``), in route-table order. ``make openapi`` commits its output;
-the docs function serves the committed file and a test checks it is current."""
+the docs function serves the committed file and a test checks it is current.
+
+What Powertools cannot say per route is added here, in :func:`complete`, from the declarations
+that drive the API itself (the route table, the accepted body types, the header names): the
+security scheme and each operation's scopes, API Gateway's own answers, PATCH's second body
+type, header names in their registered spelling, and no unused schemas."""
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
-from registry.routes import ROUTES
+from registry.api import REQUEST_HEADERS, body_media_types
+from registry.problems import PROBLEM_JSON
+from registry.routes import ROUTES, Route
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 TITLE = "Device Registry API"
 VERSION = "1.0.0"
 DESCRIPTION = (
     "A registry of networked devices: attributes, separately reported status, and the immutable "
-    "history of every change. Errors are RFC 9457 problem documents (application/problem+json)."
+    "history of every change. Errors are RFC 9457 problem documents (application/problem+json). "
+    "In AWS every operation but this documentation needs a Cognito access token with the operation's "
+    "scope (client credentials), sent as `Authorization: Bearer <token>`; the local server needs none."
 )
+# The committed document names no deployment; in AWS the docs function puts the stack's Cognito
+# token endpoint here (environment variable OAUTH_TOKEN_URL), so Swagger UI's Authorize works.
+TOKEN_URL_PLACEHOLDER = "https://cognito-domain.invalid/oauth2/token"
+OAUTH = "cognito"
+BEARER = "bearer"
+_SCOPE_MEANING = {
+    "devices/read": "Read devices, their status and history",
+    "devices/write": "Register, change and delete devices; report their status",
+}
+# API Gateway answers these itself, before any function runs (infra/gateway_problems.py).
+_GATEWAY_ANSWERS = {
+    401: "No valid access token (API Gateway's Cognito authorizer)",
+    403: "The access token lacks this operation's scope",
+}
+_THROTTLED = {429: "Over the API's request rate (API Gateway throttling); retry after `Retry-After` seconds"}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def build() -> str:
     merge = OpenAPIMerge(title=TITLE, version=VERSION, description=DESCRIPTION, on_conflict="error")
     for route in ROUTES:
         merge.add_file(HANDLERS / f"{route.handler}.py", "app")
-    return merge.get_openapi_json_schema()
+    return json.dumps(complete(json.loads(merge.get_openapi_json_schema())), indent=2, ensure_ascii=False)
+
+
+def complete(merged: dict[str, Any]) -> dict[str, Any]:
+    """``merged`` (plain JSON) with what only the whole API knows."""
+    document = copy.deepcopy(merged)
+    for route in ROUTES:
+        operation = document["paths"][route.path][route.method.lower()]
+        _secure(operation, route)
+        _gateway_answers(operation, route)
+        _body_types(operation, route)
+        _parameters(operation)
+        operation["responses"] = dict(sorted(operation["responses"].items(), key=lambda item: int(item[0])))
+    document.setdefault("components", {})["securitySchemes"] = security_schemes()
+    _drop_unused_schemas(document)
+    OpenAPI.model_validate(document)  # still a document Powertools (and so Swagger UI) can read
+    return document
+
+
+def security_schemes(token_url: str = TOKEN_URL_PLACEHOLDER) -> dict[str, Any]:
+    scopes = {scope: _SCOPE_MEANING[scope] for scope in sorted({route.scope for route in ROUTES if route.scope})}
+    return {
+        OAUTH: {
+            "type": "oauth2",
+            "description": "Cognito app client credentials, exchanged at the token endpoint for an access token",
+            "flows": {"clientCredentials": {"tokenUrl": token_url, "scopes": scopes}},
+        },
+        BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A Cognito access token carrying the operation's scope, obtained elsewhere",
+        },
+    }
+
+
+def _secure(operation: dict[str, Any], route: Route) -> None:
+    """Either scheme with the route's scope; ``[]``: public (the documentation)."""
+    operation["security"] = [{OAUTH: [route.scope]}, {BEARER: [route.scope]}] if route.scope else []
+
+
+def _gateway_answers(operation: dict[str, Any], route: Route) -> None:
+    answers = {**(_GATEWAY_ANSWERS if route.scope else {}), **_THROTTLED}
+    for status, description in answers.items():
+        response: dict[str, Any] = {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+        if status == 429:
+            response["headers"] = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 0}}}
+        operation["responses"].setdefault(str(status), response)
+
+
+def _body_types(operation: dict[str, Any], route: Route) -> None:
+    """Every body type the guard accepts (Powertools declares one), with the same schema."""
+    body = operation.get("requestBody")
+    if body:
+        schema = next(iter(body["content"].values()))
+        body["content"] = {media_type: copy.deepcopy(schema) for media_type in body_media_types(route.method)}
+
+
+def _parameters(operation: dict[str, Any]) -> None:
+    """Header names as registered (Powertools lowers them; HTTP ignores case), and an optional
+    parameter is absent or a value: "null" has no spelling in a query string or a header."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header":
+            parameter["name"] = next(name for name in REQUEST_HEADERS if name.lower() == parameter["name"].lower())
+        schema = parameter["schema"]
+        values = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+        if len(values) == 1 and len(schema["anyOf"]) == 2:
+            del schema["anyOf"]
+            parameter["schema"] = {**values[0], **schema}
+
+
+def _drop_unused_schemas(document: dict[str, Any]) -> None:
+    """Keep the component schemas the operations reach (Powertools adds its own validation-error
+    schemas, which these problem documents replace)."""
+    schemas = document["components"].get("schemas", {})
+    reached: set[str] = set()
+    pending = [json.dumps(document["paths"])]
+    while pending:
+        text = pending.pop()
+        for name in schemas:
+            if name not in reached and f'"#/components/schemas/{name}"' in text:
+                reached.add(name)
+                pending.append(json.dumps(schemas[name]))
+    document["components"]["schemas"] = {name: schema for name, schema in schemas.items() if name in reached}
 
 
 if __name__ == "__main__":

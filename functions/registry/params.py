@@ -1,12 +1,63 @@
-"""Path parameters shared by the route handlers (Powertools ``Path`` carries their docs)."""
+"""Path and header parameters shared by the route handlers. Powertools ``Path`` and ``Header``
+carry their docs; each rule is one pattern that the document shows and the resolver applies."""
 
+import re
+from collections.abc import Callable
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from pydantic import AfterValidator
 
+from registry.api import IDEMPOTENCY_KEY, IF_MATCH
 from registry.models import DeviceId
+
+# RFC 9110 entity tags as the API compares them: "*" or a comma-separated list of tags (quoted,
+# optionally weak, no comma inside); several If-Match lines reach the resolver joined by commas
+# (registry.api.guard).
+_ETAG = r'(W/)?"[\x21\x23-\x2b\x2d-\x7e]*"'
+IF_MATCH_PATTERN = rf"^(\*|{_ETAG}([ \t]*,[ \t]*{_ETAG})*)$"
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+
+
+def _matching(pattern: str, rule: str) -> Callable[[str], str]:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(rule)
+        return value
+
+    return check
+
 
 DeviceIdPath = Annotated[
     DeviceId,
     Path(description="Device id (UUID)", examples=["0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"]),
+]
+IfMatch = Annotated[
+    Annotated[str, AfterValidator(_matching(IF_MATCH_PATTERN, 'must be "*" or entity tags such as "3", as in ETag'))]
+    | None,
+    Header(
+        alias=IF_MATCH,
+        max_length=256,
+        json_schema_extra={"pattern": IF_MATCH_PATTERN},
+        description=(
+            'Change only if the resource is still at this version: its `ETag` (e.g. `"3"`), several, '
+            "or `*`. A mismatch is 412 and changes nothing."
+        ),
+    ),
+]
+# Honoured around the resolver (registry.idempotency reads it before the route runs); the route
+# declares it too, so the document lists it and the resolver checks it like any parameter.
+IdempotencyKey = Annotated[
+    Annotated[str, AfterValidator(_matching(IDEMPOTENCY_KEY_PATTERN, "must be 1-255 visible ASCII characters"))] | None,
+    Header(
+        alias=IDEMPOTENCY_KEY,
+        json_schema_extra={"pattern": IDEMPOTENCY_KEY_PATTERN},
+        description=(
+            "1-255 visible ASCII characters naming this request: a retry with the same key and body gets "
+            "the first answer again (`Idempotent-Replayed: true`) and changes nothing more; the same key "
+            "with another body is 422."
+        ),
+    ),
 ]

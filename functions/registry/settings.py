@@ -36,6 +36,26 @@ def _positive_int(name: str, default: int) -> int:
     return int(raw)
 
 
+@dataclass(frozen=True)
+class DocsSettings:
+    # The Cognito token endpoint Swagger UI's Authorize exchanges client credentials at (the
+    # stack sets it on the docs function); None: the document keeps its placeholder (locally).
+    oauth_token_url: str | None
+
+
+def _https_url(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    if value and not value.startswith("https://"):
+        raise SettingsError(f"environment variable {name} must be an https:// URL, got {value!r}")
+    return value or None
+
+
+@cache
+def get_docs_settings() -> DocsSettings:
+    """The docs function's settings: it has no table, so it reads none of :class:`Settings`."""
+    return DocsSettings(oauth_token_url=_https_url("OAUTH_TOKEN_URL"))
+
+
 @cache
 def get_settings() -> Settings:
     return Settings(
@@ -44,3 +64,14 @@ def get_settings() -> Settings:
         idempotency_ttl_seconds=_positive_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
         anonymous_principal=os.environ.get("ANONYMOUS_PRINCIPAL", "anonymous"),
     )
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    table_name: str
+
+
+@cache
+def get_migration_settings() -> MigrationSettings:
+    """The migration function's settings (handlers/migrate.py): the device table only."""
+    return MigrationSettings(table_name=_required("TABLE_NAME"))

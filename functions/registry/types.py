@@ -12,18 +12,44 @@ import uuid
 from datetime import UTC, datetime
 
 _HEX = "[0-9a-fA-F]"
-_MAC_SPELLINGS = (
-    re.compile(rf"^{_HEX}{{2}}(:{_HEX}{{2}}){{5}}$"),  # 00:1A:2B:3C:4D:5E
-    re.compile(rf"^{_HEX}{{2}}(-{_HEX}{{2}}){{5}}$"),  # 00-1a-2b-3c-4d-5e
-    re.compile(rf"^{_HEX}{{4}}\.{_HEX}{{4}}\.{_HEX}{{4}}$"),  # 001a.2b3c.4d5e
-    re.compile(rf"^{_HEX}{{12}}$"),  # 001a2b3c4d5e
+# The accepted spellings: 00:1A:2B:3C:4D:5E, 00-1a-2b-3c-4d-5e, 001a.2b3c.4d5e, 001a2b3c4d5e (one
+# separator throughout). The OpenAPI document carries this very pattern.
+MAC_PATTERN = (
+    rf"^({_HEX}{{2}}(:{_HEX}{{2}}){{5}}|{_HEX}{{2}}(-{_HEX}{{2}}){{5}}"
+    rf"|{_HEX}{{4}}(\.{_HEX}{{4}}){{2}}|{_HEX}{{12}})$"
 )
-MAC_PATTERN = r"^([0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}|[0-9a-fA-F]{4}(\.[0-9a-fA-F]{4}){2}|[0-9a-fA-F]{12})$"
+UUID_PATTERN = rf"^{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}$"
+# RFC 3339 date-time as the API reads it: upper-case T and Z, seconds 00-59 (no leap second), a
+# year from 0001 (Python's first), any fraction of a second; ASCII digits only ("\d" would take
+# any script's digits in Python and Rust regexes). Narrower than ``datetime.fromisoformat``, so
+# the document's pattern is exactly the rule.
+_D = "[0-9]"
+_DATE = rf"(000[1-9]|00[1-9]{_D}|0[1-9]{_D}{{2}}|[1-9]{_D}{{3}})-(0[1-9]|1[0-2])-(0[1-9]|[12]{_D}|3[01])"
+_TIME = rf"([01]{_D}|2[0-3]):[0-5]{_D}:[0-5]{_D}(\.{_D}+)?"
+_OFFSET = rf"(Z|[+-]([01]{_D}|2[0-3]):[0-5]{_D})"
+TIMESTAMP_PATTERN = rf"^{_DATE}T{_TIME}{_OFFSET}$"
+# What the API answers: UTC, milliseconds, Z (see :func:`format_timestamp`).
+STORED_TIMESTAMP_PATTERN = rf"^{_D}{{4}}-{_D}{{2}}-{_D}{{2}}T{_D}{{2}}:{_D}{{2}}:{_D}{{2}}\.{_D}{{3}}Z$"
+CANONICAL_MAC_PATTERN = "^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
+# The characters pydantic's ``strip_whitespace`` trims (Unicode White_Space), spelled out: "\s"
+# means another set in each regex dialect that reads the document.
+_SPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def trimmed_pattern(max_length: int) -> str:
+    """A string of 1 to ``max_length`` characters once surrounding whitespace is trimmed."""
+    return rf"^[{_SPACE}]*[^{_SPACE}]([\s\S]{{0,{max_length - 2}}}[^{_SPACE}])?[{_SPACE}]*$"
+
+
+_MAC = re.compile(MAC_PATTERN)
+_UUID = re.compile(UUID_PATTERN)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+_LOCAL_TIME = re.compile(rf"^{_DATE}(T{_TIME})?$")
 
 
 def canonical_mac(value: str) -> str:
     """Any accepted spelling → lowercase colon form; ValueError otherwise."""
-    if not any(spelling.fullmatch(value) for spelling in _MAC_SPELLINGS):
+    if not _MAC.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a MAC address: expected 12 hex digits, e.g. 00:1a:2b:3c:4d:5e, "
             "00-1a-2b-3c-4d-5e, 001a.2b3c.4d5e or 001a2b3c4d5e"
@@ -33,8 +59,13 @@ def canonical_mac(value: str) -> str:
 
 
 def canonical_ip(value: str) -> str:
-    """IPv4 or IPv6 in the canonical form of :mod:`ipaddress`; ValueError otherwise."""
+    """IPv4 or IPv6 in the canonical form of :mod:`ipaddress`; ValueError otherwise.
+
+    An IPv6 zone (``fe80::1%eth0``) names an interface of one host, not an address a registry
+    can hold; the document's ``ipv6`` format excludes it too."""
     try:
+        if "%" in value:
+            raise ValueError(value)
         return str(ipaddress.ip_address(value))
     except ValueError:
         raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
@@ -42,12 +73,9 @@ def canonical_ip(value: str) -> str:
 
 def canonical_uuid(value: str) -> str:
     """A UUID in its hyphenated lowercase form; ValueError otherwise."""
-    if len(value) != 36:
+    if not _UUID.fullmatch(value):
         raise ValueError(f"{value!r} is not a UUID")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a UUID") from None
+    return value.lower()
 
 
 def new_device_id() -> str:
@@ -71,13 +99,15 @@ def now_timestamp() -> str:
 
 
 def parse_timestamp(value: str) -> str:
-    """An ISO 8601 timestamp with a timezone → the stored form; ValueError otherwise."""
+    """An RFC 3339 timestamp (:data:`TIMESTAMP_PATTERN`) → the stored form; ValueError otherwise."""
+    if not _TIMESTAMP.fullmatch(value):
+        if _LOCAL_TIME.fullmatch(value):
+            raise ValueError(f"{value!r} has no timezone: add Z or an offset such as +00:00")
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp with a timezone, e.g. 2026-11-27T06:12:00Z")
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{value!r} has no timezone: add Z or an offset such as +00:00")
+    except ValueError:  # a day the month does not have, e.g. 2026-02-30
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp: no such date") from None
     try:
         return format_timestamp(moment)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is after the last representable UTC time
