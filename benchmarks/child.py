@@ -22,11 +22,12 @@ def main() -> int:
     payload = sys.stdin.read()
     if kind == "floor":
         # Any Python Lambda that reads DynamoDB pays this: boto3, a client, one GetItem.
+        import json
+
         import boto3
 
         client = boto3.client("dynamodb")
-        device_key = {"pk": {"S": f"DEVICE#{payload.strip()}"}, "sk": {"S": "STATE"}}
-        response = client.get_item(TableName=os.environ["TABLE_NAME"], Key=device_key)
+        response = client.get_item(TableName=os.environ["TABLE_NAME"], Key=json.loads(payload))
         status = 200 if "Item" in response else 404
     else:
         import importlib

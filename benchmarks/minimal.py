@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from registry import table
 from registry.api import caller, etag, guard
 from registry.errors import RegistryError, ValidationFailed
 from registry.models import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
@@ -117,7 +118,7 @@ def list_history(event: Event) -> dict[str, Any]:
 
 def get_history_entry(event: Event) -> dict[str, Any]:
     raw = event["pathParameters"]["revision"]
-    if not raw.isdigit() or not 1 <= int(raw) < 10**12:
+    if not raw.isdigit() or not 1 <= int(raw) <= table.MAX_REVISION:
         raise ValidationFailed("revision must be a positive integer")
     return _answer(200, history_entry(get_service().history_entry(_device_id(event), int(raw))))
 

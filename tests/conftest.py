@@ -242,7 +242,7 @@ def assert_table_consistent(table_items: Callable[[], list[dict[str, Any]]]) -> 
         revisions: dict[str, list[int]] = {}
         for item in items:
             if item[table.SK].startswith(table.REVISION_PREFIX):
-                revisions.setdefault(item[table.PK].removeprefix("DEVICE#"), []).append(int(item["revision"]))
+                revisions.setdefault(item[table.PK].removeprefix(table.DEVICE_PREFIX), []).append(int(item["revision"]))
         live = {device_id: state for device_id, state in states.items() if not state.get("deleted_at")}
         assert claims == {state["mac_address"]: device_id for device_id, state in live.items()}
         assert set(revisions) == set(states), "history without a device, or a device without history"

@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
+from registry import table
 from registry.api import create_app, lambda_entry, route
 from registry.docs import errors
 from registry.models import HistoryEntry
@@ -25,7 +26,7 @@ app = create_app()
 )
 def get_history_entry(
     device_id: DeviceIdPath,
-    revision: Annotated[int, Path(ge=1, le=10**12 - 1, description="Revision number")],
+    revision: Annotated[int, Path(ge=1, le=table.MAX_REVISION, description="Revision number")],
     service: Annotated[DeviceService, Depends(get_service)],
 ) -> HistoryEntry:
     return history_entry(service.history_entry(device_id, revision))

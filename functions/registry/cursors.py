@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from registry import table
 from registry.errors import InvalidCursor
 from registry.types import canonical_uuid
 
@@ -61,7 +62,7 @@ def decode_history_cursor(token: str) -> tuple[int, str]:
     if (
         set(payload) == {"r", "a"}
         and type(revision) is int  # not a bool, not a float
-        and 1 <= revision < 10**12
+        and 1 <= revision <= table.MAX_REVISION
         and isinstance(at, str)
         and _TIMESTAMP.fullmatch(at) is not None
     ):

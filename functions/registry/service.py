@@ -10,7 +10,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,7 +32,8 @@ from registry.models import (
     StatusUpdate,
     StatusValue,
 )
-from registry.store import DeviceStore, HistoryQuery, StaleRevision, ensure_exists
+from registry.records import Device, HistoryRecord, ListedDevice
+from registry.store import DeviceStore, HistoryQuery, StaleRevision
 from registry.types import new_device_id, now_timestamp
 
 # os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
@@ -45,8 +46,8 @@ _ENTITY_TAG = re.compile(r'^\s*(W/)?"([\x21\x23-\x7e]*)"\s*$')
 class Change:
     """What a write will commit: the device's next item and the history entry recording it."""
 
-    state: dict[str, Any]
-    history: dict[str, Any]
+    device: Device
+    history: HistoryRecord
     claim_mac: str | None = None
     release_mac: str | None = None
 
@@ -69,18 +70,16 @@ def check_if_match(header: str | None, current_version: int) -> None:
         )
 
 
-def config_snapshot(state: dict[str, Any]) -> dict[str, Any]:
-    snapshot = {field: state.get(field) for field in ATTRIBUTE_FIELDS}
-    snapshot["config_version"] = state["config_version"]
-    return snapshot
+def config_snapshot(device: Device) -> dict[str, Any]:
+    return {**device.config(), "config_version": device.config_version}
 
 
-def status_snapshot(state: dict[str, Any]) -> dict[str, Any]:
+def status_snapshot(device: Device) -> dict[str, Any]:
     return {
-        "status": state["status"],
-        "reason": state.get("reason"),
-        "version": state["status_version"],
-        "updated_at": state["status_updated_at"],
+        "status": device.status,
+        "reason": device.reason,
+        "version": device.status_version,
+        "updated_at": device.status_updated_at,
     }
 
 
@@ -134,85 +133,101 @@ class DeviceService:
 
     # -- devices ---------------------------------------------------------------------
 
-    def register(self, attributes: DeviceAttributes, principal: str) -> dict[str, Any]:
+    def register(self, attributes: DeviceAttributes, principal: str) -> Device:
         now = self.clock()
         values = attributes.model_dump()
-        state = {
-            "id": new_device_id(),
+        device = Device(
+            id=new_device_id(),
             **values,
-            "config_version": 1,
-            "created_at": now,
-            "updated_at": now,
-            "status": StatusValue.UNKNOWN.value,
-            "reason": None,
-            "status_version": 1,
-            "status_updated_at": now,
-            "revision": 1,
-            "last_at": now,
-        }
-        history = self._entry(state, HistoryKind.CREATED, now, principal, diff({}, values, ATTRIBUTE_FIELDS))
+            config_version=1,
+            created_at=now,
+            updated_at=now,
+            status=StatusValue.UNKNOWN.value,
+            reason=None,
+            status_version=1,
+            status_updated_at=now,
+            revision=1,
+            last_at=now,
+        )
+        history = self._entry(device, HistoryKind.CREATED, now, principal, diff({}, values, ATTRIBUTE_FIELDS))
         try:
-            self.store.create_device(state, history)
+            self.store.create_device(device, history)
         except StaleRevision:
             # A new id cannot be stale: another transaction was in flight on its MAC claim.
             # Retrying after Retry-After gets the real answer (201, or 409 if that one won).
             raise ServiceUnavailable("The device store is busy; retry shortly.") from None
-        return state
+        return device
 
-    def get(self, device_id: str) -> dict[str, Any]:
-        return ensure_exists(self.store.get_device(device_id), device_id)
+    def get(self, device_id: str) -> Device:
+        """The live device; a deleted one (its tombstone) is as absent as one never registered."""
+        device = self.store.get_device(device_id)
+        if device is None or device.deleted:
+            raise DeviceNotFound(device_id)
+        return device
 
-    def update(self, device_id: str, patch: dict[str, Any], *, if_match: str | None, principal: str) -> dict[str, Any]:
-        def plan(current: dict[str, Any]) -> Change | None:
-            check_if_match(if_match, current["config_version"])
+    def update(self, device_id: str, patch: dict[str, Any], *, if_match: str | None, principal: str) -> Device:
+        def plan(current: Device) -> Change | None:
+            check_if_match(if_match, current.config_version)
             try:
-                merged = DeviceAttributes.model_validate(merge_patch(current, patch)).model_dump()
+                merged = DeviceAttributes.model_validate(merge_patch(current.config(), patch)).model_dump()
             except ValidationError as error:
                 raise from_validation_errors(error.errors(include_url=False, include_input=False)) from None
-            changes = diff(current, merged, ATTRIBUTE_FIELDS)
+            changes = diff(current.config(), merged, ATTRIBUTE_FIELDS)
             if not changes:
                 return None
             at = self._next_at(current)
-            state = {**current, **merged, "config_version": current["config_version"] + 1, "updated_at": at}
-            state.update(revision=current["revision"] + 1, last_at=at)
-            moved = merged["mac_address"] != current["mac_address"]
+            device = replace(
+                current,
+                **merged,
+                config_version=current.config_version + 1,
+                updated_at=at,
+                revision=current.revision + 1,
+                last_at=at,
+            )
+            moved = device.mac_address != current.mac_address
             return Change(
-                state=state,
-                history=self._entry(state, HistoryKind.CONFIG, at, principal, changes),
-                claim_mac=merged["mac_address"] if moved else None,
-                release_mac=current["mac_address"] if moved else None,
+                device=device,
+                history=self._entry(device, HistoryKind.CONFIG, at, principal, changes),
+                claim_mac=device.mac_address if moved else None,
+                release_mac=current.mac_address if moved else None,
             )
 
         return self._write(device_id, plan)
 
     def delete(self, device_id: str, *, if_match: str | None, principal: str) -> None:
-        def plan(current: dict[str, Any]) -> Change:
-            check_if_match(if_match, current["config_version"])
+        def plan(current: Device) -> Change:
+            check_if_match(if_match, current.config_version)
             at = self._next_at(current)
-            state = {**current, "revision": current["revision"] + 1, "last_at": at, "deleted_at": at}
+            device = replace(current, revision=current.revision + 1, last_at=at, deleted_at=at)
             return Change(
-                state=state,
-                history=self._entry(state, HistoryKind.DELETED, at, principal, {}),
-                release_mac=current["mac_address"],
+                device=device,
+                history=self._entry(device, HistoryKind.DELETED, at, principal, {}),
+                release_mac=current.mac_address,
             )
 
         self._write(device_id, plan)
 
     # -- status ------------------------------------------------------------------------
 
-    def set_status(
-        self, device_id: str, update: StatusUpdate, *, if_match: str | None, principal: str
-    ) -> dict[str, Any]:
-        def plan(current: dict[str, Any]) -> Change | None:
-            check_if_match(if_match, current["status_version"])
+    def set_status(self, device_id: str, update: StatusUpdate, *, if_match: str | None, principal: str) -> Device:
+        def plan(current: Device) -> Change | None:
+            check_if_match(if_match, current.status_version)
+            old = {"status": current.status, "reason": current.reason}
             new = {"status": update.status.value, "reason": update.reason}
-            changes = diff(current, new, ("status", "reason"))
+            changes = diff(old, new, ("status", "reason"))
             if not changes:
                 return None  # PUT is idempotent: the same status again is not a change
             at = self._next_at(current)
-            state = {**current, **new, "status_version": current["status_version"] + 1}
-            state.update(status_updated_at=at, revision=current["revision"] + 1, last_at=at)
-            return Change(state=state, history=self._entry(state, HistoryKind.STATUS, at, principal, changes))
+            device = replace(
+                current,
+                status=update.status.value,
+                reason=update.reason,
+                status_version=current.status_version + 1,
+                status_updated_at=at,
+                revision=current.revision + 1,
+                last_at=at,
+            )
+            return Change(device=device, history=self._entry(device, HistoryKind.STATUS, at, principal, changes))
 
         return self._write(device_id, plan)
 
@@ -226,12 +241,12 @@ class DeviceService:
         device_type: str | None = None,
         status: str | None = None,
         mac_address: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[ListedDevice], str | None]:
         after = cursors.decode_device_cursor(cursor) if cursor else None
         page = self.store.list_devices(
             device_type=device_type, status=status, mac_address=mac_address, limit=limit, after_id=after
         )
-        next_cursor = cursors.encode_device_cursor(page.items[-1]["id"]) if page.has_more else None
+        next_cursor = cursors.encode_device_cursor(page.items[-1].id) if page.has_more else None
         return page.items, next_cursor
 
     def history(
@@ -244,7 +259,7 @@ class DeviceService:
         order: str,
         limit: int,
         cursor: str | None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[HistoryRecord], str | None]:
         after = cursors.decode_history_cursor(cursor) if cursor else None
         query = HistoryQuery(device_id, kind, since, until, order == "asc", limit, after)
         page = self.store.query_history(query)
@@ -252,10 +267,10 @@ class DeviceService:
             # Only an empty first page costs a second read, to tell "no such device" apart.
             raise DeviceNotFound(device_id)
         last = page.items[-1] if page.items else None
-        next_cursor = cursors.encode_history_cursor(last["revision"], last["at"]) if last and page.has_more else None
+        next_cursor = cursors.encode_history_cursor(last.revision, last.at) if last and page.has_more else None
         return page.items, next_cursor
 
-    def history_entry(self, device_id: str, revision: int) -> dict[str, Any]:
+    def history_entry(self, device_id: str, revision: int) -> HistoryRecord:
         entry = self.store.get_history_entry(device_id, revision)
         if entry is None:
             raise HistoryEntryNotFound(device_id, revision)
@@ -263,7 +278,7 @@ class DeviceService:
 
     # -- internals -------------------------------------------------------------------
 
-    def _write(self, device_id: str, plan: Callable[[dict[str, Any]], Change | None]) -> dict[str, Any]:
+    def _write(self, device_id: str, plan: Callable[[Device], Change | None]) -> Device:
         for attempt in range(self.max_attempts):
             current = self.get(device_id)
             change = plan(current)
@@ -271,8 +286,8 @@ class DeviceService:
                 return current
             try:
                 self.store.commit(
-                    change.state,
-                    expected_revision=current["revision"],
+                    change.device,
+                    expected_revision=current.revision,
                     history=change.history,
                     claim_mac=change.claim_mac,
                     release_mac=change.release_mac,
@@ -282,26 +297,24 @@ class DeviceService:
                     # Full jitter: concurrent writers spread out instead of colliding again.
                     self.sleep(_JITTER.uniform(0, min(0.5, 0.02 * 2**attempt)))
                 continue
-            return change.state
+            return change.device
         raise ConcurrentUpdate(
             f"Device {device_id} was changed by other writers {self.max_attempts} times while this "
             "change was being applied; retry the request."
         )
 
-    def _next_at(self, current: dict[str, Any]) -> str:
+    def _next_at(self, current: Device) -> str:
         """Now, but never before the previous entry: history order by time = by revision."""
-        return max(self.clock(), current["last_at"])
+        return max(self.clock(), current.last_at)
 
     @staticmethod
-    def _entry(
-        state: dict[str, Any], kind: HistoryKind, at: str, principal: str, changes: dict[str, Any]
-    ) -> dict[str, Any]:
-        snapshot = status_snapshot(state) if kind is HistoryKind.STATUS else config_snapshot(state)
-        return {
-            "revision": state["revision"],
-            "kind": kind.value,
-            "at": at,
-            "changed_by": principal,
-            "changes": changes,
-            "snapshot": snapshot,
-        }
+    def _entry(device: Device, kind: HistoryKind, at: str, principal: str, changes: dict[str, Any]) -> HistoryRecord:
+        snapshot = status_snapshot(device) if kind is HistoryKind.STATUS else config_snapshot(device)
+        return HistoryRecord(
+            revision=device.revision,
+            kind=kind.value,
+            at=at,
+            changed_by=principal,
+            changes=changes,
+            snapshot=snapshot,
+        )

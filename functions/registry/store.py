@@ -1,7 +1,9 @@
-"""The only module that speaks DynamoDB.
+"""The only module that speaks DynamoDB on a request path.
 
-It takes and returns plain dicts (no attribute-value JSON leaves it), writes every change as
-one conditional transaction, and turns DynamoDB failures into domain errors."""
+It takes and returns typed records (``registry.records``; no attribute-value JSON leaves it),
+builds every key with ``registry.table``, writes every change as one conditional transaction,
+and turns DynamoDB failures into domain errors. It answers what is stored, tombstones
+included: what a deleted device means to a client is the service's rule."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from registry import table
-from registry.errors import DeviceNotFound, MacAddressTaken, ServiceUnavailable
+from registry.errors import MacAddressTaken, ServiceUnavailable
+from registry.records import Device, HistoryRecord, ListedDevice
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,14 +48,6 @@ class StaleRevision(Exception):
     """Another writer changed the device between our read and our write: read again."""
 
 
-def device_key(device_id: str) -> dict[str, str]:
-    return {table.PK: f"DEVICE#{device_id}", table.SK: table.STATE_SK}
-
-
-def revision_sk(revision: int) -> str:
-    return f"{table.REVISION_PREFIX}{revision:0{table.REVISION_DIGITS}d}"
-
-
 def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in values.items()}
 
@@ -71,26 +66,31 @@ def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
 
 
-_KEY_ATTRIBUTES = frozenset(table.string_attributes())
-
-
-def _domain(item: Mapping[str, Any]) -> dict[str, Any]:
-    """An item without the attributes that only serve as table or index keys."""
-    return {name: value for name, value in _from_item(item).items() if name not in _KEY_ATTRIBUTES}
-
-
-def _list_index_attributes(state: Mapping[str, Any]) -> dict[str, str]:
+def _list_index_attributes(device: Device) -> dict[str, str]:
     """Where a live device appears in the sparse list indexes (a tombstone has none)."""
-    if state.get("deleted_at"):
+    if device.deleted:
         return {}
-    device_type, status = state["device_type"], state["status"]
     return {
-        table.LIST_SORT: state["id"],
-        table.LIST_ALL: "DEVICE",
-        table.LIST_BY_TYPE: device_type,
-        table.LIST_BY_STATUS: status,
-        table.LIST_BY_TYPE_STATUS: f"{device_type}#{status}",
-        table.LIST_BY_MAC: state["mac_address"],
+        table.LIST_SORT: device.id,
+        table.LIST_ALL: table.LIST_ALL_VALUE,
+        table.LIST_BY_TYPE: device.device_type,
+        table.LIST_BY_STATUS: device.status,
+        table.LIST_BY_TYPE_STATUS: table.type_status_key(device.device_type, device.status),
+        table.LIST_BY_MAC: device.mac_address,
+    }
+
+
+def _device_item(device: Device) -> dict[str, Any]:
+    return {**device.to_item(), **_list_index_attributes(device), **table.device_key(device.id)}
+
+
+def _history_item(device_id: str, entry: HistoryRecord) -> dict[str, Any]:
+    group = table.history_group(entry.kind)
+    return {
+        **entry.to_item(),
+        table.HISTORY_AT: table.history_at_key(entry.at, entry.revision),
+        table.HISTORY_KIND_AT: table.history_kind_key(group, entry.at, entry.revision),
+        **table.revision_key(device_id, entry.revision),
     }
 
 
@@ -100,9 +100,18 @@ def _unavailable(error: Exception) -> ServiceUnavailable:
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
+class Page[RecordT]:
+    items: list[RecordT]
     has_more: bool
+
+
+@dataclass(frozen=True)
+class _Operation:
+    """One item of a transaction, and the MAC address it claims, if it claims one: a failed
+    claim condition means the address is taken, any other failed condition a stale read."""
+
+    request: dict[str, Any]
+    claims: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,25 +132,25 @@ class DeviceStore:
 
     # -- reads -------------------------------------------------------------------------
 
-    def get_device(self, device_id: str) -> dict[str, Any] | None:
+    def get_device(self, device_id: str) -> Device | None:
         """The device's current item (a tombstone too), or None if it never existed."""
         response = self._call(
             self.client.get_item,
             TableName=self.table_name,
-            Key=_to_item(device_key(device_id)),
+            Key=_to_item(table.device_key(device_id)),
             ConsistentRead=True,
         )
         item = response.get("Item")
-        return _domain(item) if item else None
+        return Device.from_item(_from_item(item)) if item else None
 
-    def get_history_entry(self, device_id: str, revision: int) -> dict[str, Any] | None:
-        key = {table.PK: f"DEVICE#{device_id}", table.SK: revision_sk(revision)}
+    def get_history_entry(self, device_id: str, revision: int) -> HistoryRecord | None:
+        key = table.revision_key(device_id, revision)
         response = self._call(self.client.get_item, TableName=self.table_name, Key=_to_item(key))
         item = response.get("Item")
-        return _domain(item) if item else None
+        return HistoryRecord.from_item(_from_item(item)) if item else None
 
-    def query_history(self, query: HistoryQuery) -> Page:
-        pk = f"DEVICE#{query.device_id}"
+    def query_history(self, query: HistoryQuery) -> Page[HistoryRecord]:
+        pk = table.device_pk(query.device_id)
         values: dict[str, Any] = {":pk": pk}
         start_key: dict[str, Any] | None = None
         request: dict[str, Any] = {}
@@ -149,23 +158,20 @@ class DeviceStore:
             condition = f"{table.PK} = :pk AND begins_with({table.SK}, :prefix)"
             values[":prefix"] = table.REVISION_PREFIX
         else:
-            if query.group is None:
-                index, sort_attr, prefix = table.HISTORY_BY_TIME, table.HISTORY_AT, ""
-            else:
-                index, sort_attr, prefix = table.HISTORY_BY_KIND, table.HISTORY_KIND_AT, f"{query.group}#"
+            index, sort_attr = _history_index(query.group)
             request["IndexName"] = index
             condition = f"{table.PK} = :pk AND {sort_attr} BETWEEN :low AND :high"
             # "<at>#<rev>" sorts after "<at>", so `until` as the upper bound is exclusive.
-            values[":low"] = prefix + (query.since or _MIN_TIMESTAMP)
-            values[":high"] = prefix + (query.until or _MAX_TIMESTAMP)
+            values[":low"] = _history_sort_key(query.group, query.since or _MIN_TIMESTAMP)
+            values[":high"] = _history_sort_key(query.group, query.until or _MAX_TIMESTAMP)
         if query.after is not None:
+            # The start key is built by the very functions the write used for this entry.
             revision, at = query.after
-            start_key = {table.PK: pk, table.SK: revision_sk(revision)}
+            start_key = table.revision_key(query.device_id, revision)
             if "IndexName" in request:
-                sort_attr = table.HISTORY_AT if query.group is None else table.HISTORY_KIND_AT
-                prefix = "" if query.group is None else f"{query.group}#"
-                start_key[sort_attr] = f"{prefix}{at}#{revision:0{table.REVISION_DIGITS}d}"
-        return self._query(
+                _, sort_attr = _history_index(query.group)
+                start_key[sort_attr] = _history_sort_key(query.group, at, revision)
+        page = self._query(
             request,
             condition=condition,
             values=values,
@@ -174,6 +180,7 @@ class DeviceStore:
             start_key=start_key,
             consistent=True,
         )
+        return Page([HistoryRecord.from_item(item) for item in page.items], page.has_more)
 
     def list_devices(
         self,
@@ -183,20 +190,20 @@ class DeviceStore:
         mac_address: str | None,
         limit: int,
         after_id: str | None,
-    ) -> Page:
+    ) -> Page[ListedDevice]:
         """One Query on the sparse list index that matches the filters."""
         filters: dict[str, str] = {}
         if mac_address is not None:
             index, value = table.LIST_BY_MAC, mac_address
             filters = {k: v for k, v in (("device_type", device_type), ("status", status)) if v is not None}
         elif device_type is not None and status is not None:
-            index, value = table.LIST_BY_TYPE_STATUS, f"{device_type}#{status}"
+            index, value = table.LIST_BY_TYPE_STATUS, table.type_status_key(device_type, status)
         elif device_type is not None:
             index, value = table.LIST_BY_TYPE, device_type
         elif status is not None:
             index, value = table.LIST_BY_STATUS, status
         else:
-            index, value = table.LIST_ALL, "DEVICE"
+            index, value = table.LIST_ALL, table.LIST_ALL_VALUE
         request: dict[str, Any] = {"IndexName": index}
         values: dict[str, Any] = {":v": value}
         if filters:
@@ -205,8 +212,8 @@ class DeviceStore:
             values.update({f":f{i}": v for i, v in enumerate(filters.values())})
         start_key = None
         if after_id is not None:
-            start_key = {**device_key(after_id), index: value, table.LIST_SORT: after_id}
-        return self._query(
+            start_key = {**table.device_key(after_id), index: value, table.LIST_SORT: after_id}
+        page = self._query(
             request,
             condition=f"{index} = :v",
             values=values,
@@ -215,6 +222,7 @@ class DeviceStore:
             start_key=start_key,
             consistent=False,  # global indexes are eventually consistent
         )
+        return Page([ListedDevice.from_item(item) for item in page.items], page.has_more)
 
     def _query(
         self,
@@ -226,7 +234,7 @@ class DeviceStore:
         ascending: bool,
         start_key: dict[str, Any] | None,
         consistent: bool,
-    ) -> Page:
+    ) -> Page[dict[str, Any]]:
         # One item more than the page tells whether another page exists, without a
         # trailing empty page and without reading further.
         request.update(
@@ -240,117 +248,93 @@ class DeviceStore:
         if start_key is not None:
             request["ExclusiveStartKey"] = _to_item(start_key)
         response = self._call(self.client.query, **request)
-        items = [_domain(item) for item in response.get("Items", [])]
+        items = [_from_item(item) for item in response.get("Items", [])]
         return Page(items=items[:limit], has_more=len(items) > limit)
 
     # -- writes ------------------------------------------------------------------------
 
-    def create_device(self, state: Mapping[str, Any], history: Mapping[str, Any]) -> None:
+    def create_device(self, device: Device, history: HistoryRecord) -> None:
         """Device, MAC claim and first history entry, all or nothing."""
-        device_id, mac = state["id"], state["mac_address"]
         self._transact(
             [
-                self._put(device_key(device_id), {**state, **_list_index_attributes(state)}, new=True),
-                self._claim(mac, device_id),
-                self._put_history(device_id, history),
+                _Operation(self._put(_device_item(device), new=True)),
+                self._claim(device.mac_address, device.id),
+                _Operation(self._put_history(device.id, history)),
             ],
-            device_id=device_id,
-            macs=[None, mac, None],
+            device_id=device.id,
         )
 
     def commit(
         self,
-        state: Mapping[str, Any],
+        device: Device,
         *,
         expected_revision: int,
-        history: Mapping[str, Any],
+        history: HistoryRecord,
         claim_mac: str | None = None,
         release_mac: str | None = None,
     ) -> None:
         """Replace the device's item if its revision is still ``expected_revision``, append
         the history entry, and move the MAC claim when the address changes or the device goes.
         Raises :class:`StaleRevision` if another writer got there first."""
-        device_id = state["id"]
-        state_put = self._put(device_key(device_id), {**state, **_list_index_attributes(state)}, new=False)
+        state_put = self._put(_device_item(device), new=False)
         state_put["Put"]["ConditionExpression"] = "revision = :expected"
         state_put["Put"]["ExpressionAttributeValues"] = _to_item({":expected": expected_revision})
-        operations = [state_put, self._put_history(device_id, history)]
-        macs: list[str | None] = [None, None]
+        operations = [_Operation(state_put), _Operation(self._put_history(device.id, history))]
         if claim_mac is not None:
-            operations.append(self._claim(claim_mac, device_id))
-            macs.append(claim_mac)
+            operations.append(self._claim(claim_mac, device.id))
         if release_mac is not None:
-            operations.append(
-                {
-                    "Delete": {
-                        "TableName": self.table_name,
-                        "Key": _to_item({table.PK: f"MAC#{release_mac}", table.SK: table.CLAIM_SK}),
-                        "ConditionExpression": "device_id = :id",
-                        "ExpressionAttributeValues": _to_item({":id": device_id}),
-                    }
-                }
-            )
-            macs.append(None)
-        self._transact(operations, device_id=device_id, macs=macs)
+            release = {
+                "TableName": self.table_name,
+                "Key": _to_item(table.mac_claim_key(release_mac)),
+                "ConditionExpression": "device_id = :id",
+                "ExpressionAttributeValues": _to_item({":id": device.id}),
+            }
+            operations.append(_Operation({"Delete": release}))
+        self._transact(operations, device_id=device.id)
 
-    def _put(self, key: Mapping[str, str], values: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table_name, "Item": _to_item({**values, **key})}
+    def _put(self, item: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": _to_item(item)}
         if new:
             put["ConditionExpression"] = f"attribute_not_exists({table.PK})"
         return {"Put": put}
 
-    def _claim(self, mac: str, device_id: str) -> dict[str, Any]:
-        operation = self._put(
-            {table.PK: f"MAC#{mac}", table.SK: table.CLAIM_SK},
-            {"device_id": device_id, "mac_address": mac},
-            new=True,
-        )
+    def _claim(self, mac: str, device_id: str) -> _Operation:
+        request = self._put({**table.mac_claim_key(mac), "device_id": device_id, "mac_address": mac}, new=True)
         # Return the holder's item on failure, so the 409 can name the device that has it.
-        operation["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        return operation
+        request["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return _Operation(request, claims=mac)
 
-    def _put_history(self, device_id: str, history: Mapping[str, Any]) -> dict[str, Any]:
-        revision, at = history["revision"], history["at"]
-        group = "status" if history["kind"] == "status" else "config"
-        rev = f"{revision:0{table.REVISION_DIGITS}d}"
-        key = {table.PK: f"DEVICE#{device_id}", table.SK: revision_sk(revision)}
-        indexed = {
-            **history,
-            table.HISTORY_AT: f"{at}#{rev}",
-            table.HISTORY_KIND_AT: f"{group}#{at}#{rev}",
-        }
+    def _put_history(self, device_id: str, history: HistoryRecord) -> dict[str, Any]:
         # History entries are immutable: a put that would overwrite one fails.
-        return self._put(key, indexed, new=True)
+        return self._put(_history_item(device_id, history), new=True)
 
-    def _transact(self, operations: list[dict[str, Any]], *, device_id: str, macs: list[str | None]) -> None:
+    def _transact(self, operations: list[_Operation], *, device_id: str) -> None:
         try:
-            self.client.transact_write_items(TransactItems=operations)
+            self.client.transact_write_items(TransactItems=[operation.request for operation in operations])
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code != "TransactionCanceledException":
                 raise self._translate(error) from error
             reasons = error.response.get("CancellationReasons", [])
-            self._raise_for_cancellation(reasons, device_id=device_id, macs=macs, error=error)
+            self._raise_for_cancellation(reasons, operations, device_id=device_id, error=error)
         except BotoCoreError as error:
             raise _unavailable(error) from error
 
     def _raise_for_cancellation(
-        self, reasons: list[dict[str, Any]], *, device_id: str, macs: list[str | None], error: ClientError
+        self, reasons: list[dict[str, Any]], operations: list[_Operation], *, device_id: str, error: ClientError
     ) -> None:
         codes = [reason.get("Code", "None") for reason in reasons]
-        for position, code in enumerate(codes):
-            mac = macs[position] if position < len(macs) else None
-            if code == "ConditionalCheckFailed" and mac is not None:
-                holder = _from_item(reasons[position].get("Item", {})).get("device_id")
+        for operation, reason in zip(operations, reasons, strict=False):
+            if reason.get("Code") == "ConditionalCheckFailed" and operation.claims is not None:
+                holder = _from_item(reason.get("Item", {})).get("device_id")
                 if holder != device_id:
-                    raise MacAddressTaken(mac, holder or self._claim_holder(mac)) from error
+                    raise MacAddressTaken(operation.claims, holder or self._claim_holder(operation.claims)) from error
         if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
             raise StaleRevision from error
         raise _unavailable(error) from error
 
     def _claim_holder(self, mac: str) -> str:
-        key = {table.PK: f"MAC#{mac}", table.SK: table.CLAIM_SK}
-        response = self._call(self.client.get_item, TableName=self.table_name, Key=_to_item(key))
+        response = self._call(self.client.get_item, TableName=self.table_name, Key=_to_item(table.mac_claim_key(mac)))
         return str(_from_item(response.get("Item", {})).get("device_id", "unknown"))
 
     def _call(self, operation: Any, **request: Any) -> dict[str, Any]:
@@ -368,8 +352,14 @@ class DeviceStore:
         return error
 
 
-def ensure_exists(item: dict[str, Any] | None, device_id: str) -> dict[str, Any]:
-    """The live device's item, or :class:`DeviceNotFound` (never existed or deleted)."""
-    if item is None or item.get("deleted_at"):
-        raise DeviceNotFound(device_id)
-    return item
+def _history_index(group: str | None) -> tuple[str, str]:
+    """The local index serving a history query, and its sort-key attribute."""
+    if group is None:
+        return table.HISTORY_BY_TIME, table.HISTORY_AT
+    return table.HISTORY_BY_KIND, table.HISTORY_KIND_AT
+
+
+def _history_sort_key(group: str | None, at: str, revision: int | None = None) -> str:
+    if group is None:
+        return at if revision is None else table.history_at_key(at, revision)
+    return table.history_kind_key(group, at, revision)

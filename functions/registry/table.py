@@ -22,8 +22,11 @@ TTL_ATTRIBUTE = "expires_at"
 
 STATE_SK = "STATE"
 CLAIM_SK = "CLAIM"
+DEVICE_PREFIX = "DEVICE#"
+MAC_PREFIX = "MAC#"
 REVISION_PREFIX = "REV#"
 REVISION_DIGITS = 12
+MAX_REVISION = 10**REVISION_DIGITS - 1  # the largest revision the sort key can hold
 
 # Local secondary indexes over history entries (strongly consistent, same partition).
 HISTORY_BY_TIME = "history_by_time"  # sort key "<at>#<revision>"
@@ -40,6 +43,59 @@ LIST_BY_TYPE_STATUS = "list_by_type_status"
 LIST_BY_MAC = "list_by_mac"
 # Summary fields copied into every list index, so a page is one Query.
 LIST_PROJECTION = ("id", "name", "device_type", "mac_address", "status")
+LIST_ALL_VALUE = "DEVICE"  # the one partition of the list_all index: every live device
+
+
+# -- key formats: every key and index key value is built here and nowhere else ------------
+
+
+def device_pk(device_id: str) -> str:
+    return f"{DEVICE_PREFIX}{device_id}"
+
+
+def device_key(device_id: str) -> dict[str, str]:
+    """The device's current item (``STATE``)."""
+    return {PK: device_pk(device_id), SK: STATE_SK}
+
+
+def revision_number(revision: int) -> str:
+    """A revision zero-padded to sort as text: ``42`` → ``000000000042``."""
+    return f"{revision:0{REVISION_DIGITS}d}"
+
+
+def revision_sk(revision: int) -> str:
+    return f"{REVISION_PREFIX}{revision_number(revision)}"
+
+
+def revision_key(device_id: str, revision: int) -> dict[str, str]:
+    """One history entry's item."""
+    return {PK: device_pk(device_id), SK: revision_sk(revision)}
+
+
+def mac_claim_key(mac: str) -> dict[str, str]:
+    """The item that makes a (canonical) MAC address unique."""
+    return {PK: f"{MAC_PREFIX}{mac}", SK: CLAIM_SK}
+
+
+def history_group(kind: str) -> str:
+    """History filters know two groups: ``status``, and ``config`` for every other kind."""
+    return "status" if kind == "status" else "config"
+
+
+def history_at_key(at: str, revision: int) -> str:
+    """The ``history_by_time`` sort key: ``<at>#<revision>``."""
+    return f"{at}#{revision_number(revision)}"
+
+
+def history_kind_key(group: str, at: str, revision: int | None = None) -> str:
+    """The ``history_by_kind`` sort key ``<group>#<at>#<revision>``; without a revision, the
+    prefix that bounds a range query (``<group>#<at>``)."""
+    return f"{group}#{at}" if revision is None else f"{group}#{history_at_key(at, revision)}"
+
+
+def type_status_key(device_type: str, status: str) -> str:
+    """The ``list_by_type_status`` partition value."""
+    return f"{device_type}#{status}"
 
 
 @dataclass(frozen=True)
@@ -128,3 +184,14 @@ def create_idempotency_table_request(table_name: str) -> dict[str, object]:
         "AttributeDefinitions": [{"AttributeName": IDEMPOTENCY_PK, "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": IDEMPOTENCY_PK, "KeyType": "HASH"}],
     }
+
+
+# Schema migrations (registry/migrations) record what ran in a ledger: one item per migration,
+# all in one partition, so that one Query lists them. Devices never use this partition.
+MIGRATIONS_PK = "MIGRATIONS"
+MIGRATION_DIGITS = 4
+
+
+def migration_key(number: int) -> dict[str, str]:
+    """The ledger item of migration ``number``: ``pk = MIGRATIONS, sk = 0001``."""
+    return {PK: MIGRATIONS_PK, SK: f"{number:0{MIGRATION_DIGITS}d}"}

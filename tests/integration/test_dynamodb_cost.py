@@ -152,7 +152,7 @@ def grow_fleet(seeder, start, stop):
 def grow_history(seeder, device_id, entries):
     """Alternate status and config changes until the device has ``entries`` history entries."""
     service = seeder.service
-    for n in range(service.get(device_id)["revision"], entries):
+    for n in range(service.get(device_id).revision, entries):
         if n % 2:
             service.set_status(
                 device_id, StatusUpdate(status="online", reason=f"beat {n}"), if_match=None, principal="s"
@@ -212,15 +212,15 @@ def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, qu
     short = register(DeviceAttributes(name="Short", device_type="meter", mac_address="02:00:01:00:00:01"), "s")
     long = register(DeviceAttributes(name="Long", device_type="meter", mac_address="02:00:01:00:00:02"), "s")
     grow_fleet(seeder, 2, SMALL_FLEET)  # with the two above: SMALL_FLEET devices
-    grow_history(seeder, short["id"], SHORT_HISTORY)
+    grow_history(seeder, short.id, SHORT_HISTORY)
     measure_all("list_devices", None, list_pages(invoke))
-    history = f"/devices/{short['id']}/history"
+    history = f"/devices/{short.id}/history"
     measure_all("list_history", history, history_pages(invoke, history))
 
     grow_fleet(seeder, SMALL_FLEET, LARGE_FLEET)
-    grow_history(seeder, long["id"], LONG_HISTORY)
+    grow_history(seeder, long.id, LONG_HISTORY)
     measure_all("list_devices", None, list_pages(invoke))
-    history = f"/devices/{long['id']}/history"
+    history = f"/devices/{long.id}/history"
     measure_all("list_history", history, history_pages(invoke, history))
 
     rows = []

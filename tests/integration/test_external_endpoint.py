@@ -10,6 +10,7 @@ import requests
 
 from local.dynamodb import EmbeddedDynamoDB
 from local.server import TABLE_NAME
+from registry import table
 from tests.conftest import ROOT, _free_port
 
 
@@ -37,9 +38,8 @@ def test_local_server_uses_the_endpoint_named_by_aws_endpoint_url_dynamodb(tmp_p
         assert created.status_code == 201
 
         client = boto3.client("dynamodb", endpoint_url=external.endpoint)
-        item = client.get_item(
-            TableName=TABLE_NAME, Key={"pk": {"S": f"DEVICE#{created.json()['id']}"}, "sk": {"S": "STATE"}}
-        )
+        key = table.device_key(created.json()["id"])
+        item = client.get_item(TableName=TABLE_NAME, Key={name: {"S": value} for name, value in key.items()})
         assert item["Item"]["name"] == {"S": "Edge gateway"}
     finally:
         server.terminate()

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.dynamodb import EmbeddedDynamoDB, create_tables
+from registry import table
 
 TABLE, IDEMPOTENCY = "devices-embedded", "idempotency-embedded"
 
@@ -24,10 +25,14 @@ def embedded() -> Iterator[Any]:
     server.stop()
 
 
+def _key() -> dict[str, Any]:
+    return {name: {"S": value} for name, value in table.mac_claim_key("02:00:00:00:00:01").items()}
+
+
 def _claim(client: Any, token: str, device: str) -> dict[str, Any]:
     put = {
         "TableName": TABLE,
-        "Item": {"pk": {"S": "MAC#02:00:00:00:00:01"}, "sk": {"S": "CLAIM"}, "device_id": {"S": device}},
+        "Item": {**_key(), "device_id": {"S": device}},
         "ConditionExpression": "attribute_not_exists(pk)",
     }
     return dict(client.transact_write_items(TransactItems=[{"Put": put}], ClientRequestToken=token))
@@ -40,5 +45,5 @@ def test_a_transaction_resent_with_its_token_succeeds_without_being_applied_twic
     with pytest.raises(ClientError) as refused:
         _claim(embedded, "token-2", "second")
     assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
-    item = embedded.get_item(TableName=TABLE, Key={"pk": {"S": "MAC#02:00:00:00:00:01"}, "sk": {"S": "CLAIM"}})
+    item = embedded.get_item(TableName=TABLE, Key=_key())
     assert item["Item"]["device_id"] == {"S": "first"}

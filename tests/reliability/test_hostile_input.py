@@ -17,12 +17,19 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from registry import table
 from tests.reliability.conftest import FIGURES, PROBLEM_JSON
 
 KiB = 1024
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
 # Key names of the table and its indexes: never in an answer.
-STORAGE_NAMES = ("pk", "sk", "list_all", "list_by_", "h_at", "h_kind_at", "REV#", "DEVICE#", "MAC#")
+STORAGE_NAMES = (
+    *table.string_attributes(),
+    "list_by_",
+    table.REVISION_PREFIX,
+    table.DEVICE_PREFIX,
+    table.MAC_PREFIX,
+)
 
 
 @dataclass(frozen=True)
@@ -271,9 +278,9 @@ def test_a_history_cursor_pointed_at_another_device_reaches_only_that_devices_ow
 
     # Cursors carrying table keys, other devices' ids or the wrong shape are refused.
     forged = [
-        _encode({**cursor, "pk": f"DEVICE#{theirs}"}),
+        _encode({**cursor, table.PK: table.device_pk(theirs)}),
         _encode({"r": cursor["r"], "a": cursor["a"], "d": theirs}),
-        _encode({"pk": f"DEVICE#{theirs}", "sk": "REV#000000000001"}),
+        _encode(table.revision_key(theirs, 1)),
         _encode({"r": -1, "a": cursor["a"]}),
         _encode({"r": True, "a": cursor["a"]}),
         _encode({"r": 1, "a": "' OR 1=1"}),
@@ -299,6 +306,7 @@ def test_a_device_list_cursor_edited_by_hand_never_shows_a_deleted_device_or_a_t
         assert page.status_code == 200
         assert gone_id not in {item["id"] for item in page.json()["items"]}
         assert not _keys(page.json()) & {"pk", "sk", "device_id", "list_all"}
-    for token in (_encode({"d": gone_id, "pk": "MAC#02:ee:00:00:00:04"}), _encode({"d": "DEVICE#" + gone_id})):
+    claim = table.mac_claim_key("02:ee:00:00:00:04")
+    for token in (_encode({"d": gone_id, **claim}), _encode({"d": table.device_pk(gone_id)})):
         refused = requests.get(f"{local_server}/devices", params={"cursor": token}, timeout=30)
         assert refused.status_code == 400 and refused.headers["Content-Type"] == PROBLEM_JSON

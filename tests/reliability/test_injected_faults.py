@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from registry import wiring
+from registry import table, wiring
 from tests.conftest import DYNAMODB_ENDPOINT as ENDPOINT
 from tests.conftest import IDEMPOTENCY_TABLE_NAME, cancelled
 from tests.reliability.conftest import FIGURES, assert_problem
@@ -40,7 +40,7 @@ def idempotency_records(dynamodb):
 
 
 def _history_entries(items: list[dict[str, Any]]) -> int:
-    return sum(item["sk"].startswith("REV#") for item in items)
+    return sum(item[table.SK].startswith(table.REVISION_PREFIX) for item in items)
 
 
 def _problem_503(response: dict[str, Any]) -> None:

@@ -20,10 +20,12 @@ from registry import table, wiring
 from registry.routes import route_for
 
 PUBLIC = {"device_id"}  # a key attribute that is also a field of the contract (the status document)
-SECRET = "internal detail pk=DEVICE#x sk=STATE list_all h_at"
+SECRET = f"internal detail pk={table.device_pk('x')} sk={table.STATE_SK} list_all h_at"
 # Our storage layout and internal message text: in no answer and no log line.
 INTERNALS = (
-    r"Traceback|File \"|DEVICE#|MAC#|REV#|"
+    r"Traceback|File \"|"
+    + "|".join(re.escape(prefix) for prefix in (table.DEVICE_PREFIX, table.MAC_PREFIX, table.REVISION_PREFIX))
+    + "|"
     + re.escape(SECRET)
     + r"|\b("
     + "|".join(re.escape(name) for name in table.string_attributes() if name not in PUBLIC)

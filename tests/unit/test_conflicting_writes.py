@@ -34,13 +34,13 @@ def test_a_stale_write_is_retried_and_both_changes_are_kept(
     registry, register, store, rival, sleeps, assert_table_consistent
 ):
     device = register()
-    written = rival_writes_before_our_commit(store, rival, device["id"], times=2)
-    updated = registry.update(device["id"], {"location": "Roof"}, if_match=None, principal="bob")
+    written = rival_writes_before_our_commit(store, rival, device.id, times=2)
+    updated = registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob")
     assert len(written) == 2 and len(sleeps) == 2  # two lost races, each followed by a jittered pause
-    assert updated["revision"] == 4 and updated["location"] == "Roof"
-    assert updated["status"] == "online" and updated["reason"] == "rival 2"  # the rival's change survives
-    entries, _ = registry.history(device["id"], kind=None, since=None, until=None, order="asc", limit=10, cursor=None)
-    assert [(e["revision"], e["kind"], e["changed_by"]) for e in entries] == [
+    assert updated.revision == 4 and updated.location == "Roof"
+    assert updated.status == "online" and updated.reason == "rival 2"  # the rival's change survives
+    entries, _ = registry.history(device.id, kind=None, since=None, until=None, order="asc", limit=10, cursor=None)
+    assert [(e.revision, e.kind, e.changed_by) for e in entries] == [
         (1, "created", "alice"),
         (2, "status", "r"),
         (3, "status", "r"),
@@ -51,19 +51,19 @@ def test_a_stale_write_is_retried_and_both_changes_are_kept(
 
 def test_if_match_is_checked_again_after_losing_a_race(registry, register, store, rival):
     device = register()
-    rival_writes_before_our_commit(store, rival, device["id"], times=1)
+    rival_writes_before_our_commit(store, rival, device.id, times=1)
     # The rival changed the status, not the config: our config precondition still holds on the re-read.
-    updated = registry.update(device["id"], {"location": "Roof"}, if_match='"1"', principal="bob")
-    assert updated["config_version"] == 2
+    updated = registry.update(device.id, {"location": "Roof"}, if_match='"1"', principal="bob")
+    assert updated.config_version == 2
 
 
 def test_a_writer_that_keeps_losing_gets_concurrent_update_and_writes_nothing(
     registry, register, store, rival, sleeps, table_items, assert_table_consistent
 ):
     device = register()
-    written = rival_writes_before_our_commit(store, rival, device["id"], times=100)
+    written = rival_writes_before_our_commit(store, rival, device.id, times=100)
     with pytest.raises(ConcurrentUpdate) as raised:
-        registry.update(device["id"], {"location": "Roof"}, if_match=None, principal="bob")
+        registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob")
     assert raised.value.status == 409 and raised.value.retry_after == 1
     assert len(written) == registry.max_attempts and len(sleeps) == registry.max_attempts - 1
     assert all(0 <= pause <= 0.5 for pause in sleeps)
@@ -82,6 +82,6 @@ def test_a_rival_taking_the_mac_between_read_and_write_is_409_naming_it(registry
 
     store.client.meta.events.register("before-call.dynamodb.TransactWriteItems", take_the_mac)
     with pytest.raises(MacAddressTaken) as raised:
-        registry.update(device["id"], {"mac_address": "00:00:00:00:00:99"}, if_match=None, principal="bob")
-    assert raised.value.existing_id == holder[0]["id"]
-    assert registry.get(device["id"])["revision"] == 1
+        registry.update(device.id, {"mac_address": "00:00:00:00:00:99"}, if_match=None, principal="bob")
+    assert raised.value.existing_id == holder[0].id
+    assert registry.get(device.id).revision == 1

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry import cursors
+from registry import cursors, table
 from registry.errors import InvalidCursor
 
 DEVICE_ID = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
@@ -27,13 +27,13 @@ def test_history_cursor_round_trips():
     assert cursors.decode_history_cursor(cursors.encode_history_cursor(42, AT)) == (42, AT)
 
 
-@given(st.integers(1, 10**12 - 1))
+@given(st.integers(1, table.MAX_REVISION))
 def test_history_cursor_round_trips_for_every_revision(revision):
     assert cursors.decode_history_cursor(cursors.encode_history_cursor(revision, AT)) == (revision, AT)
 
 
 def test_cursors_are_url_safe_without_padding():
-    token = cursors.encode_history_cursor(10**12 - 1, AT) + cursors.encode_device_cursor(DEVICE_ID)
+    token = cursors.encode_history_cursor(table.MAX_REVISION, AT) + cursors.encode_device_cursor(DEVICE_ID)
     assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -52,7 +52,7 @@ def test_cursors_are_url_safe_without_padding():
         forge({"d": 7}),
         forge({"d": DEVICE_ID, "extra": 1}),
         forge({"r": 3, "a": AT}),  # a history cursor given to the device list
-        forge({"pk": {"S": "DEVICE#x"}}),  # a raw DynamoDB key
+        forge({table.PK: {"S": table.device_pk("x")}}),  # a raw DynamoDB key
     ],
 )
 def test_tampered_device_cursor_is_invalid(token):
@@ -69,7 +69,7 @@ def test_tampered_device_cursor_is_invalid(token):
         forge({"d": DEVICE_ID}),  # a device cursor given to the history
         forge({"r": 0, "a": AT}),
         forge({"r": -1, "a": AT}),
-        forge({"r": 10**12, "a": AT}),
+        forge({"r": table.MAX_REVISION + 1, "a": AT}),
         forge({"r": True, "a": AT}),
         forge({"r": 3.0, "a": AT}),
         forge({"r": "3", "a": AT}),

@@ -25,80 +25,80 @@ def status(value, reason=None):
 
 def test_registration_starts_every_version_at_one_and_records_a_created_entry(registry, register):
     device = register(name="Boiler", mac_address="00-1A-2B-3C-4D-5E", attributes={"floor": "2"})
-    assert (device["config_version"], device["status_version"], device["revision"]) == (1, 1, 1)
-    assert device["status"] == "unknown"
-    assert device["created_at"] == device["updated_at"] == "2026-11-27T06:00:00.000Z"
-    [entry] = history(registry, device["id"])
-    assert entry["kind"] == "created" and entry["revision"] == 1 and entry["changed_by"] == "alice"
-    assert entry["changes"]["mac_address"] == {"old": None, "new": "00:1a:2b:3c:4d:5e"}
-    assert entry["changes"]["attributes.floor"] == {"old": None, "new": "2"}
-    assert entry["snapshot"]["name"] == "Boiler" and entry["snapshot"]["config_version"] == 1
+    assert (device.config_version, device.status_version, device.revision) == (1, 1, 1)
+    assert device.status == "unknown"
+    assert device.created_at == device.updated_at == "2026-11-27T06:00:00.000Z"
+    [entry] = history(registry, device.id)
+    assert entry.kind == "created" and entry.revision == 1 and entry.changed_by == "alice"
+    assert entry.changes["mac_address"] == {"old": None, "new": "00:1a:2b:3c:4d:5e"}
+    assert entry.changes["attributes.floor"] == {"old": None, "new": "2"}
+    assert entry.snapshot["name"] == "Boiler" and entry.snapshot["config_version"] == 1
 
 
 def test_attribute_change_bumps_config_version_and_records_only_what_changed(registry, register, clock):
     device = register(location="Basement", attributes={"floor": "2", "rack": "7"})
     clock.advance(seconds=5)
     updated = registry.update(
-        device["id"],
-        {"location": "Roof", "name": device["name"], "attributes": {"floor": None, "zone": "b"}},
+        device.id,
+        {"location": "Roof", "name": device.name, "attributes": {"floor": None, "zone": "b"}},
         if_match=None,
         principal="bob",
     )
-    assert updated["config_version"] == 2 and updated["revision"] == 2
-    assert updated["updated_at"] == "2026-11-27T06:00:05.000Z" and updated["created_at"] == device["created_at"]
-    assert updated["attributes"] == {"rack": "7", "zone": "b"}
-    entry = history(registry, device["id"])[-1]
-    assert entry["kind"] == "config" and entry["changed_by"] == "bob"
-    assert entry["changes"] == {
+    assert updated.config_version == 2 and updated.revision == 2
+    assert updated.updated_at == "2026-11-27T06:00:05.000Z" and updated.created_at == device.created_at
+    assert updated.attributes == {"rack": "7", "zone": "b"}
+    entry = history(registry, device.id)[-1]
+    assert entry.kind == "config" and entry.changed_by == "bob"
+    assert entry.changes == {
         "location": {"old": "Basement", "new": "Roof"},
         "attributes.floor": {"old": "2", "new": None},
         "attributes.zone": {"old": None, "new": "b"},
     }
-    assert entry["snapshot"]["location"] == "Roof" and entry["snapshot"]["config_version"] == 2
+    assert entry.snapshot["location"] == "Roof" and entry.snapshot["config_version"] == 2
 
 
 def test_merge_patch_null_clears_an_optional_field_and_attributes_null_clears_them_all(registry, register):
     device = register(location="Basement", firmware_version="1.0", attributes={"floor": "2"})
-    updated = registry.update(device["id"], {"location": None, "attributes": None}, if_match=None, principal="bob")
-    assert updated["location"] is None and updated["attributes"] == {}
-    assert updated["firmware_version"] == "1.0"
+    updated = registry.update(device.id, {"location": None, "attributes": None}, if_match=None, principal="bob")
+    assert updated.location is None and updated.attributes == {}
+    assert updated.firmware_version == "1.0"
 
 
 def test_patch_that_changes_nothing_creates_no_version(registry, register, table_items):
     device = register(location="Basement")
     before = table_items()
-    same = registry.update(device["id"], {"location": "Basement"}, if_match=None, principal="bob")
-    assert same["config_version"] == 1 and table_items() == before
+    same = registry.update(device.id, {"location": "Basement"}, if_match=None, principal="bob")
+    assert same.config_version == 1 and table_items() == before
 
 
 def test_patch_leaving_an_invalid_device_is_rejected(registry, register, table_items):
     device = register()
     before = table_items()
     with pytest.raises(ValidationFailed):
-        registry.update(device["id"], {"name": " "}, if_match=None, principal="bob")
+        registry.update(device.id, {"name": " "}, if_match=None, principal="bob")
     assert table_items() == before
 
 
 def test_revisions_are_gap_free_across_config_and_status_changes(registry, register, assert_table_consistent):
     device = register()
-    registry.set_status(device["id"], status("online"), if_match=None, principal="bob")
-    registry.update(device["id"], {"location": "Roof"}, if_match=None, principal="bob")
-    registry.set_status(device["id"], status("offline", "unplugged"), if_match=None, principal="bob")
-    registry.set_status(device["id"], status("offline", "unplugged"), if_match=None, principal="bob")  # no change
-    entries = history(registry, device["id"])
-    assert [e["revision"] for e in entries] == [1, 2, 3, 4]
-    assert [e["kind"] for e in entries] == ["created", "status", "config", "status"]
-    current = registry.get(device["id"])
-    assert (current["config_version"], current["status_version"], current["revision"]) == (2, 3, 4)
-    assert entries[-1]["changes"] == {
+    registry.set_status(device.id, status("online"), if_match=None, principal="bob")
+    registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob")
+    registry.set_status(device.id, status("offline", "unplugged"), if_match=None, principal="bob")
+    registry.set_status(device.id, status("offline", "unplugged"), if_match=None, principal="bob")  # no change
+    entries = history(registry, device.id)
+    assert [e.revision for e in entries] == [1, 2, 3, 4]
+    assert [e.kind for e in entries] == ["created", "status", "config", "status"]
+    current = registry.get(device.id)
+    assert (current.config_version, current.status_version, current.revision) == (2, 3, 4)
+    assert entries[-1].changes == {
         "status": {"old": "online", "new": "offline"},
         "reason": {"old": None, "new": "unplugged"},
     }
-    assert entries[-1]["snapshot"] == {
+    assert entries[-1].snapshot == {
         "status": "offline",
         "reason": "unplugged",
         "version": 3,
-        "updated_at": current["status_updated_at"],
+        "updated_at": current.status_updated_at,
     }
     assert_table_consistent()
 
@@ -106,26 +106,26 @@ def test_revisions_are_gap_free_across_config_and_status_changes(registry, regis
 def test_history_times_never_go_backwards_even_if_the_clock_does(registry, register, clock):
     device = register()
     clock.advance(minutes=-10)
-    registry.set_status(device["id"], status("online"), if_match=None, principal="bob")
-    first, second = history(registry, device["id"])
-    assert second["at"] >= first["at"]
+    registry.set_status(device.id, status("online"), if_match=None, principal="bob")
+    first, second = history(registry, device.id)
+    assert second.at >= first.at
 
 
 def test_history_entry_by_revision_and_unknown_revision(registry, register):
     device = register()
-    assert registry.history_entry(device["id"], 1)["kind"] == "created"
+    assert registry.history_entry(device.id, 1).kind == "created"
     with pytest.raises(HistoryEntryNotFound):
-        registry.history_entry(device["id"], 2)
+        registry.history_entry(device.id, 2)
 
 
 def test_moving_a_device_to_another_mac_frees_the_old_one(registry, register, assert_table_consistent):
     device = register(mac_address="00:00:00:00:00:01")
-    registry.update(device["id"], {"mac_address": "00-00-00-00-00-02"}, if_match=None, principal="bob")
+    registry.update(device.id, {"mac_address": "00-00-00-00-00-02"}, if_match=None, principal="bob")
     newcomer = register(mac_address="000000000001")
-    assert newcomer["mac_address"] == "00:00:00:00:00:01"
+    assert newcomer.mac_address == "00:00:00:00:00:01"
     with pytest.raises(MacAddressTaken) as raised:
         register(mac_address="0000.0000.0002")
-    assert raised.value.existing_id == device["id"] and raised.value.mac == "00:00:00:00:00:02"
+    assert raised.value.existing_id == device.id and raised.value.mac == "00:00:00:00:00:02"
     assert_table_consistent()
 
 
@@ -134,9 +134,9 @@ def test_moving_a_device_onto_a_taken_mac_is_409_and_changes_nothing(registry, r
     device = register(mac_address="00:00:00:00:00:02")
     before = table_items()
     with pytest.raises(MacAddressTaken) as raised:
-        registry.update(device["id"], {"mac_address": "00:00:00:00:00:01"}, if_match=None, principal="bob")
-    assert raised.value.existing_id == holder["id"]
-    assert f"00:00:00:00:00:01 is already registered to device {holder['id']}" in raised.value.detail
+        registry.update(device.id, {"mac_address": "00:00:00:00:00:01"}, if_match=None, principal="bob")
+    assert raised.value.existing_id == holder.id
+    assert f"00:00:00:00:00:01 is already registered to device {holder.id}" in raised.value.detail
     assert table_items() == before
 
 
@@ -146,7 +146,7 @@ def test_duplicate_registration_in_another_spelling_names_mac_and_holder(registr
     with pytest.raises(MacAddressTaken) as raised:
         register(mac_address="001A.2B3C.4D5E")
     assert raised.value.status == 409
-    assert "00:1a:2b:3c:4d:5e" in raised.value.detail and holder["id"] in raised.value.detail
+    assert "00:1a:2b:3c:4d:5e" in raised.value.detail and holder.id in raised.value.detail
     assert table_items() == before
 
 
@@ -154,19 +154,19 @@ def test_delete_leaves_a_tombstone_with_history_and_frees_the_mac(
     registry, register, table_items, assert_table_consistent
 ):
     device = register(mac_address="00:00:00:00:00:01")
-    registry.set_status(device["id"], status("online"), if_match=None, principal="bob")
-    registry.delete(device["id"], if_match=None, principal="carol")
+    registry.set_status(device.id, status("online"), if_match=None, principal="bob")
+    registry.delete(device.id, if_match=None, principal="carol")
     with pytest.raises(DeviceNotFound):
-        registry.get(device["id"])
-    entries = history(registry, device["id"])
-    assert [e["kind"] for e in entries] == ["created", "status", "deleted"]
-    assert entries[-1]["changed_by"] == "carol" and entries[-1]["revision"] == 3
-    assert registry.history_entry(device["id"], 3)["kind"] == "deleted"
-    assert register(mac_address="00:00:00:00:00:01")["id"] != device["id"]
-    assert device["id"] not in {item["id"] for item in registry.list_devices(limit=10, cursor=None)[0]}
+        registry.get(device.id)
+    entries = history(registry, device.id)
+    assert [e.kind for e in entries] == ["created", "status", "deleted"]
+    assert entries[-1].changed_by == "carol" and entries[-1].revision == 3
+    assert registry.history_entry(device.id, 3).kind == "deleted"
+    assert register(mac_address="00:00:00:00:00:01").id != device.id
+    assert device.id not in {item.id for item in registry.list_devices(limit=10, cursor=None)[0]}
     assert_table_consistent()
-    tombstone = next(item for item in table_items() if item["sk"] == "STATE" and item["id"] == device["id"])
-    assert tombstone["deleted_at"] and tombstone["name"] == device["name"]
+    tombstone = next(item for item in table_items() if item["sk"] == "STATE" and item["id"] == device.id)
+    assert tombstone["deleted_at"] and tombstone["name"] == device.name
 
 
 @pytest.mark.parametrize(
@@ -180,10 +180,10 @@ def test_delete_leaves_a_tombstone_with_history_and_frees_the_mac(
 )
 def test_writes_to_a_deleted_device_are_not_found_and_change_nothing(registry, register, table_items, write):
     device = register()
-    registry.delete(device["id"], if_match=None, principal="b")
+    registry.delete(device.id, if_match=None, principal="b")
     before = table_items()
     with pytest.raises(DeviceNotFound):
-        write(registry, device["id"])
+        write(registry, device.id)
     assert table_items() == before
 
 
@@ -200,8 +200,8 @@ def test_if_match_mismatch_is_412_and_changes_nothing(registry, register, table_
     device = register()
     before = table_items()
     for write in (
-        lambda: registry.update(device["id"], {"location": "x"}, if_match=header, principal="b"),
-        lambda: registry.delete(device["id"], if_match=header, principal="b"),
+        lambda: registry.update(device.id, {"location": "x"}, if_match=header, principal="b"),
+        lambda: registry.delete(device.id, if_match=header, principal="b"),
     ):
         with pytest.raises(PreconditionFailed) as raised:
             write()
@@ -212,22 +212,22 @@ def test_if_match_mismatch_is_412_and_changes_nothing(registry, register, table_
 @pytest.mark.parametrize("header", ['"1"', "*", '"7", "1"', ' "1" '])
 def test_if_match_with_the_current_etag_or_star_lets_the_write_through(registry, register, header):
     device = register()
-    assert registry.update(device["id"], {"location": "x"}, if_match=header, principal="b")["config_version"] == 2
+    assert registry.update(device.id, {"location": "x"}, if_match=header, principal="b").config_version == 2
 
 
 def test_status_if_match_compares_with_the_status_version_not_the_config_version(registry, register):
     device = register()
-    registry.update(device["id"], {"location": "x"}, if_match=None, principal="b")  # config_version 2
+    registry.update(device.id, {"location": "x"}, if_match=None, principal="b")  # config_version 2
     with pytest.raises(PreconditionFailed):
-        registry.set_status(device["id"], status("online"), if_match='"2"', principal="b")
-    assert registry.set_status(device["id"], status("online"), if_match='"1"', principal="b")["status_version"] == 2
+        registry.set_status(device.id, status("online"), if_match='"2"', principal="b")
+    assert registry.set_status(device.id, status("online"), if_match='"1"', principal="b").status_version == 2
 
 
 @pytest.mark.parametrize("header", ["1", "'1'", '"1', "", 'W/"1" garbage'])
 def test_malformed_if_match_is_a_400(registry, register, header):
     device = register()
     with pytest.raises(InvalidHeader) as raised:
-        registry.update(device["id"], {"location": "x"}, if_match=header, principal="b")
+        registry.update(device.id, {"location": "x"}, if_match=header, principal="b")
     assert raised.value.status == 400
 
 
@@ -245,5 +245,5 @@ def test_registered_attributes_are_stored_in_canonical_form(registry, table_item
 def test_patching_the_same_mac_in_another_spelling_is_not_a_change(registry, register, table_items):
     device = register(mac_address="00:1a:2b:3c:4d:5e")
     before = table_items()
-    same = registry.update(device["id"], {"mac_address": "001A.2B3C.4D5E"}, if_match=None, principal="bob")
-    assert same["config_version"] == 1 and table_items() == before
+    same = registry.update(device.id, {"mac_address": "001A.2B3C.4D5E"}, if_match=None, principal="bob")
+    assert same.config_version == 1 and table_items() == before

@@ -75,7 +75,7 @@ def test_failed_transaction_is_service_unavailable_and_leaves_the_table_as_it_wa
         with subtests.test(failure=name):
             refused = inject_dynamodb_error(store.client, "TransactWriteItems", failure)
             with pytest.raises(ServiceUnavailable) as raised:
-                write(registry, device["id"])
+                write(registry, device.id)
             refused.stop()
             assert len(refused) == 1  # not retried by the service: the client's own retries already ran
             assert raised.value.status == 503 and raised.value.retry_after == 1
@@ -92,7 +92,7 @@ def test_failed_read_before_a_write_is_service_unavailable_and_writes_nothing(
         with subtests.test(failure=name):
             inject_dynamodb_error(store.client, "GetItem", failure, times=1)
             with pytest.raises(ServiceUnavailable):
-                write(registry, device["id"])
+                write(registry, device.id)
             assert table_items() == before
 
 
@@ -102,9 +102,9 @@ def test_failed_read_is_service_unavailable(registry, store, device, inject_dyna
         with subtests.test(failure=name):
             inject_dynamodb_error(store.client, operation, failure, times=1)
             with pytest.raises(ServiceUnavailable) as raised:
-                read(registry, device["id"])
+                read(registry, device.id)
             assert "DynamoDB" not in raised.value.detail and "Exception" not in raised.value.detail
-    assert read(registry, device["id"])  # and once DynamoDB answers again, so does the read
+    assert read(registry, device.id)  # and once DynamoDB answers again, so does the read
 
 
 def test_a_transaction_conflict_is_retried_like_a_lost_race(
@@ -113,7 +113,7 @@ def test_a_transaction_conflict_is_retried_like_a_lost_race(
     refused = inject_dynamodb_error(
         store.client, "TransactWriteItems", cancelled("TransactionConflict", "None"), times=1
     )
-    assert registry.update(device["id"], {"location": "Roof"}, if_match=None, principal="bob")["revision"] == 2
+    assert registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob").revision == 2
     assert len(refused) == 1
     assert_table_consistent()
 
@@ -124,7 +124,7 @@ def test_a_transaction_conflict_that_persists_is_a_concurrent_update_and_writes_
     before = table_items()
     inject_dynamodb_error(store.client, "TransactWriteItems", cancelled("TransactionConflict", "None"))
     with pytest.raises(ConcurrentUpdate) as raised:
-        registry.update(device["id"], {"location": "Roof"}, if_match=None, principal="bob")
+        registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob")
     assert raised.value.retry_after == 1
     assert table_items() == before
 

@@ -1,0 +1,85 @@
+"""The stored records, declared once: what the store returns and the service and views
+consume. An item's shape lives here; a misspelt field is a type error, not a ``KeyError`` in
+production.
+
+Records are frozen: a change is a new record (``dataclasses.replace``), which is what the
+service commits. Parsing tolerates items written before a field existed (its default applies)
+and ignores attributes it does not know (table and index keys, or fields of a newer version),
+so a table keeps working across an upgrade until its migration has run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Self
+
+from registry.models import ATTRIBUTE_FIELDS
+
+
+class _Record:
+    __slots__ = ()
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Self:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{name: value for name, value in item.items() if name in known})
+
+    def to_item(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Device(_Record):
+    """A device's current item: its attributes, its status and its revision counter. A
+    deleted device keeps its item as a tombstone (``deleted_at`` set) with its last state."""
+
+    id: str
+    name: str
+    device_type: str
+    mac_address: str
+    config_version: int
+    created_at: str
+    updated_at: str
+    status: str
+    status_version: int
+    status_updated_at: str
+    revision: int  # of the latest history entry, any kind: the optimistic-locking version
+    last_at: str  # when the latest history entry was written
+    ip_address: str | None = None
+    firmware_version: str | None = None
+    serial_number: str | None = None
+    location: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
+    deleted_at: str | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def config(self) -> dict[str, Any]:
+        """The client-settable attributes, as a device detail shows them."""
+        return {name: getattr(self, name) for name in ATTRIBUTE_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDevice(_Record):
+    """A list index entry: the summary fields every list index projects."""
+
+    id: str
+    name: str
+    device_type: str
+    mac_address: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord(_Record):
+    """One immutable history entry."""
+
+    revision: int
+    kind: str
+    at: str
+    changed_by: str
+    changes: dict[str, dict[str, Any]]
+    snapshot: dict[str, Any]
