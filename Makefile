@@ -56,7 +56,7 @@ synth: install node_modules/.installed  ## cdk synth, offline, no credentials (S
 deploy: synth  ## needs AWS credentials and `npx cdk bootstrap` once per account/region
 	npx cdk deploy -c stage=$(STAGE) --outputs-file cdk-outputs.json
 
-test: lint node_modules/.installed chromium  ## ruff + mypy, then every test (unit, integration, reliability, infra, Swagger UI in Chromium)
+test: lint node_modules/.installed chromium $(CHECKOV_VENV)/.installed  ## ruff + mypy, then every test (unit, integration, reliability, infra with checkov, Swagger UI in Chromium)
 	$(PY) -m pytest -q
 
 lint: install
@@ -72,4 +72,4 @@ bench: install node_modules/.installed
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-tools node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools build node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
