@@ -96,20 +96,25 @@ DOCS_ROUTE = route_for("docs")
 
 
 def asset_excludes(route: Route) -> list[str]:
-    """An allow-list in .gitignore syntax: ``registry/`` and this route's handler, nothing else
-    from ``functions/`` (no other handlers, no caches, nothing added there later by accident)."""
+    return handler_asset_excludes(route.handler, openapi=route == DOCS_ROUTE)
+
+
+def handler_asset_excludes(handler: str, *, openapi: bool = False) -> list[str]:
+    """An allow-list in .gitignore syntax: ``registry/`` and the handler module ``handler``
+    (a route's, or the migration function's), nothing else from ``functions/`` (no other
+    handlers, no caches, nothing added there later by accident)."""
     excludes = [
         "/*",
         "!/registry/",
         "!/handlers/",
         "/handlers/*",
         "!/handlers/__init__.py",
-        f"!/handlers/{route.handler}.py",
+        f"!/handlers/{handler}.py",
         "__pycache__/",
         "*.pyc",
         "/registry/openapi.py",
     ]
-    if route != DOCS_ROUTE:
+    if not openapi:
         excludes.append("/registry/openapi.json")
     return excludes
 
@@ -218,10 +223,10 @@ class RouteFunction(Construct):
 
 
 class Functions(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data, token_url: str) -> None:
         super().__init__(scope, construct_id)
         versions = pinned()
-        layer = lambda_.LayerVersion(
+        self.layer = layer = lambda_.LayerVersion(
             self,
             "Libraries",
             code=lambda_.Code.from_asset(str(layer_dir())),
@@ -253,7 +258,9 @@ class Functions(Construct):
                 route=route,
                 stage=stage,
                 layer=layer,
-                environment={**powertools, **tables} if route.scope else powertools,
+                # The docs function reads no table; it names the token endpoint, so that Swagger
+                # UI's Authorize can get a token (client credentials) from the Cognito domain.
+                environment={**powertools, **tables} if route.scope else {**powertools, "OAUTH_TOKEN_URL": token_url},
             )
             for statement in self._statements(route, data):
                 function.role.add_to_policy(statement)

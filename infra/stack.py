@@ -11,6 +11,7 @@ from infra.api import Api
 from infra.auth import Auth
 from infra.data import Data
 from infra.functions import Functions
+from infra.migrations import MigrationFunction
 from infra.monitoring import Monitoring
 from infra.snapstart import SnapStartGuards
 from infra.stage import StageConfig
@@ -30,8 +31,9 @@ class DeviceRegistryStack(Stack):
         )
         self.data = Data(self, "Data", stage=stage)
         self.auth = Auth(self, "Auth", stage=stage)
-        self.functions = Functions(self, "Functions", stage=stage, data=self.data)
+        self.functions = Functions(self, "Functions", stage=stage, data=self.data, token_url=self.auth.token_url)
         self.api = Api(self, "Api", stage=stage, auth=self.auth, functions=self.functions)
+        self.migrations = MigrationFunction(self, "Migrations", stage=stage, data=self.data, layer=self.functions.layer)
         if stage.snap_start:
             aliases = {
                 route.function_id: function.target
@@ -50,3 +52,6 @@ class DeviceRegistryStack(Stack):
         CfnOutput(self, "TableName", value=self.data.table.table_name)
         CfnOutput(self, "IdempotencyTableName", value=self.data.idempotency_table.table_name)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(
+            self, "MigrateFunctionName", value=self.migrations.function.function_name, description="Schema migrations"
+        )

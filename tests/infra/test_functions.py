@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from registry import settings, wiring
-from registry.routes import ROUTES, Route
+from registry.routes import ROUTES, Route, route_for
 from tests.infra.cfn import methods, resources
 from tests.infra.conftest import Synthesized
 
@@ -106,9 +106,11 @@ def test_only_the_docs_function_ships_the_openapi_document_and_none_its_generato
     assert "registry/openapi.py" not in files
 
 
-def test_one_function_per_route_plus_only_the_cdk_custom_resource_provider(prod: dict[str, Any]) -> None:
+def test_one_function_per_route_plus_only_the_migration_function_and_the_cdk_custom_resource_provider(
+    prod: dict[str, Any],
+) -> None:
     functions = resources(prod, "AWS::Lambda::Function")
-    ours = {route.function_id for route in ROUTES}
+    ours = {route.function_id for route in ROUTES} | {"Migrate"}  # infra/migrations.py
 
     assert ours <= set(functions)
     others = set(functions) - ours
@@ -131,3 +133,14 @@ def test_prod_invokes_snapstart_versions_through_an_alias_and_dev_does_not(
     }
     assert bool(aliases) == snaps
     assert all(f'"Ref": "{alias}"' in uri for alias in aliases)
+
+
+def test_the_docs_function_names_the_cognito_token_endpoint_for_swagger_ui(prod: dict[str, Any]) -> None:
+    variables = _function(prod, route_for("docs"))["Environment"]["Variables"]
+    token_url = json.dumps(variables["OAUTH_TOKEN_URL"])
+    domains = resources(prod, "AWS::Cognito::UserPoolDomain")
+
+    assert len(domains) == 1 and f'"Ref": "{next(iter(domains))}"' in token_url
+    assert "/oauth2/token" in token_url
+    api_functions = [_function(prod, route) for route in ROUTES if route.scope]
+    assert all("OAUTH_TOKEN_URL" not in function["Environment"]["Variables"] for function in api_functions)

@@ -151,8 +151,13 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
     def serve(route: Route, device_id: str | None) -> subprocess.Popen[str]:
         function = _function(template, route)
         variables = function["Environment"]["Variables"]
-        names = {"TABLE_NAME": f"devices-{route.handler}", "IDEMPOTENCY_TABLE_NAME": f"idempotency-{route.handler}"}
-        env = {name: value if isinstance(value, str) else names.get(name, name) for name, value in variables.items()}
+        # What CloudFormation resolves at deploy time; a new unresolved variable fails here until named.
+        resolved = {
+            "TABLE_NAME": f"devices-{route.handler}",
+            "IDEMPOTENCY_TABLE_NAME": f"idempotency-{route.handler}",
+            "OAUTH_TOKEN_URL": "https://device-registry-prod-123456789012.auth.us-east-1.amazoncognito.com/oauth2/token",
+        }
+        env = {name: value if isinstance(value, str) else resolved[name] for name, value in variables.items()}
         env |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
         env |= {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "POWERTOOLS_LOG_LEVEL": "ERROR"}
         text = (REPO_ROOT / "events" / f"{route.handler}.json").read_text(encoding="utf-8")
@@ -201,4 +206,4 @@ def _register(endpoint: str, route: Route) -> str:
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     service = DeviceService(DeviceStore(client, f"devices-{route.handler}"))
     attributes = DeviceAttributes(name="Fidelity", device_type="sensor", mac_address="02:00:00:00:f1:de")
-    return str(service.register(attributes, "fidelity")["id"])
+    return service.register(attributes, "fidelity").id
