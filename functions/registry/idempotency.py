@@ -1,9 +1,10 @@
 """``Idempotency-Key`` for write routes, on the Powertools idempotency utility.
 
-A request with a key runs once; a retry with the same key, route, caller and JSON body gets
-the first answer again (marked ``Idempotent-Replayed: true``) and changes nothing. The same
-key with another body is a 422; a retry while the first is still running is a 409. Only
-successful answers are kept: after a 4xx or 5xx, which changed nothing, a retry runs again."""
+A request with a key runs once; a retry with the same key, route, caller, JSON body and
+``If-Match`` gets the first answer again (marked ``Idempotent-Replayed: true``) and changes
+nothing. The same key with another body or ``If-Match`` is a 422; a retry while the first is
+still running is a 409. Only successful answers are kept: after a 4xx or 5xx, which changed
+nothing, a retry runs again."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from registry import problems
-from registry.api import IDEMPOTENCY_KEY, Handler, caller, lambda_entry
+from registry.api import IDEMPOTENCY_KEY, IF_MATCH, Handler, caller, lambda_entry
 from registry.errors import (
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -40,7 +41,6 @@ from registry.params import IDEMPOTENCY_KEY_PATTERN
 from registry.settings import get_settings
 from registry.wiring import dynamodb_client
 
-HEADER = IDEMPOTENCY_KEY.lower()
 logger = Logger(child=True)
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
@@ -58,13 +58,17 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     return response
 
 
+def _header(event: dict[str, Any], name: str) -> str | None:
+    """One line per declared header by now (registry.api.guard combines repeated lines)."""
+    values = [str(value) for key, value in (event.get("headers") or {}).items() if key.lower() == name.lower()]
+    return values[0] if values else None
+
+
 def _key(event: dict[str, Any]) -> str | None:
-    for name, value in (event.get("headers") or {}).items():
-        if name.lower() == HEADER:
-            if not _KEY.fullmatch(value or ""):
-                raise InvalidHeader("Idempotency-Key must be 1-255 visible ASCII characters.")
-            return str(value)
-    return None
+    key = _header(event, IDEMPOTENCY_KEY)
+    if key is not None and not _KEY.fullmatch(key):
+        raise InvalidHeader("Idempotency-Key must be 1-255 visible ASCII characters.")
+    return key
 
 
 @cache
@@ -73,7 +77,7 @@ def _runner(handler: str, app: APIGatewayRestResolver) -> Any:
     persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb_client())
     config = IdempotencyConfig(
         event_key_jmespath="[method, path, caller, key]",
-        payload_validation_jmespath="body",
+        payload_validation_jmespath="[body, if_match]",
         expires_after_seconds=settings.idempotency_ttl_seconds,
         response_hook=_mark_replayed,
     )
@@ -108,13 +112,16 @@ def idempotent_entry(app: APIGatewayRestResolver, handler: str) -> Handler:
                 "path": event.get("path"),
                 "caller": caller(event),
                 "body": json.loads(event.get("body") or "null"),
+                # A retry is the same request: same body and same precondition. Another If-Match
+                # (a malformed one included) is another request, not a replay of the first.
+                "if_match": _header(event, IF_MATCH),
             }
             return dict(run(request=request, event=event, context=context, answered=answered))
         except _NotKept as answer:
             return answer.response
         except IdempotencyValidationError:
             error: RegistryError = IdempotencyKeyReused(
-                "This Idempotency-Key was already used with a different request body; use a new key."
+                "This Idempotency-Key was already used with a different request body or If-Match; use a new key."
             )
         except IdempotencyAlreadyInProgressError:
             error = IdempotencyInProgress("A request with this Idempotency-Key is still in progress; retry shortly.")

@@ -55,8 +55,7 @@ MacAddress = Annotated[
 ]
 CanonicalMac = Annotated[str, StringConstraints(pattern=types.CANONICAL_MAC_PATTERN)]
 _IP_SCHEMA = {
-    "type": "string",
-    "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
+    "anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}],
     "description": "IPv4 or IPv6 address (no zone), answered in canonical form",
     "examples": ["192.0.2.10"],
 }

@@ -57,7 +57,7 @@ IdempotencyKey = Annotated[
         description=(
             "1-255 visible ASCII characters naming this request: a retry with the same key and body gets "
             "the first answer again (`Idempotent-Replayed: true`) and changes nothing more; the same key "
-            "with another body is 422."
+            "with another body or `If-Match` is 422."
         ),
     ),
 ]

@@ -1,5 +1,7 @@
 """Idempotency-Key: a retried write gets the first answer again and changes nothing more."""
 
+import pytest
+
 from tests.integration.support import assert_problem
 
 NEW = {"name": "Gateway", "device_type": "gateway", "mac_address": "00:00:00:00:0a:01"}
@@ -78,3 +80,14 @@ def test_a_key_is_scoped_to_its_route_and_caller(invoke, make_device):
         claims={"sub": "someone-else", "scope": "devices/write"},
     )
     assert "Idempotent-Replayed" not in other_caller["headers"]
+
+
+@pytest.mark.parametrize("if_match", ['"2"', "not an entity tag"])
+def test_same_key_with_another_if_match_is_another_request_not_a_replay(invoke, make_device, if_match):
+    device = make_device()
+    path, key = f"/devices/{device['id']}", "rename-1"
+    first = invoke("update_device", path, body={"name": "A"}, headers={"Idempotency-Key": key, "If-Match": '"1"'})
+    assert first["statusCode"] == 200
+    other = invoke("update_device", path, body={"name": "A"}, headers={"Idempotency-Key": key, "If-Match": if_match})
+    assert_problem(other, 422, "idempotency-key-reused")
+    assert invoke("get_device", path)["json"]["config_version"] == 2
