@@ -154,7 +154,6 @@ class RouteFunction(Construct):
             layers=[layer],
             memory_size=DOCS_MEMORY_MB if route == DOCS_ROUTE else MEMORY_MB,
             timeout=TIMEOUT,
-            tracing=lambda_.Tracing.ACTIVE,
             environment=environment,
             role=self.role,
             log_group=self.log_group,
@@ -175,12 +174,6 @@ class RouteFunction(Construct):
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.override_logical_id(route.function_id)
         self._explain_checkov_findings(stage)
-        acknowledge(
-            self,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
-            "support no resource-level permissions.",
-        )
         acknowledge(
             self.function,
             "AwsSolutions-L1",

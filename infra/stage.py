@@ -90,10 +90,6 @@ class StageConfig:
         if reserved > RESERVABLE:
             raise ValueError(f"{self.name}: {reserved} reserved executions leave less than {UNRESERVED_MINIMUM}")
 
-    @property
-    def is_production(self) -> bool:
-        return self.removal_policy is RemovalPolicy.RETAIN
-
 
 STAGES = {
     "dev": StageConfig(

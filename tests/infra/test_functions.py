@@ -1,4 +1,4 @@
-"""One Lambda function per route: runtime, architecture, tracing, logs, layer, environment
+"""One Lambda function per route: runtime, architecture, logs, layer, environment
 and a code asset with nothing but our code."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _function(template: dict[str, Any], route: Route) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("route", ROUTE_PARAMS)
-def test_function_runs_python_313_on_arm64_with_tracing_and_the_libraries_layer(
+def test_function_runs_python_313_on_arm64_with_the_libraries_layer_and_no_xray(
     prod: dict[str, Any], route: Route
 ) -> None:
     function = _function(prod, route)
@@ -32,7 +32,7 @@ def test_function_runs_python_313_on_arm64_with_tracing_and_the_libraries_layer(
 
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
-    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert "TracingConfig" not in function  # no X-Ray SDK in the functions: see docs/decisions.md
     assert layer_properties["CompatibleRuntimes"] == ["python3.13"]
     assert layer_properties["CompatibleArchitectures"] == ["arm64"]
     assert function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
