@@ -1,0 +1,26 @@
+"""Schema evolution of the device table: numbered, idempotent, resumable migrations.
+
+* :mod:`~registry.migrations.catalog` lists them (none is pending today);
+* :func:`upgraded` is what a reader calls on every item it reads, so that items written before
+  a migration read as if it had run, until it has;
+* :mod:`~registry.migrations.runner` runs the pending ones, page by page, rate-limited, with a
+  ledger item per migration in the table itself (``pk = MIGRATIONS``) that records what ran and
+  where an interrupted run resumes; ``python -m registry.migrations`` (``make migrate``), the
+  stack's one-off migration function (``handlers/migrate.py``) and the local server at start
+  run it.
+
+The runner's DynamoDB calls are in :mod:`~registry.migrations.dynamodb`, the one module besides
+the store that speaks DynamoDB: it is the only code that may Scan the table, which no request
+path does. Importing this package imports neither boto3 nor the runner."""
+
+from __future__ import annotations
+
+from registry.migrations.catalog import MIGRATIONS
+from registry.migrations.migration import Item, Migration, upgrade
+
+__all__ = ["MIGRATIONS", "Item", "Migration", "upgraded"]
+
+
+def upgraded(item: Item) -> Item:
+    """``item`` (as read, keys included) in the shape the newest registered migration gives it."""
+    return upgrade(item, MIGRATIONS)

@@ -1,0 +1,22 @@
+"""Every schema migration, in number order: the one list the runner, the readers and the
+tests read.
+
+Adding one (say, tags on every device):
+
+1. a module ``m0001_device_tags.py`` here defining ``MIGRATION = Migration(1, "device_tags",
+   applies_to=..., transform=...)``, with keys and names from ``registry.table``;
+2. its ``MIGRATION`` appended to ``MIGRATIONS`` below (a test fails if a module is left out);
+3. the new shape written by the code that ships with it, and read through
+   :func:`registry.migrations.upgraded` (so items not yet migrated read as migrated);
+4. a test that runs it on a table written by the code before it (tests/integration/test_migrations.py).
+
+Deploy the code first, then run the migration (``make migrate``; in AWS the stack's migration
+function, docs/deployment.md): items written meanwhile already have the new shape.
+
+None is pending today: the table has the shape today's code writes."""
+
+from __future__ import annotations
+
+from registry.migrations.migration import Migration
+
+MIGRATIONS: tuple[Migration, ...] = ()
