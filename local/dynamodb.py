@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -18,6 +19,9 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from registry import table
+from registry.migrations import MIGRATIONS, Migration
+from registry.migrations.dynamodb import MigrationTable
+from registry.migrations.runner import Runner, Status
 
 
 def _copy_for_rollback(table: Any, memo: dict[int, Any]) -> Any:
@@ -116,3 +120,12 @@ def create_tables(endpoint: str | None, table_name: str, idempotency_table_name:
         client.create_table(**table.create_table_request(table_name))
     if idempotency_table_name not in existing:
         client.create_table(**table.create_idempotency_table_request(idempotency_table_name))
+
+
+def migrate(endpoint: str | None, table_name: str, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    """Run the pending schema migrations (registry/migrations) before serving, as a deployment
+    runs them after the code is out: the local server's data is migrated at every start."""
+    store = MigrationTable(boto3.client("dynamodb", endpoint_url=endpoint), table_name)
+    for outcome in Runner(store).run(migrations).outcomes:
+        if outcome.status is not Status.ALREADY_DONE:
+            print(f"Migration {outcome.migration.label}: {outcome.status} ({outcome.rewritten} items rewritten)")

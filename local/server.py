@@ -182,14 +182,21 @@ class _Server(ThreadingHTTPServer):
 class LocalApi:
     """The local API and, unless ``dynamodb_endpoint`` names another, its embedded DynamoDB."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 3000, dynamodb_endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        dynamodb_endpoint: str | None = None,
+        dynamodb_port: int = 0,
+    ) -> None:
         # Imported here: the execution environments import this module, and need no moto.
-        from local.dynamodb import EmbeddedDynamoDB, create_tables
+        from local.dynamodb import EmbeddedDynamoDB, create_tables, migrate
 
-        self.dynamodb = None if dynamodb_endpoint else EmbeddedDynamoDB().start()
+        self.dynamodb = None if dynamodb_endpoint else EmbeddedDynamoDB(port=dynamodb_port).start()
         endpoint = dynamodb_endpoint or (self.dynamodb.endpoint if self.dynamodb else None)
         configure_environment(endpoint)
         create_tables(endpoint, os.environ["TABLE_NAME"], os.environ["IDEMPOTENCY_TABLE_NAME"])
+        migrate(endpoint, os.environ["TABLE_NAME"])
         self.http = _Server((host, port))
         self._thread = threading.Thread(target=self.http.serve_forever, name="local-api", daemon=True)
 
@@ -222,7 +229,8 @@ def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "3000"))
     external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-    api = LocalApi(host, port, external)
+    # `make run` fixes the embedded DynamoDB's port (3001) so that `make migrate` finds it.
+    api = LocalApi(host, port, external, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0")))
     where = external or f"embedded DynamoDB at {api.dynamodb.endpoint if api.dynamodb else '?'}"
     print(f"Device Registry API on {api.url} ({where}); Swagger UI at {api.url}/swagger. Ctrl-C stops.")
     try:
