@@ -18,6 +18,7 @@ from infra.data import Data
 from infra.layer import LAMBDA_PYTHON, layer_dir, pinned
 from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
 from infra.stage import StageConfig
+from registry import metrics
 from registry import table as schema
 from registry.routes import ROUTES, Route, route_for
 
@@ -38,7 +39,6 @@ DOCS_MEMORY_MB = 256  # serves a static document: no DynamoDB, no request models
 TIMEOUT = Duration.seconds(25)
 
 SERVICE_NAME = "device-registry"
-METRICS_NAMESPACE = "DeviceRegistry"
 
 GET_ITEM = "dynamodb:GetItem"
 PUT_ITEM = "dynamodb:PutItem"
@@ -233,7 +233,7 @@ class Functions(Construct):
         )
         powertools = {
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": stage.log_level,
             # We use no pydantic plugins; not looking for them saves a few ms of every cold start.
             "PYDANTIC_DISABLE_PLUGINS": "__all__",

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.events import LambdaContext, match, proxy_event
+from registry import metrics
 from registry.errors import MethodNotAllowed, PayloadTooLarge, RegistryError, RouteNotFound
 from registry.routes import ROUTES
 
@@ -47,6 +48,9 @@ def configure_environment(endpoint: str | None) -> None:
         "ANONYMOUS_PRINCIPAL": "local",
         "POWERTOOLS_SERVICE_NAME": "device-registry",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # Metrics are CloudWatch log lines; a terminal has no use for them.
+        "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)

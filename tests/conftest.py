@@ -36,6 +36,7 @@ os.environ.update(
     ANONYMOUS_PRINCIPAL="tester",
     POWERTOOLS_SERVICE_NAME="device-registry",
     POWERTOOLS_LOG_LEVEL="WARNING",
+    POWERTOOLS_METRICS_NAMESPACE="DeviceRegistry",
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 
-from registry import problems
+from registry import metrics, problems
 from registry.errors import (
     MalformedJson,
     PayloadTooLarge,
@@ -178,7 +178,10 @@ def lambda_entry(app: APIGatewayRestResolver, handler: str, resolve: Handler | N
             checked = guard(event, known_query)
         except RegistryError as error:
             return problems.error_proxy_response(error)
-        return dict(run(checked, context))
+        try:
+            return dict(run(checked, context))
+        finally:
+            metrics.flush()
 
     _end_cold_start()
     return lambda_handler

@@ -25,6 +25,7 @@ from registry.errors import (
     ServiceUnavailable,
     from_validation_errors,
 )
+from registry.metrics import Counter
 from registry.models import (
     ATTRIBUTE_FIELDS,
     DeviceAttributes,
@@ -125,11 +126,13 @@ class DeviceService:
         clock: Callable[[], str] = now_timestamp,
         max_attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
+        count: Callable[[Counter], None] = lambda _: None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.max_attempts = max_attempts
         self.sleep = sleep
+        self.count = count
 
     # -- devices ---------------------------------------------------------------------
 
@@ -156,6 +159,7 @@ class DeviceService:
             # A new id cannot be stale: another transaction was in flight on its MAC claim.
             # Retrying after Retry-After gets the real answer (201, or 409 if that one won).
             raise ServiceUnavailable("The device store is busy; retry shortly.") from None
+        self.count(Counter.REGISTRATIONS)
         return device
 
     def get(self, device_id: str) -> Device:
@@ -293,10 +297,13 @@ class DeviceService:
                     release_mac=change.release_mac,
                 )
             except StaleRevision:
+                self.count(Counter.WRITE_CONFLICTS)
                 if attempt + 1 < self.max_attempts:
                     # Full jitter: concurrent writers spread out instead of colliding again.
                     self.sleep(_JITTER.uniform(0, min(0.5, 0.02 * 2**attempt)))
                 continue
+            if change.history.kind == HistoryKind.STATUS:
+                self.count(Counter.STATUS_CHANGES)
             return change.device
         raise ConcurrentUpdate(
             f"Device {device_id} was changed by other writers {self.max_attempts} times while this "

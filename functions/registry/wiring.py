@@ -9,6 +9,7 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
+from registry import metrics
 from registry.service import DeviceService
 from registry.settings import get_settings
 from registry.store import DeviceStore
@@ -30,4 +31,4 @@ def dynamodb_client() -> object:
 
 @cache
 def get_service() -> DeviceService:
-    return DeviceService(DeviceStore(dynamodb_client(), get_settings().table_name))
+    return DeviceService(DeviceStore(dynamodb_client(), get_settings().table_name), count=metrics.count)

@@ -1,5 +1,7 @@
 """Devices and their status through the Lambda handlers, fed API Gateway proxy events."""
 
+import json
+
 import pytest
 
 from tests.integration.support import assert_problem, error_fields
@@ -247,3 +249,15 @@ def test_history_records_who_made_the_change(invoke, make_device, claims, record
     device = make_device()
     invoke("put_status", f"/devices/{device['id']}/status", body={"status": "online"}, claims=claims)
     assert invoke("get_history_entry", f"/devices/{device['id']}/history/2")["json"]["changed_by"] == recorded
+
+
+def test_a_registration_writes_one_cloudwatch_metric_line_in_the_registry_namespace(make_device, capsys):
+    capsys.readouterr()
+    make_device()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+
+    assert len(lines) == 1
+    (directive,) = lines[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "DeviceRegistry"
+    assert [metric["Name"] for metric in directive["Metrics"]] == ["DevicesRegistered"]
+    assert lines[0]["DevicesRegistered"] == [1.0]

@@ -10,7 +10,9 @@ from registry.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from registry.metrics import Counter
 from registry.models import DeviceAttributes, StatusUpdate
+from registry.service import DeviceService
 
 
 def history(registry, device_id, **filters):
@@ -247,3 +249,22 @@ def test_patching_the_same_mac_in_another_spelling_is_not_a_change(registry, reg
     before = table_items()
     same = registry.update(device.id, {"mac_address": "001A.2B3C.4D5E"}, if_match=None, principal="bob")
     assert same.config_version == 1 and table_items() == before
+
+
+def test_registrations_status_changes_and_write_conflicts_are_counted_for_the_operator(store, clock, sleeps):
+    counted: list[Counter] = []
+    service = DeviceService(store, clock=clock, sleep=sleeps.append, count=counted.append)
+    rival = DeviceService(store, clock=clock, sleep=sleeps.append)
+    device = service.register(DeviceAttributes(name="M", device_type="meter", mac_address="02:00:00:00:aa:01"), "a")
+    service.set_status(device.id, status("online"), if_match=None, principal="a")
+    service.set_status(device.id, status("online"), if_match=None, principal="a")  # no change: not counted
+    service.update(device.id, {"location": "Roof"}, if_match=None, principal="a")  # not a status change
+    assert counted == [Counter.REGISTRATIONS, Counter.STATUS_CHANGES]
+
+    def rival_first(**_: object) -> None:
+        store.client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", rival_first)
+        rival.set_status(device.id, status("maintenance"), if_match=None, principal="r")
+
+    store.client.meta.events.register("before-call.dynamodb.TransactWriteItems", rival_first)
+    service.set_status(device.id, status("offline"), if_match=None, principal="a")
+    assert counted[2:] == [Counter.WRITE_CONFLICTS, Counter.STATUS_CHANGES]

@@ -1,0 +1,34 @@
+"""What an operator charts, as CloudWatch metrics: registrations, status changes and write
+conflicts (a writer that had to read again because another got there first).
+
+Powertools Metrics writes them as embedded-metric-format log lines (no API call, no extra
+latency), in the namespace the stack sets (``POWERTOOLS_METRICS_NAMESPACE``); the entry point
+flushes them once per invocation. The service counts through a plain callable, so it knows
+nothing of CloudWatch and tests can count in a list."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+NAMESPACE = "DeviceRegistry"
+
+_metrics = Metrics()
+
+
+class Counter(StrEnum):
+    REGISTRATIONS = "DevicesRegistered"
+    STATUS_CHANGES = "StatusChanges"
+    WRITE_CONFLICTS = "WriteConflicts"
+
+
+def count(counter: Counter) -> None:
+    _metrics.add_metric(name=counter.value, unit=MetricUnit.Count, value=1)
+
+
+def flush() -> None:
+    """Write what this invocation counted (nothing when it counted nothing)."""
+    if _metrics.metric_set:
+        _metrics.flush_metrics()
