@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test lint openapi synth deploy bench fuzz clean chromium
+.PHONY: install run test lint openapi synth deploy bench fuzz clean chromium migrate
 STAGE ?= dev
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -46,6 +46,19 @@ install: $(VENV)/.installed
 
 run: install  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB
 	$(PY) -m local.server
+
+# Under `make run` the embedded DynamoDB listens on this port, so that `make migrate` (another
+# process) reaches the local server's data; elsewhere (the tests) it takes a free port.
+DYNAMODB_PORT ?= 3001
+run: export DYNAMODB_PORT := $(DYNAMODB_PORT)
+
+# Any endpoint and table: make migrate ENDPOINT=http://host:8000 TABLE=name MIGRATE_ARGS=--list
+ENDPOINT ?= $(or $(AWS_ENDPOINT_URL_DYNAMODB),http://127.0.0.1:$(DYNAMODB_PORT))
+TABLE ?= $(shell $(PY) -c 'from local.server import TABLE_NAME; print(TABLE_NAME)')
+migrate: install  ## pending schema migrations on the running `make run`'s data (MIGRATE_ARGS: --list, --dry-run, --rate N)
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+	$(PY) -m registry.migrations --endpoint $(ENDPOINT) --table $(TABLE) $(MIGRATE_ARGS)
 
 openapi: install  ## regenerate the committed OpenAPI document from the handlers
 	$(PY) -m registry.openapi > functions/registry/openapi.json

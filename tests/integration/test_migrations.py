@@ -394,3 +394,13 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
         assert "0001_device_tags (no longer registered): done: 4 items read, 1 rewritten" in listed.stdout
     finally:
         server.stop()
+
+
+def test_the_command_says_so_when_it_cannot_read_the_table_and_runs_nothing(
+    dynamodb: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert migrate_command(["--table", "no-such-table"]) == 1
+
+    output = capsys.readouterr()
+    assert output.err.startswith("Cannot read table no-such-table at the default endpoint: ")
+    assert output.out == ""

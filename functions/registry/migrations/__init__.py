@@ -22,5 +22,9 @@ __all__ = ["MIGRATIONS", "Item", "Migration", "upgraded"]
 
 
 def upgraded(item: Item) -> Item:
-    """``item`` (as read, keys included) in the shape the newest registered migration gives it."""
+    """``item`` (as read, keys included) in the shape the newest registered migration gives it.
+
+    For whole items (GetItem; a Query of the table or of a history index, which project every
+    attribute). A list index's entry holds only the summary fields it projects: a migration that
+    changes those must accept such partial items; one that does not is best not applied to them."""
     return upgrade(item, MIGRATIONS)

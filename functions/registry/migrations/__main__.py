@@ -46,8 +46,8 @@ def describe(entry: LedgerEntry) -> str:
     )
 
 
-def list_ledger(store: MigrationTable) -> None:
-    recorded = {entry.number: entry for entry in store.ledgers()}
+def list_ledger(entries: list[LedgerEntry]) -> None:
+    recorded = {entry.number: entry for entry in entries}
     if not MIGRATIONS and not recorded:
         print("No migration is registered and the ledger is empty.")
     for migration in MIGRATIONS:
@@ -80,9 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             last_printed = time.monotonic()
 
     try:
-        if arguments.list:
-            list_ledger(store)
-            return 0
+        ledger = store.ledgers()  # first, so that an unreachable endpoint or a missing table says so
+    except (ClientError, BotoCoreError) as error:
+        where = f"table {arguments.table} at {arguments.endpoint or 'the default endpoint'}"
+        print(
+            f"Cannot read {where}: {error} (for the local server's data, `make run` must be running).", file=sys.stderr
+        )
+        return 1
+    if arguments.list:
+        list_ledger(ledger)
+        return 0
+    try:
         options = RunOptions(rate=arguments.rate, page_size=arguments.page_size, dry_run=arguments.dry_run)
         report = Runner(store, progress=progress).run(MIGRATIONS, options)
     except KeyboardInterrupt:
