@@ -2,8 +2,10 @@
 
 It takes and returns typed records (``registry.records``; no attribute-value JSON leaves it),
 builds every key with ``registry.table``, writes every change as one conditional transaction,
-and turns DynamoDB failures into domain errors. It answers what is stored, tombstones
-included: what a deleted device means to a client is the service's rule."""
+and turns DynamoDB failures into domain errors. Whole items read pass through
+``migrations.upgraded``, so an item written before a migration reads as if it had run. It
+answers what is stored, tombstones included: what a deleted device means to a client is the
+service's rule."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from registry import table
 from registry.errors import MacAddressTaken, ServiceUnavailable
+from registry.migrations import upgraded
 from registry.records import Device, HistoryRecord, ListedDevice
 
 if TYPE_CHECKING:
@@ -141,13 +144,13 @@ class DeviceStore:
             ConsistentRead=True,
         )
         item = response.get("Item")
-        return Device.from_item(_from_item(item)) if item else None
+        return Device.from_item(upgraded(_from_item(item))) if item else None
 
     def get_history_entry(self, device_id: str, revision: int) -> HistoryRecord | None:
         key = table.revision_key(device_id, revision)
         response = self._call(self.client.get_item, TableName=self.table_name, Key=_to_item(key))
         item = response.get("Item")
-        return HistoryRecord.from_item(_from_item(item)) if item else None
+        return HistoryRecord.from_item(upgraded(_from_item(item))) if item else None
 
     def query_history(self, query: HistoryQuery) -> Page[HistoryRecord]:
         pk = table.device_pk(query.device_id)
@@ -180,7 +183,7 @@ class DeviceStore:
             start_key=start_key,
             consistent=True,
         )
-        return Page([HistoryRecord.from_item(item) for item in page.items], page.has_more)
+        return Page([HistoryRecord.from_item(upgraded(item)) for item in page.items], page.has_more)
 
     def list_devices(
         self,

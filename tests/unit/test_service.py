@@ -2,6 +2,7 @@
 
 import pytest
 
+from registry import migrations
 from registry.errors import (
     DeviceNotFound,
     HistoryEntryNotFound,
@@ -11,6 +12,7 @@ from registry.errors import (
     ValidationFailed,
 )
 from registry.metrics import Counter
+from registry.migrations import Migration
 from registry.models import DeviceAttributes, StatusUpdate
 from registry.service import DeviceService
 
@@ -268,3 +270,18 @@ def test_registrations_status_changes_and_write_conflicts_are_counted_for_the_op
     store.client.meta.events.register("before-call.dynamodb.TransactWriteItems", rival_first)
     service.set_status(device.id, status("offline"), if_match=None, principal="a")
     assert counted[2:] == [Counter.WRITE_CONFLICTS, Counter.STATUS_CHANGES]
+
+
+def test_an_item_written_before_a_migration_reads_in_the_new_shape_until_the_migration_runs(
+    registry, register, monkeypatch
+):
+    device = register(name="lower case")
+    renamed = Migration(
+        1,
+        "shout_names",
+        applies_to=lambda item: item.get("name", "").islower(),
+        transform=lambda item: {**item, "name": item["name"].upper()},
+    )
+    monkeypatch.setattr(migrations, "MIGRATIONS", (renamed,))
+
+    assert registry.get(device.id).name == "LOWER CASE"
