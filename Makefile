@@ -78,7 +78,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 FUZZ_EXAMPLES ?= 1000
-fuzz: install  ## long contract fuzz: schemathesis against the local server, FUZZ_EXAMPLES per operation (~4 min at 1000)
+fuzz: install  ## long contract fuzz: schemathesis, every check, against the local server, FUZZ_EXAMPLES per operation (~6 min at 1000)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/reliability/test_contract_fuzz.py
 
 bench: install node_modules/.installed
