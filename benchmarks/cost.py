@@ -22,9 +22,10 @@ from unittest.mock import patch
 
 from benchmarks.fixtures import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, device_body, expected_status
 from registry import cursors, table
-from registry.models import DeviceAttributes, StatusUpdate
+from registry.models import DeviceAttributes, StatusUpdate, StatusValue
+from registry.records import Device
 from registry.service import DeviceService
-from registry.store import DeviceStore, _domain
+from registry.store import DeviceStore, _from_item, _Operation
 
 SIZES = {"small": (100, 10), "large": (100_000, 10_000)}  # (devices, history entries)
 DEVICE_TYPES = ("sensor", "gateway", "camera", "meter")
@@ -214,18 +215,18 @@ class DirectStore(DeviceStore):
     def __init__(self, backend_table: Any) -> None:
         super().__init__(client=None, table_name=TABLE_NAME)
         self.backend_table = backend_table
-        self.current: dict[str, Any] | None = None
+        self.current: Device | None = None
 
-    def get_device(self, device_id: str) -> dict[str, Any] | None:
-        return self.current if self.current and self.current["id"] == device_id else None
+    def get_device(self, device_id: str) -> Device | None:
+        return self.current if self.current and self.current.id == device_id else None
 
-    def _transact(self, operations: list[dict[str, Any]], **_: Any) -> None:
+    def _transact(self, operations: list[_Operation], **_: Any) -> None:
         for operation in operations:
-            if "Put" in operation:
-                item = operation["Put"]["Item"]
+            if "Put" in operation.request:
+                item = operation.request["Put"]["Item"]
                 _insert(self.backend_table, item)
                 if item[table.SK]["S"] == table.STATE_SK:
-                    self.current = _domain(item)
+                    self.current = Device.from_item(_from_item(item))
 
 
 @contextmanager
@@ -289,21 +290,21 @@ class Seeder:
         self.service = DeviceService(self.store)
         self.ids: list[str] = []
         self.macs: list[str] = []
-        self.history_state: dict[str, Any] = {}
+        self.history_state: Device | None = None
 
     def grow_fleet(self, devices: int) -> None:
         for n in range(len(self.ids), devices):
             body = device_body(device_type=DEVICE_TYPES[n % len(DEVICE_TYPES)], name=f"Device {n}")
             state = self.service.register(DeviceAttributes.model_validate(body), "bench")
-            self.ids.append(state["id"])
-            self.macs.append(state["mac_address"])
+            self.ids.append(state.id)
+            self.macs.append(state.mac_address)
             self.history_state = self.history_state or state
 
     def grow_history(self, entries: int) -> None:
         self.store.current = self.history_state
-        while self.store.current["revision"] < entries:
-            status = "offline" if self.store.current["status"] == "online" else "online"
-            self.service.set_status(self.ids[0], StatusUpdate(status=status), if_match=None, principal="bench")
+        while self.store.current is not None and self.store.current.revision < entries:
+            status = StatusValue.OFFLINE if self.store.current.status == "online" else StatusValue.ONLINE
+            self.service.set_status(self.ids[0], StatusUpdate(status=status), expected=None, principal="bench")
         self.history_state = self.store.current
 
     def cursors(self, client: Any) -> dict[str, str]:
@@ -313,7 +314,7 @@ class Seeder:
             self.ids[0], kind=None, since=None, until=None, order="desc", limit=50, cursor=None
         )
         return {
-            "devices": cursors.encode_device_cursor(devices[-1]["id"]),
-            "history": cursors.encode_history_cursor(entries[-1]["revision"], entries[-1]["at"]),
-            "since": self.history_state["created_at"],
+            "devices": cursors.encode_device_cursor(devices[-1].id),
+            "history": cursors.encode_history_cursor(entries[-1].revision, entries[-1].at),
+            "since": self.history_state.created_at if self.history_state else "",
         }

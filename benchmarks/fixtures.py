@@ -98,12 +98,12 @@ def seed(service: Any, *, deletable: int) -> Seeded:
     from registry.models import DeviceAttributes, StatusUpdate
 
     def register() -> str:
-        return str(service.register(DeviceAttributes.model_validate(device_body()), "bench")["id"])
+        return service.register(DeviceAttributes.model_validate(device_body()), "bench").id
 
     ids = [register() for _ in range(PAGE_DEVICES)]
     for n in range(HISTORY_ENTRIES - 1):
         update = StatusUpdate(status="online" if n % 2 == 0 else "offline", reason=f"report {n}")
-        service.set_status(ids[0], update, if_match=None, principal="bench")
+        service.set_status(ids[0], update, expected=None, principal="bench")
     return Seeded(ids[0], [register() for _ in range(deletable)])
 
 

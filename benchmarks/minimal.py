@@ -13,6 +13,7 @@ from registry import table
 from registry.api import caller, etag, guard
 from registry.errors import RegistryError, ValidationFailed
 from registry.models import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
+from registry.preconditions import expected_version
 from registry.problems import error_proxy_response
 from registry.routes import route_for
 from registry.types import canonical_mac, canonical_uuid, parse_timestamp
@@ -59,7 +60,7 @@ def _if_match(event: Event) -> str | None:
 
 def create_device(event: Event) -> dict[str, Any]:
     state = get_service().register(DeviceAttributes.model_validate_json(event["body"]), caller(event))
-    return _answer(201, device_detail(state), ETag=etag(state["config_version"]), Location=f"/devices/{state['id']}")
+    return _answer(201, device_detail(state), ETag=etag(state.config_version), Location=f"/devices/{state.id}")
 
 
 def list_devices(event: Event) -> dict[str, Any]:
@@ -77,29 +78,33 @@ def list_devices(event: Event) -> dict[str, Any]:
 
 def get_device(event: Event) -> dict[str, Any]:
     state = get_service().get(_device_id(event))
-    return _answer(200, device_detail(state), ETag=etag(state["config_version"]))
+    return _answer(200, device_detail(state), ETag=etag(state.config_version))
 
 
 def update_device(event: Event) -> dict[str, Any]:
     patch = DevicePatch.model_validate_json(event["body"])
-    state = get_service().update(_device_id(event), patch.changes(), if_match=_if_match(event), principal=caller(event))
-    return _answer(200, device_detail(state), ETag=etag(state["config_version"]))
+    state = get_service().update(
+        _device_id(event), patch.changes(), expected=expected_version(_if_match(event)), principal=caller(event)
+    )
+    return _answer(200, device_detail(state), ETag=etag(state.config_version))
 
 
 def delete_device(event: Event) -> dict[str, Any]:
-    get_service().delete(_device_id(event), if_match=_if_match(event), principal=caller(event))
+    get_service().delete(_device_id(event), expected=expected_version(_if_match(event)), principal=caller(event))
     return _answer(204)
 
 
 def get_status(event: Event) -> dict[str, Any]:
     state = get_service().get(_device_id(event))
-    return _answer(200, device_status(state), ETag=etag(state["status_version"]))
+    return _answer(200, device_status(state), ETag=etag(state.status_version))
 
 
 def put_status(event: Event) -> dict[str, Any]:
     update = StatusUpdate.model_validate_json(event["body"])
-    state = get_service().set_status(_device_id(event), update, if_match=_if_match(event), principal=caller(event))
-    return _answer(200, device_status(state), ETag=etag(state["status_version"]))
+    state = get_service().set_status(
+        _device_id(event), update, expected=expected_version(_if_match(event)), principal=caller(event)
+    )
+    return _answer(200, device_status(state), ETag=etag(state.status_version))
 
 
 def list_history(event: Event) -> dict[str, Any]:

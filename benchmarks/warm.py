@@ -131,7 +131,7 @@ def _delete_event(events: Events, wiring: Any) -> dict[str, Any]:
     from registry.models import DeviceAttributes
 
     state = wiring.get_service().register(DeviceAttributes.model_validate(device_body()), "bench")
-    events.seeded.delete_pool.append(state["id"])
+    events.seeded.delete_pool.append(state.id)
     return events.event("delete_device")
 
 

@@ -35,6 +35,8 @@ from registry.models import (
     StatusUpdate,
     StatusValue,
 )
+from registry.preconditions import expected_version
+from registry.records import Device, HistoryRecord
 from registry.service import DeviceService
 from registry.types import parse_timestamp
 from registry.wiring import get_service
@@ -52,29 +54,37 @@ def _principal(request: Request) -> str:
 
 # The response shaping of registry.views, restated: that module imports Powertools, which the
 # peer must not load (its cold start would pay for both stacks).
-def _detail(state: dict[str, Any], response: Response) -> DeviceDetail:
-    response.headers["ETag"] = f'"{state["config_version"]}"'
-    return DeviceDetail.model_validate({field: state.get(field) for field in DeviceDetail.model_fields})
-
-
-def _status(state: dict[str, Any], response: Response) -> DeviceStatus:
-    response.headers["ETag"] = f'"{state["status_version"]}"'
-    return DeviceStatus(
-        device_id=state["id"],
-        status=state["status"],
-        reason=state.get("reason"),
-        version=state["status_version"],
-        updated_at=state["status_updated_at"],
+def _detail(device: Device, response: Response) -> DeviceDetail:
+    response.headers["ETag"] = f'"{device.config_version}"'
+    return DeviceDetail.model_validate(
+        {
+            "id": device.id,
+            **device.config(),
+            "config_version": device.config_version,
+            "created_at": device.created_at,
+            "updated_at": device.updated_at,
+        }
     )
 
 
-def _entry(item: dict[str, Any]) -> HistoryEntry:
-    return HistoryEntry.model_validate({field: item.get(field) for field in HistoryEntry.model_fields})
+def _status(device: Device, response: Response) -> DeviceStatus:
+    response.headers["ETag"] = f'"{device.status_version}"'
+    return DeviceStatus(
+        device_id=device.id,
+        status=StatusValue(device.status),
+        reason=device.reason,
+        version=device.status_version,
+        updated_at=device.status_updated_at,
+    )
+
+
+def _entry(entry: HistoryRecord) -> HistoryEntry:
+    return HistoryEntry.model_validate(entry.to_item())
 
 
 def create_device(device: DeviceAttributes, request: Request, response: Response, service: Service) -> DeviceDetail:
     state = service.register(device, _principal(request))
-    response.headers["Location"] = f"/devices/{state['id']}"
+    response.headers["Location"] = f"/devices/{state.id}"
     return _detail(state, response)
 
 
@@ -93,7 +103,7 @@ def list_devices(
         status=status.value if status else None,
         mac_address=mac_address,
     )
-    summaries = [DeviceSummary.model_validate({f: i.get(f) for f in DeviceSummary.model_fields}) for i in items]
+    summaries = [DeviceSummary.model_validate(item.to_item()) for item in items]
     return DevicePage(items=summaries, next_cursor=next_cursor)
 
 
@@ -109,12 +119,14 @@ def update_device(
     service: Service,
     if_match: IfMatch = None,
 ) -> DeviceDetail:
-    state = service.update(device_id, patch.changes(), if_match=if_match, principal=_principal(request))
+    state = service.update(
+        device_id, patch.changes(), expected=expected_version(if_match), principal=_principal(request)
+    )
     return _detail(state, response)
 
 
 def delete_device(device_id: DeviceId, request: Request, service: Service, if_match: IfMatch = None) -> Response:
-    service.delete(device_id, if_match=if_match, principal=_principal(request))
+    service.delete(device_id, expected=expected_version(if_match), principal=_principal(request))
     return Response(status_code=204)
 
 
@@ -130,7 +142,7 @@ def put_status(
     service: Service,
     if_match: IfMatch = None,
 ) -> DeviceStatus:
-    state = service.set_status(device_id, update, if_match=if_match, principal=_principal(request))
+    state = service.set_status(device_id, update, expected=expected_version(if_match), principal=_principal(request))
     return _status(state, response)
 
 

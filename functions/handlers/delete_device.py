@@ -8,6 +8,7 @@ from registry.api import create_app, principal, route
 from registry.docs import IF_MATCH, answer, errors
 from registry.idempotency import idempotent_entry
 from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
+from registry.preconditions import expected_version
 from registry.service import DeviceService
 from registry.wiring import get_service
 
@@ -31,7 +32,7 @@ def delete_device(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[None]:
-    service.delete(device_id, if_match=if_match, principal=principal(app))
+    service.delete(device_id, expected=expected_version(if_match), principal=principal(app))
     return Response(status_code=204)
 
 

@@ -9,6 +9,7 @@ from registry.docs import ETAG, IF_MATCH, answer, errors
 from registry.idempotency import idempotent_entry
 from registry.models import DeviceStatus, StatusUpdate
 from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
+from registry.preconditions import expected_version
 from registry.service import DeviceService
 from registry.views import status_response
 from registry.wiring import get_service
@@ -34,7 +35,7 @@ def put_status(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[DeviceStatus]:
-    state = service.set_status(device_id, update, if_match=if_match, principal=principal(app))
+    state = service.set_status(device_id, update, expected=expected_version(if_match), principal=principal(app))
     return status_response(state)
 
 

@@ -9,6 +9,7 @@ from registry.docs import ETAG, IF_MATCH, answer, errors
 from registry.idempotency import idempotent_entry
 from registry.models import DeviceDetail, DevicePatch
 from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
+from registry.preconditions import expected_version
 from registry.service import DeviceService
 from registry.views import device_response
 from registry.wiring import get_service
@@ -37,7 +38,7 @@ def update_device(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[DeviceDetail]:
-    state = service.update(device_id, patch.changes(), if_match=if_match, principal=principal(app))
+    state = service.update(device_id, patch.changes(), expected=expected_version(if_match), principal=principal(app))
     return device_response(state)
 
 

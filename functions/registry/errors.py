@@ -3,8 +3,6 @@ them into RFC 9457 responses in one place. Their messages are written for client
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class RegistryError(Exception):
     status = 500
@@ -98,38 +96,3 @@ class IdempotencyKeyReused(RegistryError):
 class ServiceUnavailable(RegistryError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
     retry_after = 1
-
-
-_SOURCES = frozenset({"body", "query", "path", "header"})
-
-
-def _field(location: tuple[Any, ...] | list[Any]) -> str:
-    """("body", "attributes", "k") → "attributes.k"; ("query", "limit") → "limit"."""
-    parts = [str(part) for part in location]
-    if len(parts) > 1 and parts[0] in _SOURCES:
-        parts = parts[1:]
-    return ".".join(parts) or "body"
-
-
-def _field_errors(errors: Any) -> list[dict[str, str]]:
-    found = []
-    for error in errors:
-        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
-        if error.get("type") == "missing":
-            message = "is required"
-        elif error.get("type") == "extra_forbidden":
-            message = "is not a known field"
-        found.append({"field": _field(error.get("loc", ())), "message": message})
-    return found
-
-
-def from_validation_errors(errors: Any) -> RegistryError:
-    """Pydantic / Powertools validation errors → 400 (malformed JSON, or only malformed headers,
-    as the contract has it) or 422 naming each field."""
-    if any(error.get("type") == "json_invalid" for error in errors):
-        return MalformedJson("The request body is not valid JSON.")
-    field_errors = _field_errors(errors)
-    summary = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
-    if errors and all(tuple(error.get("loc", ()))[:1] == ("header",) for error in errors):
-        return InvalidHeader(f"A header is malformed: {summary}.", errors=field_errors)
-    return ValidationFailed(f"The request is not valid: {summary}.", errors=field_errors)

@@ -20,7 +20,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from pydantic import ValidationError
 
-from registry.errors import RegistryError, RouteNotFound, UnsupportedMediaType, from_validation_errors
+from registry.errors import (
+    InvalidHeader,
+    MalformedJson,
+    RegistryError,
+    RouteNotFound,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "tag:device-registry,2026:problem:"
@@ -103,3 +110,40 @@ def _origin(error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__)
     ours = [frame for frame in frames if frame.filename.startswith(_OUR_CODE)] or frames
     return f"{Path(ours[-1].filename).name}:{ours[-1].lineno} in {ours[-1].name}" if ours else "unknown"
+
+
+# -- pydantic's and Powertools' validation errors, as the contract words them -----------------
+
+_SOURCES = frozenset({"body", "query", "path", "header"})
+
+
+def _field(location: tuple[Any, ...] | list[Any]) -> str:
+    """("body", "attributes", "k") → "attributes.k"; ("query", "limit") → "limit"."""
+    parts = [str(part) for part in location]
+    if len(parts) > 1 and parts[0] in _SOURCES:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _field_errors(errors: Any) -> list[dict[str, str]]:
+    found = []
+    for error in errors:
+        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+        if error.get("type") == "missing":
+            message = "is required"
+        elif error.get("type") == "extra_forbidden":
+            message = "is not a known field"
+        found.append({"field": _field(error.get("loc", ())), "message": message})
+    return found
+
+
+def from_validation_errors(errors: Any) -> RegistryError:
+    """Pydantic / Powertools validation errors → 400 (malformed JSON, or only malformed headers,
+    as the contract has it) or 422 naming each field."""
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return MalformedJson("The request body is not valid JSON.")
+    field_errors = _field_errors(errors)
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
+    if errors and all(tuple(error.get("loc", ()))[:1] == ("header",) for error in errors):
+        return InvalidHeader(f"A header is malformed: {summary}.", errors=field_errors)
+    return ValidationFailed(f"The request is not valid: {summary}.", errors=field_errors)

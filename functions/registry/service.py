@@ -7,23 +7,17 @@ succeeds only if nobody else wrote in between; otherwise it reads again (bounded
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-
-from pydantic import ValidationError
 
 from registry import cursors
 from registry.errors import (
     ConcurrentUpdate,
     DeviceNotFound,
     HistoryEntryNotFound,
-    InvalidHeader,
-    PreconditionFailed,
     ServiceUnavailable,
-    from_validation_errors,
 )
 from registry.metrics import Counter
 from registry.models import (
@@ -33,6 +27,7 @@ from registry.models import (
     StatusUpdate,
     StatusValue,
 )
+from registry.preconditions import ExpectedVersion
 from registry.records import Device, HistoryRecord, ListedDevice
 from registry.store import DeviceStore, HistoryQuery, StaleRevision
 from registry.types import new_device_id, now_timestamp
@@ -40,7 +35,6 @@ from registry.types import new_device_id, now_timestamp
 # os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
 # the `random` module's state and back off in lockstep.
 _JITTER = random.SystemRandom()
-_ENTITY_TAG = re.compile(r'^\s*(W/)?"([\x21\x23-\x7e]*)"\s*$')
 
 
 @dataclass(frozen=True)
@@ -53,22 +47,9 @@ class Change:
     release_mac: str | None = None
 
 
-def check_if_match(header: str | None, current_version: int) -> None:
-    """RFC 9110 ``If-Match`` with strong comparison: ``*`` or a list of entity tags."""
-    if header is None:
-        return
-    if header.strip() == "*":
-        return
-    tags = header.split(",")
-    parsed = [_ENTITY_TAG.fullmatch(tag) for tag in tags]
-    if len(header) > 256 or not all(parsed):
-        raise InvalidHeader('If-Match must be "*" or entity tags such as "3", as given in ETag.')
-    strong = {match.group(2) for match in parsed if match and not match.group(1)}
-    if str(current_version) not in strong:
-        raise PreconditionFailed(
-            f'If-Match {header.strip()} does not match the current version "{current_version}"; '
-            "read the resource again and retry with its ETag."
-        )
+def _check(expected: ExpectedVersion | None, current: int, resource: str) -> None:
+    if expected is not None:
+        expected.check(current, resource)
 
 
 def config_snapshot(device: Device) -> dict[str, Any]:
@@ -169,13 +150,14 @@ class DeviceService:
             raise DeviceNotFound(device_id)
         return device
 
-    def update(self, device_id: str, patch: dict[str, Any], *, if_match: str | None, principal: str) -> Device:
+    def update(
+        self, device_id: str, patch: dict[str, Any], *, expected: ExpectedVersion | None, principal: str
+    ) -> Device:
         def plan(current: Device) -> Change | None:
-            check_if_match(if_match, current.config_version)
-            try:
-                merged = DeviceAttributes.model_validate(merge_patch(current.config(), patch)).model_dump()
-            except ValidationError as error:
-                raise from_validation_errors(error.errors(include_url=False, include_input=False)) from None
+            _check(expected, current.config_version, "device")
+            # A merge that breaks a rule (too many attribute keys, say) raises pydantic's
+            # ValidationError: a 422 naming each field, rendered where every problem is.
+            merged = DeviceAttributes.model_validate(merge_patch(current.config(), patch)).model_dump()
             changes = diff(current.config(), merged, ATTRIBUTE_FIELDS)
             if not changes:
                 return None
@@ -198,9 +180,9 @@ class DeviceService:
 
         return self._write(device_id, plan)
 
-    def delete(self, device_id: str, *, if_match: str | None, principal: str) -> None:
+    def delete(self, device_id: str, *, expected: ExpectedVersion | None, principal: str) -> None:
         def plan(current: Device) -> Change:
-            check_if_match(if_match, current.config_version)
+            _check(expected, current.config_version, "device")
             at = self._next_at(current)
             device = replace(current, revision=current.revision + 1, last_at=at, deleted_at=at)
             return Change(
@@ -213,9 +195,11 @@ class DeviceService:
 
     # -- status ------------------------------------------------------------------------
 
-    def set_status(self, device_id: str, update: StatusUpdate, *, if_match: str | None, principal: str) -> Device:
+    def set_status(
+        self, device_id: str, update: StatusUpdate, *, expected: ExpectedVersion | None, principal: str
+    ) -> Device:
         def plan(current: Device) -> Change | None:
-            check_if_match(if_match, current.status_version)
+            _check(expected, current.status_version, "status")
             old = {"status": current.status, "reason": current.reason}
             new = {"status": update.status.value, "reason": update.reason}
             changes = diff(old, new, ("status", "reason"))

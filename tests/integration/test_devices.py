@@ -261,3 +261,14 @@ def test_a_registration_writes_one_cloudwatch_metric_line_in_the_registry_namesp
     assert directive["Namespace"] == "DeviceRegistry"
     assert [metric["Name"] for metric in directive["Metrics"]] == ["DevicesRegistered"]
     assert lines[0]["DevicesRegistered"] == [1.0]
+
+
+def test_a_patch_whose_merge_breaks_a_rule_is_a_422_naming_the_field_and_changes_nothing(invoke, make_device):
+    device = make_device(attributes={f"k{n}": "v" for n in range(50)})
+    path = f"/devices/{device['id']}"
+
+    answer = invoke("update_device", path, body={"attributes": {"one-more": "v"}})
+
+    problem = assert_problem(answer, 422)
+    assert "attributes" in error_fields(problem)
+    assert invoke("get_device", path)["json"]["config_version"] == 1

@@ -155,10 +155,10 @@ def grow_history(seeder, device_id, entries):
     for n in range(service.get(device_id).revision, entries):
         if n % 2:
             service.set_status(
-                device_id, StatusUpdate(status="online", reason=f"beat {n}"), if_match=None, principal="s"
+                device_id, StatusUpdate(status="online", reason=f"beat {n}"), expected=None, principal="s"
             )
         else:
-            service.update(device_id, {"location": f"Room {n}"}, if_match=None, principal="s")
+            service.update(device_id, {"location": f"Room {n}"}, expected=None, principal="s")
     seeder.flush()
 
 

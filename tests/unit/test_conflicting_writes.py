@@ -6,6 +6,7 @@ import pytest
 
 from registry.errors import ConcurrentUpdate, MacAddressTaken
 from registry.models import DeviceAttributes, StatusUpdate
+from registry.preconditions import expected_version
 from registry.service import DeviceService
 from registry.store import DeviceStore
 from tests.conftest import TABLE_NAME
@@ -24,7 +25,7 @@ def rival_writes_before_our_commit(store, rival, device_id, times):
     def interfere(**_):
         if len(written) < times:
             written.append(f"rival {len(written) + 1}")
-            rival.set_status(device_id, StatusUpdate(status="online", reason=written[-1]), if_match=None, principal="r")
+            rival.set_status(device_id, StatusUpdate(status="online", reason=written[-1]), expected=None, principal="r")
 
     store.client.meta.events.register("before-call.dynamodb.TransactWriteItems", interfere)
     return written
@@ -35,7 +36,7 @@ def test_a_stale_write_is_retried_and_both_changes_are_kept(
 ):
     device = register()
     written = rival_writes_before_our_commit(store, rival, device.id, times=2)
-    updated = registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob")
+    updated = registry.update(device.id, {"location": "Roof"}, expected=None, principal="bob")
     assert len(written) == 2 and len(sleeps) == 2  # two lost races, each followed by a jittered pause
     assert updated.revision == 4 and updated.location == "Roof"
     assert updated.status == "online" and updated.reason == "rival 2"  # the rival's change survives
@@ -53,7 +54,7 @@ def test_if_match_is_checked_again_after_losing_a_race(registry, register, store
     device = register()
     rival_writes_before_our_commit(store, rival, device.id, times=1)
     # The rival changed the status, not the config: our config precondition still holds on the re-read.
-    updated = registry.update(device.id, {"location": "Roof"}, if_match='"1"', principal="bob")
+    updated = registry.update(device.id, {"location": "Roof"}, expected=expected_version('"1"'), principal="bob")
     assert updated.config_version == 2
 
 
@@ -63,7 +64,7 @@ def test_a_writer_that_keeps_losing_gets_concurrent_update_and_writes_nothing(
     device = register()
     written = rival_writes_before_our_commit(store, rival, device.id, times=100)
     with pytest.raises(ConcurrentUpdate) as raised:
-        registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob")
+        registry.update(device.id, {"location": "Roof"}, expected=None, principal="bob")
     assert raised.value.status == 409 and raised.value.retry_after == 1
     assert len(written) == registry.max_attempts and len(sleeps) == registry.max_attempts - 1
     assert all(0 <= pause <= 0.5 for pause in sleeps)
@@ -82,6 +83,6 @@ def test_a_rival_taking_the_mac_between_read_and_write_is_409_naming_it(registry
 
     store.client.meta.events.register("before-call.dynamodb.TransactWriteItems", take_the_mac)
     with pytest.raises(MacAddressTaken) as raised:
-        registry.update(device.id, {"mac_address": "00:00:00:00:00:99"}, if_match=None, principal="bob")
+        registry.update(device.id, {"mac_address": "00:00:00:00:00:99"}, expected=None, principal="bob")
     assert raised.value.existing_id == holder[0].id
     assert registry.get(device.id).revision == 1

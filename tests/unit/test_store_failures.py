@@ -35,15 +35,15 @@ def attributes(mac="00:00:00:00:00:42"):
 WRITES = {
     "register": lambda registry, device_id: registry.register(attributes(), "bob"),
     "update": lambda registry, device_id: registry.update(
-        device_id, {"location": "Roof"}, if_match=None, principal="bob"
+        device_id, {"location": "Roof"}, expected=None, principal="bob"
     ),
     "move-mac": lambda registry, device_id: registry.update(
-        device_id, {"mac_address": "00:00:00:00:00:43"}, if_match=None, principal="bob"
+        device_id, {"mac_address": "00:00:00:00:00:43"}, expected=None, principal="bob"
     ),
     "set-status": lambda registry, device_id: registry.set_status(
-        device_id, StatusUpdate(status="online"), if_match=None, principal="bob"
+        device_id, StatusUpdate(status="online"), expected=None, principal="bob"
     ),
-    "delete": lambda registry, device_id: registry.delete(device_id, if_match=None, principal="bob"),
+    "delete": lambda registry, device_id: registry.delete(device_id, expected=None, principal="bob"),
 }
 READS = {
     "get": ("GetItem", lambda registry, device_id: registry.get(device_id)),
@@ -113,7 +113,7 @@ def test_a_transaction_conflict_is_retried_like_a_lost_race(
     refused = inject_dynamodb_error(
         store.client, "TransactWriteItems", cancelled("TransactionConflict", "None"), times=1
     )
-    assert registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob").revision == 2
+    assert registry.update(device.id, {"location": "Roof"}, expected=None, principal="bob").revision == 2
     assert len(refused) == 1
     assert_table_consistent()
 
@@ -124,7 +124,7 @@ def test_a_transaction_conflict_that_persists_is_a_concurrent_update_and_writes_
     before = table_items()
     inject_dynamodb_error(store.client, "TransactWriteItems", cancelled("TransactionConflict", "None"))
     with pytest.raises(ConcurrentUpdate) as raised:
-        registry.update(device.id, {"location": "Roof"}, if_match=None, principal="bob")
+        registry.update(device.id, {"location": "Roof"}, expected=None, principal="bob")
     assert raised.value.retry_after == 1
     assert table_items() == before
 
