@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
 from registry.api import REQUEST_HEADERS, body_media_types
+from registry.docs import RETRY_AFTER, headers
 from registry.problems import PROBLEM_JSON
 from registry.routes import ROUTES, Route
 
@@ -71,13 +72,13 @@ def complete(merged: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def security_schemes(token_url: str = TOKEN_URL_PLACEHOLDER) -> dict[str, Any]:
+def security_schemes() -> dict[str, Any]:
     scopes = {scope: _SCOPE_MEANING[scope] for scope in sorted({route.scope for route in ROUTES if route.scope})}
     return {
         OAUTH: {
             "type": "oauth2",
             "description": "Cognito app client credentials, exchanged at the token endpoint for an access token",
-            "flows": {"clientCredentials": {"tokenUrl": token_url, "scopes": scopes}},
+            "flows": {"clientCredentials": {"tokenUrl": TOKEN_URL_PLACEHOLDER, "scopes": scopes}},
         },
         BEARER: {
             "type": "http",
@@ -98,7 +99,7 @@ def _gateway_answers(operation: dict[str, Any], route: Route) -> None:
     for status, description in answers.items():
         response: dict[str, Any] = {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
         if status == 429:
-            response["headers"] = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 0}}}
+            response["headers"] = headers(RETRY_AFTER)
         operation["responses"].setdefault(str(status), response)
 
 
