@@ -1,14 +1,18 @@
 """Parsers for the values the contract normalises: ids, MAC and IP addresses, timestamps.
 
 Pure functions (no pydantic) so the same rule serves the models, the query parameters and
-the property-based tests.
+the property-based tests; the id generator alone keeps state (the last id it made).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import secrets
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 _HEX = "[0-9a-fA-F]"
@@ -78,13 +82,47 @@ def canonical_uuid(value: str) -> str:
     return value.lower()
 
 
-def new_device_id() -> str:
-    """A UUID v7 (RFC 9562): time-ordered, so listing by id lists by registration time."""
-    millis = int(datetime.now(UTC).timestamp() * 1000)
-    rand = int.from_bytes(uuid.uuid4().bytes, "big") & ((1 << 74) - 1)
-    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+_RANDOM_BITS = 74  # of a UUID v7: rand_a (12) and rand_b (62)
+_STEP_BITS = 32  # the random part of the step between two ids of one millisecond
+
+
+def _unix_millis() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class DeviceIds:
+    """UUID v7 (RFC 9562) device ids, time-ordered, so listing by id lists by registration time.
+
+    An id is the millisecond it was made in, then 74 random bits. One made in the same
+    millisecond as the last (or after the clock stepped back) is the last one plus a random step
+    (RFC 9562 §6.2, method 2): ids from one process sort in the order they were made even within
+    a millisecond. The step is random, not 1, so environments restored from one SnapStart snapshot
+    (same last id) do not make the same next id."""
+
+    def __init__(
+        self, clock: Callable[[], int] = _unix_millis, random_bits: Callable[[int], int] = secrets.randbits
+    ) -> None:
+        self._clock = clock
+        self._random_bits = random_bits
+        self._last = (-1, 0)  # (millisecond, random bits) of the last id made
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            millis, last_millis, last_random = self._clock(), *self._last
+            if millis > last_millis:
+                random = self._random_bits(_RANDOM_BITS)
+            else:
+                millis, random = last_millis, last_random + 1 + self._random_bits(_STEP_BITS)
+                if random >> _RANDOM_BITS:  # the millisecond's ids ran out: borrow the next one
+                    millis, random = millis + 1, self._random_bits(_RANDOM_BITS)
+            self._last = (millis, random)
+        value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (random >> 62) << 64 | 0b10 << 62
+        value |= random & ((1 << 62) - 1)
+        return str(uuid.UUID(int=value))
+
+
+new_device_id = DeviceIds()
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -84,10 +84,11 @@ def test_a_body_that_is_not_an_object_is_422(invoke, subtests):
             assert_problem(response, 422)
 
 
-def test_missing_body_is_a_4xx(invoke):
-    response = invoke("create_device", headers={"Content-Type": "application/json"})
-    assert response["statusCode"] in {400, 422}
-    assert_problem(response, response["statusCode"])
+def test_missing_or_empty_body_is_400_malformed_json(invoke, subtests):
+    for name, raw_body in {"missing": None, "empty": ""}.items():
+        with subtests.test(body=name):
+            response = invoke("create_device", raw_body=raw_body, headers={"Content-Type": "application/json"})
+            assert_problem(response, 400, "malformed-json")
 
 
 def test_merge_patch_changes_sent_fields_clears_nulls_and_bumps_the_etag(invoke, make_device):
@@ -136,8 +137,15 @@ def test_if_match_mismatch_is_412_and_changes_nothing(invoke, make_device, table
 @pytest.mark.parametrize(("handler", "suffix", "body"), CONDITIONAL_WRITES)
 def test_if_match_with_the_current_etag_lets_the_write_through(invoke, make_device, handler, suffix, body):
     device = make_device()
-    response = invoke(handler, f"/devices/{device['id']}{suffix}", body=body, headers={"If-Match": '"1"'})
-    assert response["statusCode"] in {200, 204}
+    path = f"/devices/{device['id']}"
+    response = invoke(handler, path + suffix, body=body, headers={"If-Match": '"1"'})
+    assert response["statusCode"] == (204 if handler == "delete_device" else 200)
+    [written] = invoke("list_history", f"{path}/history", query="limit=1")["json"]["items"]
+    assert (written["revision"], written["kind"], written["changes"]) == {
+        "update_device": (2, "config", {"location": {"old": None, "new": "x"}}),
+        "delete_device": (2, "deleted", {}),
+        "put_status": (2, "status", {"status": {"old": "unknown", "new": "online"}}),
+    }[handler]
 
 
 def test_status_starts_unknown_and_each_change_is_a_new_version(invoke, make_device):
@@ -197,6 +205,15 @@ def test_deleted_device_is_gone_but_its_history_stays_and_its_mac_is_free(invoke
     assert device["id"] not in [item["id"] for item in invoke("list_devices")["json"]["items"]]
     reused = invoke("create_device", body={**NEW, "mac_address": "000000000007"})
     assert reused["statusCode"] == 201 and reused["json"]["id"] != device["id"]
+
+
+def test_a_device_id_in_upper_case_reaches_the_device_and_is_answered_lowercase(invoke, make_device):
+    device = make_device()
+    shouted = f"/devices/{device['id'].upper()}"
+    assert invoke("get_device", shouted)["json"] == device
+    assert invoke("put_status", f"{shouted}/status", body={"status": "online"})["statusCode"] == 200
+    [entry] = invoke("list_history", f"/devices/{device['id']}/history", query="limit=1")["json"]["items"]
+    assert (entry["revision"], entry["kind"]) == (2, "status")
 
 
 @pytest.mark.parametrize(("handler", "suffix", "body"), DEVICE_ROUTES)

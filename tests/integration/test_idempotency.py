@@ -65,21 +65,28 @@ def test_replayed_status_report_returns_the_first_answer_even_after_later_change
     assert invoke("get_status", path)["json"]["status"] == "offline"  # the replay changed nothing
 
 
-def test_a_key_is_scoped_to_its_route_and_caller(invoke, make_device):
+def test_a_key_is_scoped_to_its_route_device_and_caller(invoke, make_device):
+    """The same key with another request is a 422 only on the same route, device and caller:
+    anywhere else it is a request of its own, and applied."""
     a, b = make_device(), make_device()
     key = {"Idempotency-Key": "same-key"}
     first = invoke("update_device", f"/devices/{a['id']}", body={"location": "x"}, headers=key)
-    second = invoke("update_device", f"/devices/{b['id']}", body={"location": "x"}, headers=key)
-    assert first["json"]["id"] == a["id"] and second["json"]["id"] == b["id"]
-    assert "Idempotent-Replayed" not in second["headers"]
+    assert first["statusCode"] == 200
+    other_device = invoke("update_device", f"/devices/{b['id']}", body={"location": "y"}, headers=key)
     other_caller = invoke(
         "update_device",
         f"/devices/{a['id']}",
-        body={"location": "x"},
+        body={"location": "z"},
         headers=key,
         claims={"sub": "someone-else", "scope": "devices/write"},
     )
-    assert "Idempotent-Replayed" not in other_caller["headers"]
+    for response in (other_device, other_caller):
+        assert response["statusCode"] == 200 and "Idempotent-Replayed" not in response["headers"], response
+    assert invoke("get_device", f"/devices/{b['id']}")["json"]["location"] == "y"
+    assert invoke("get_device", f"/devices/{a['id']}")["json"]["location"] == "z"
+    other_route = invoke("delete_device", f"/devices/{a['id']}", headers=key)  # the same path
+    assert other_route["statusCode"] == 204 and "Idempotent-Replayed" not in other_route["headers"], other_route
+    assert_problem(invoke("get_device", f"/devices/{a['id']}"), 404)
 
 
 @pytest.mark.parametrize("if_match", ['"2"', "not an entity tag"])

@@ -216,10 +216,10 @@ def test_if_match_mismatch_is_412_and_changes_nothing(registry, register, table_
 @pytest.mark.parametrize("header", ['"1"', "*", '"7", "1"', ' "1" '])
 def test_if_match_with_the_current_etag_or_star_lets_the_write_through(registry, register, header):
     device = register()
-    assert (
-        registry.update(device.id, {"location": "x"}, expected=expected_version(header), principal="b").config_version
-        == 2
-    )
+    registry.update(device.id, {"location": "x"}, expected=expected_version(header), principal="b")
+    stored = registry.get(device.id)
+    assert (stored.location, stored.config_version, stored.revision) == ("x", 2, 2)
+    assert history(registry, device.id)[-1].changes == {"location": {"old": None, "new": "x"}}
 
 
 def test_status_if_match_compares_with_the_status_version_not_the_config_version(registry, register):

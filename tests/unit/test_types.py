@@ -1,5 +1,6 @@
 """The parsers behind every normalised value: MAC and IP addresses, ids, timestamps."""
 
+import copy
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -114,7 +115,7 @@ def test_canonical_ip_is_stable(address):
     assert types.canonical_ip(canonical) == canonical
 
 
-def test_uuid_path_ids_are_accepted_in_any_case_and_answered_lowercase():
+def test_uuids_are_accepted_in_any_case_and_made_lowercase():
     value = "0190F5E2-7A3B-7C1D-9E2F-3A4B5C6D7E8F"
     assert types.canonical_uuid(value) == value.lower()
 
@@ -135,14 +136,46 @@ def test_malformed_ids_are_rejected(value):
         types.canonical_uuid(value)
 
 
+def millisecond(device_id):
+    return uuid.UUID(device_id).int >> 80
+
+
 def test_new_device_ids_are_uuid_v7_and_sort_in_creation_order():
-    ids = [types.new_device_id() for _ in range(200)]
+    ids = [types.new_device_id() for _ in range(1000)]  # most of them share a millisecond
     assert all(uuid.UUID(device_id).version == 7 for device_id in ids)
     assert all(uuid.UUID(device_id).variant == uuid.RFC_4122 for device_id in ids)
     assert len(set(ids)) == len(ids)
-    first = types.new_device_id()
-    later = types.new_device_id()
-    assert first[:13] <= later[:13]  # the 48-bit millisecond prefix never goes backwards
+    assert sorted(ids) == ids
+    assert len({millisecond(device_id) for device_id in ids}) < len(ids)  # some did share one
+
+
+def test_ids_made_within_one_millisecond_sort_in_creation_order():
+    make = types.DeviceIds(clock=lambda: 1_795_759_200_000)
+    ids = [make() for _ in range(1000)]
+    assert {millisecond(device_id) for device_id in ids} == {1_795_759_200_000}
+    assert sorted(ids) == ids and len(set(ids)) == len(ids)
+
+
+def test_ids_made_after_the_clock_steps_back_still_sort_after_the_earlier_ones():
+    moments = iter([5_000, 5_000, 4_000, 4_999, 6_000])
+    make = types.DeviceIds(clock=lambda: next(moments))
+    ids = [make() for _ in range(5)]
+    assert sorted(ids) == ids
+    assert [millisecond(device_id) for device_id in ids] == [5_000, 5_000, 5_000, 5_000, 6_000]
+
+
+def test_a_millisecond_whose_ids_run_out_borrows_the_next_and_still_sorts():
+    largest = (1 << 74) - 1
+    make = types.DeviceIds(clock=lambda: 7_000, random_bits=lambda bits: largest if bits == 74 else 0)
+    first, second = make(), make()
+    assert (millisecond(first), millisecond(second)) == (7_000, 7_001) and first < second
+
+
+def test_two_environments_restored_with_the_same_last_id_make_different_next_ids():
+    snapshot = types.DeviceIds(clock=lambda: 9_000)
+    snapshot()
+    restored = [copy.copy(snapshot) for _ in range(2)]  # as SnapStart restores one snapshot twice
+    assert restored[0]() != restored[1]()
 
 
 @pytest.mark.parametrize(
