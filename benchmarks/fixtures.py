@@ -43,7 +43,7 @@ ROUTE_NAMES = (
     "put_status",
     "list_history",
     "get_history_entry",
-    "docs",
+    "swagger",
 )
 EXPECTED_STATUS = {"create_device": 201, "delete_device": 204}
 PAGE_DEVICES = 60  # more than a default page (50), so every list run answers a full page
@@ -138,7 +138,7 @@ class Events:
             query = "limit=50"
         elif route_name == "list_history":
             query = "kind=status&limit=50"
-        elif route_name == "docs":
+        elif route_name == "swagger":
             query = "format=json"
         if "{device_id}" in path:
             params["device_id"] = device

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from registry import table
-from registry.api import caller, etag, guard
 from registry.errors import RegistryError, ValidationFailed
+from registry.guard import guard
 from registry.models import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
 from registry.preconditions import expected_version
 from registry.problems import error_proxy_response
+from registry.resolver import caller, etag
 from registry.routes import route_for
 from registry.types import canonical_mac, canonical_uuid, parse_timestamp
 from registry.views import device_detail, device_status, device_summary, history_entry
@@ -149,7 +150,7 @@ ROUTES: dict[str, Callable[[Event], dict[str, Any]]] = {
     "put_status": put_status,
     "list_history": list_history,
     "get_history_entry": get_history_entry,
-    "docs": docs,
+    "swagger": docs,
 }
 
 

@@ -82,7 +82,7 @@ TABLE_ACCESS = {
     # These two also delete: the MAC claim a change of address or a deletion releases.
     "update_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
     "delete_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
-    "docs": TableAccess(),  # a static document
+    "swagger": TableAccess(),  # a static document
 }
 
 
@@ -92,7 +92,7 @@ def handler_string(route: Route) -> str:
 
 # The route serving the OpenAPI document (registry/openapi.json, written by `make openapi`
 # with the generator registry/openapi.py, which runs at build time only and ships nowhere).
-DOCS_ROUTE = route_for("docs")
+DOCS_ROUTE = route_for("swagger")
 
 
 def asset_excludes(route: Route) -> list[str]:

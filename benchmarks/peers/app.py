@@ -189,7 +189,7 @@ ROUTES: dict[str, tuple[str, str, Callable[..., Any], int]] = {
     "put_status": ("PUT", "/devices/{device_id}/status", put_status, 200),
     "list_history": ("GET", "/devices/{device_id}/history", list_history, 200),
     "get_history_entry": ("GET", "/devices/{device_id}/history/{revision}", get_history_entry, 200),
-    "docs": ("GET", "/swagger", docs, 200),
+    "swagger": ("GET", "/swagger", docs, 200),
 }
 
 

@@ -4,21 +4,19 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.api import create_app, principal, route
-from registry.docs import ETAG, LOCATION, answer, errors
-from registry.idempotency import idempotent_entry
+from registry.entry import entry
 from registry.models import DeviceAttributes, DeviceDetail
+from registry.operation_docs import ETAG, LOCATION, answer, errors
 from registry.params import IdempotencyKey
+from registry.resolver import RouteApp, principal
 from registry.service import DeviceService
 from registry.views import device_response
 from registry.wiring import get_service
 
-app = create_app()
+app = RouteApp("create_device")
 
 
-@route(
-    app,
-    "create_device",
+@app.operation(
     summary="Register a device",
     description="Status starts as `unknown`. The MAC address must not be registered to another device.",
     responses={
@@ -36,4 +34,4 @@ def create_device(
     return device_response(state, 201, Location=f"/devices/{state.id}")
 
 
-lambda_handler = idempotent_entry(app, "create_device")
+lambda_handler = entry(app)

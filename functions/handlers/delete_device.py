@@ -4,20 +4,18 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.api import create_app, principal, route
-from registry.docs import IF_MATCH, answer, errors
-from registry.idempotency import idempotent_entry
+from registry.entry import entry
+from registry.operation_docs import IF_MATCH, answer, errors
 from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
 from registry.preconditions import expected_version
+from registry.resolver import RouteApp, principal
 from registry.service import DeviceService
 from registry.wiring import get_service
 
-app = create_app()
+app = RouteApp("delete_device")
 
 
-@route(
-    app,
-    "delete_device",
+@app.operation(
     summary="Delete a device",
     description=(
         "Removes the device from reads and lists and frees its MAC address. Its history stays readable "
@@ -36,4 +34,4 @@ def delete_device(
     return Response(status_code=204)
 
 
-lambda_handler = idempotent_entry(app, "delete_device")
+lambda_handler = entry(app)

@@ -4,20 +4,19 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.api import create_app, lambda_entry, route
-from registry.docs import ETAG, answer, errors
+from registry.entry import entry
 from registry.models import DeviceDetail
+from registry.operation_docs import ETAG, answer, errors
 from registry.params import DeviceIdPath
+from registry.resolver import RouteApp
 from registry.service import DeviceService
 from registry.views import device_response
 from registry.wiring import get_service
 
-app = create_app()
+app = RouteApp("get_device")
 
 
-@route(
-    app,
-    "get_device",
+@app.operation(
     summary="Get a device",
     responses={200: answer("The device; `ETag` is its config version", ETAG), **errors(404, 422)},
     tags=["devices"],
@@ -28,4 +27,4 @@ def get_device(
     return device_response(service.get(device_id))
 
 
-lambda_handler = lambda_entry(app, "get_device")
+lambda_handler = entry(app)

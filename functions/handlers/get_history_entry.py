@@ -6,20 +6,19 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from registry import table
-from registry.api import create_app, lambda_entry, route
-from registry.docs import errors
+from registry.entry import entry
 from registry.models import HistoryEntry
+from registry.operation_docs import errors
 from registry.params import DeviceIdPath
+from registry.resolver import RouteApp
 from registry.service import DeviceService
 from registry.views import history_entry
 from registry.wiring import get_service
 
-app = create_app()
+app = RouteApp("get_history_entry")
 
 
-@route(
-    app,
-    "get_history_entry",
+@app.operation(
     summary="Get one history entry",
     responses={200: {"description": "The entry (immutable)"}, **errors(404, 422)},
     tags=["history"],
@@ -32,4 +31,4 @@ def get_history_entry(
     return history_entry(service.history_entry(device_id, revision))
 
 
-lambda_handler = lambda_entry(app, "get_history_entry")
+lambda_handler = entry(app)

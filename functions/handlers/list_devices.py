@@ -5,19 +5,18 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from registry.api import create_app, lambda_entry, route
-from registry.docs import errors
+from registry.entry import entry
 from registry.models import DevicePage, DeviceType, MacAddress, StatusValue
+from registry.operation_docs import errors
+from registry.resolver import RouteApp
 from registry.service import DeviceService
 from registry.views import device_summary
 from registry.wiring import get_service
 
-app = create_app()
+app = RouteApp("list_devices")
 
 
-@route(
-    app,
-    "list_devices",
+@app.operation(
     summary="List devices",
     description="Summaries (with status), ordered by id (registration order). Follow `next_cursor` until null.",
     responses={200: {"description": "A page of summaries"}, **errors(400, 422)},
@@ -41,4 +40,4 @@ def list_devices(
     return DevicePage(items=[device_summary(item) for item in items], next_cursor=next_cursor)
 
 
-lambda_handler = lambda_entry(app, "list_devices")
+lambda_handler = entry(app)

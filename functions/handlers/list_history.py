@@ -5,20 +5,19 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from registry.api import create_app, lambda_entry, route
-from registry.docs import errors
+from registry.entry import entry
 from registry.models import HistoryKindFilter, HistoryPage, Order, TimestampQuery
+from registry.operation_docs import errors
 from registry.params import DeviceIdPath
+from registry.resolver import RouteApp
 from registry.service import DeviceService
 from registry.views import history_entry
 from registry.wiring import get_service
 
-app = create_app()
+app = RouteApp("list_history")
 
 
-@route(
-    app,
-    "list_history",
+@app.operation(
     summary="List a device's history",
     description=(
         "Every change of attributes or status, including those of a deleted device. "
@@ -43,4 +42,4 @@ def list_history(
     return HistoryPage(items=[history_entry(item) for item in items], next_cursor=next_cursor)
 
 
-lambda_handler = lambda_entry(app, "list_history")
+lambda_handler = entry(app)

@@ -4,22 +4,20 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.api import create_app, principal, route
-from registry.docs import ETAG, IF_MATCH, answer, errors
-from registry.idempotency import idempotent_entry
+from registry.entry import entry
 from registry.models import DeviceStatus, StatusUpdate
+from registry.operation_docs import ETAG, IF_MATCH, answer, errors
 from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
 from registry.preconditions import expected_version
+from registry.resolver import RouteApp, principal
 from registry.service import DeviceService
 from registry.views import status_response
 from registry.wiring import get_service
 
-app = create_app()
+app = RouteApp("put_status")
 
 
-@route(
-    app,
-    "put_status",
+@app.operation(
     summary="Report a device's status",
     description=(
         "A new status or reason is a new version and a history entry; the same status and reason again "
@@ -39,4 +37,4 @@ def put_status(
     return status_response(state)
 
 
-lambda_handler = idempotent_entry(app, "put_status")
+lambda_handler = entry(app)

@@ -4,22 +4,20 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.api import create_app, principal, route
-from registry.docs import ETAG, IF_MATCH, answer, errors
-from registry.idempotency import idempotent_entry
+from registry.entry import entry
 from registry.models import DeviceDetail, DevicePatch
+from registry.operation_docs import ETAG, IF_MATCH, answer, errors
 from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
 from registry.preconditions import expected_version
+from registry.resolver import RouteApp, principal
 from registry.service import DeviceService
 from registry.views import device_response
 from registry.wiring import get_service
 
-app = create_app()
+app = RouteApp("update_device")
 
 
-@route(
-    app,
-    "update_device",
+@app.operation(
     summary="Change a device's attributes",
     description=(
         "A JSON merge patch (RFC 7396): fields sent replace the current ones, `null` clears an optional "
@@ -42,4 +40,4 @@ def update_device(
     return device_response(state)
 
 
-lambda_handler = idempotent_entry(app, "update_device")
+lambda_handler = entry(app)

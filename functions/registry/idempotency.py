@@ -29,7 +29,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from registry import problems
-from registry.api import IDEMPOTENCY_KEY, IF_MATCH, Handler, caller, lambda_entry
 from registry.errors import (
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -38,6 +37,7 @@ from registry.errors import (
     ServiceUnavailable,
 )
 from registry.params import IDEMPOTENCY_KEY_PATTERN
+from registry.resolver import IDEMPOTENCY_KEY, IF_MATCH, Handler, RouteApp, caller
 from registry.settings import get_settings
 from registry.wiring import dynamodb_client
 
@@ -59,7 +59,7 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
-    """One line per declared header by now (registry.api.guard combines repeated lines)."""
+    """One line per declared header by now (registry.guard combines repeated lines)."""
     values = [str(value) for key, value in (event.get("headers") or {}).items() if key.lower() == name.lower()]
     return values[0] if values else None
 
@@ -97,7 +97,10 @@ def _runner(handler: str, app: APIGatewayRestResolver) -> Any:
     return run, config
 
 
-def idempotent_entry(app: APIGatewayRestResolver, handler: str) -> Handler:
+def idempotent(app: RouteApp) -> Handler:
+    """``app.resolve`` made safe to retry: a request with a key runs once, its retries replay it."""
+    handler = app.record.handler
+
     def resolve_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
         answered: list[dict[str, Any]] = []
         try:
@@ -137,4 +140,4 @@ def idempotent_entry(app: APIGatewayRestResolver, handler: str) -> Handler:
             error = raised
         return problems.error_proxy_response(error)
 
-    return lambda_entry(app, handler, resolve_once)
+    return resolve_once

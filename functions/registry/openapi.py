@@ -17,9 +17,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
-from registry.api import REQUEST_HEADERS, body_media_types
-from registry.docs import RETRY_AFTER, headers
+from registry.operation_docs import RETRY_AFTER, headers
 from registry.problems import PROBLEM_JSON
+from registry.resolver import REQUEST_HEADERS, body_media_types
 from registry.routes import ROUTES, Route
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"

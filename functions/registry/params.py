@@ -8,12 +8,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from pydantic import AfterValidator
 
-from registry.api import IDEMPOTENCY_KEY, IF_MATCH
 from registry.models import DeviceId
+from registry.resolver import IDEMPOTENCY_KEY, IF_MATCH
 
 # RFC 9110 entity tags as the API compares them: "*" or a comma-separated list of tags (quoted,
 # optionally weak, no comma inside); several If-Match lines reach the resolver joined by commas
-# (registry.api.guard).
+# (registry.guard).
 _ETAG = r'(W/)?"[\x21\x23-\x2b\x2d-\x7e]*"'
 IF_MATCH_PATTERN = rf"^(\*|{_ETAG}([ \t]*,[ \t]*{_ETAG})*)$"
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"

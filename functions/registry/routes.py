@@ -60,7 +60,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/devices/{device_id}/status", "put_status", WRITE),
     Route("GET", "/devices/{device_id}/history", "list_history", READ, SHORT_TTL, HISTORY_QUERY),
     Route("GET", "/devices/{device_id}/history/{revision}", "get_history_entry", READ, IMMUTABLE_TTL),
-    Route("GET", "/swagger", "docs", None, DOCS_TTL, ("format",)),
+    Route("GET", "/swagger", "swagger", None, DOCS_TTL, ("format",)),
 )
 
 

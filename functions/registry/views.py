@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
-from registry.api import JSON, etag
 from registry.models import DeviceDetail, DeviceStatus, DeviceSummary, HistoryEntry, StatusValue
 from registry.records import Device, HistoryRecord, ListedDevice
+from registry.resolver import JSON, etag
 
 
 def device_detail(device: Device) -> DeviceDetail:

@@ -28,7 +28,7 @@ def test_every_prod_function_has_a_reserved_concurrency_of_its_own(prod: dict[st
     reserved = _reserved(prod)
 
     assert all(isinstance(n, int) and n > 0 for n in reserved.values()), reserved
-    assert (reserved["docs"] or 0) < min(n or 0 for handler, n in reserved.items() if handler != "docs")
+    assert (reserved["swagger"] or 0) < min(n or 0 for handler, n in reserved.items() if handler != "swagger")
 
 
 def test_dev_reserves_nothing_so_it_deploys_into_any_account(dev: dict[str, Any]) -> None:

@@ -102,7 +102,7 @@ def test_only_the_docs_function_ships_the_openapi_document_and_none_its_generato
 ) -> None:
     files = _asset_files(synthesized, route)
 
-    assert ("registry/openapi.json" in files) == (route.handler == "docs")
+    assert ("registry/openapi.json" in files) == (route.handler == "swagger")
     assert "registry/openapi.py" not in files
 
 
@@ -136,7 +136,7 @@ def test_prod_invokes_snapstart_versions_through_an_alias_and_dev_does_not(
 
 
 def test_the_docs_function_names_the_cognito_token_endpoint_for_swagger_ui(prod: dict[str, Any]) -> None:
-    variables = _function(prod, route_for("docs"))["Environment"]["Variables"]
+    variables = _function(prod, route_for("swagger"))["Environment"]["Variables"]
     token_url = json.dumps(variables["OAUTH_TOKEN_URL"])
     domains = resources(prod, "AWS::Cognito::UserPoolDomain")
 

@@ -68,7 +68,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "put_status": {"table": {GET, PUT}, **IDEMPOTENCY},
     "update_device": {"table": {GET, PUT, DELETE}, **IDEMPOTENCY},  # releases the old MAC's claim
     "delete_device": {"table": {GET, PUT, DELETE}, **IDEMPOTENCY},  # releases the MAC's claim
-    "docs": {},
+    "swagger": {},
 }
 
 

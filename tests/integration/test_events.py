@@ -38,7 +38,7 @@ EXPECTED_STATUS = {
     "put_status": 200,
     "list_history": 200,
     "get_history_entry": 200,
-    "docs": 200,
+    "swagger": 200,
 }
 
 

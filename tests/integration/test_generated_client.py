@@ -72,7 +72,7 @@ def test_generated_client_drives_every_operation_with_generated_arguments_only(g
     update_device, delete_device = api("devices.update_device"), api("devices.delete_device")
     get_status, put_status = api("status.get_status"), api("status.put_status")
     list_history, get_history_entry = api("history.list_history"), api("history.get_history_entry")
-    docs = api("docs.docs")
+    docs = api("docs.swagger")
     digits = f"02c1{uuid.uuid4().hex[:8]}"
     mac = ":".join(digits[i : i + 2] for i in range(0, 12, 2))
     body = m.DeviceAttributes(
@@ -152,7 +152,7 @@ def test_generated_client_drives_every_operation_with_generated_arguments_only(g
     assert gone.status_code == HTTPStatus.NOT_FOUND and gone.parsed.status == 404
 
     # the documentation itself, with the unauthenticated client the document allows there
-    document = docs.sync_detailed(client=generated.Client(base_url=local_server), format_=m.DocsFormat.JSON)
+    document = docs.sync_detailed(client=generated.Client(base_url=local_server), format_=m.SwaggerFormat.JSON)
     assert document.status_code == HTTPStatus.OK and b'"openapi"' in document.content
 
 

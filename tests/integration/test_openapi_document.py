@@ -131,7 +131,7 @@ def test_if_match_sent_as_several_lines_means_the_same_as_one_comma_separated_li
 def token_url(monkeypatch: pytest.MonkeyPatch) -> str:
     url = "https://device-registry-prod-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/token"
     monkeypatch.setenv("OAUTH_TOKEN_URL", url)
-    docs = importlib.import_module("handlers.docs")
+    docs = importlib.import_module("handlers.swagger")
     for cached in (settings.get_docs_settings, docs._document, docs._page):
         cached.cache_clear()
     yield url
@@ -141,9 +141,9 @@ def token_url(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_in_aws_swagger_ui_authorizes_at_the_stacks_cognito_token_endpoint(invoke, token_url):
-    served = invoke("docs", query="format=json")["json"]
+    served = invoke("swagger", query="format=json")["json"]
     assert served["components"]["securitySchemes"]["cognito"]["flows"]["clientCredentials"]["tokenUrl"] == token_url
-    page = invoke("docs")["body"]
+    page = invoke("swagger")["body"]
     assert token_url in page and openapi.TOKEN_URL_PLACEHOLDER not in page
     served["components"]["securitySchemes"]["cognito"]["flows"]["clientCredentials"]["tokenUrl"] = (
         openapi.TOKEN_URL_PLACEHOLDER

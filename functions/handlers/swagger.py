@@ -15,13 +15,14 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from registry.api import create_app, lambda_entry, route
-from registry.docs import errors
+from registry.entry import entry
+from registry.operation_docs import errors
+from registry.resolver import RouteApp
 from registry.settings import get_docs_settings
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "registry" / "openapi.json"
 
-app = create_app()
+app = RouteApp("swagger")
 
 
 @cache
@@ -52,9 +53,7 @@ def _page() -> str:
     return generate_swagger_html(_document(), script, style, "", None)
 
 
-@route(
-    app,
-    "docs",
+@app.operation(
     summary="API documentation (Swagger UI, or this document with format=json)",
     responses={
         200: {
@@ -68,10 +67,10 @@ def _page() -> str:
     },
     tags=["docs"],
 )
-def docs(format: Annotated[Literal["html", "json"], Query()] = "html") -> Response[str]:
+def swagger(format: Annotated[Literal["html", "json"], Query()] = "html") -> Response[str]:
     if format == "json":
         return Response(200, "application/json", _document(), {"Cache-Control": "public, max-age=300"})
     return Response(200, "text/html; charset=utf-8", _page(), {"Cache-Control": "public, max-age=300"})
 
 
-lambda_handler = lambda_entry(app, "docs")
+lambda_handler = entry(app)

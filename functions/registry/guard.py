@@ -1,74 +1,23 @@
-"""What every route handler shares: the resolver with problem handling, the request guards
-that run before it, the caller's identity, and entity-tag headers."""
+"""The request guard: what no route should parse is refused before the resolver runs —
+query parameters on writes, oversized, non-JSON or malformed bodies — and what it lets through
+is normalised (one line per declared header, UTF-8 JSON text)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import gc
 import json
-from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.logging import correlation_paths
-
-from registry import metrics, problems
 from registry.errors import (
     MalformedJson,
     PayloadTooLarge,
-    RegistryError,
     UnsupportedMediaType,
     ValidationFailed,
 )
-from registry.routes import resolver_path, route_for
-from registry.settings import get_settings
+from registry.resolver import JSON, REQUEST_HEADERS, body_media_types
 
 MAX_BODY_BYTES = 64 * 1024
-JSON = "application/json"
-MERGE_PATCH = "application/merge-patch+json"
-# The request headers routes declare (registry.params); the document spells them this way.
-IF_MATCH = "If-Match"
-IDEMPOTENCY_KEY = "Idempotency-Key"
-REQUEST_HEADERS = (IF_MATCH, IDEMPOTENCY_KEY)
-logger = Logger()
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-def create_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
-    problems.register(app)
-    return app
-
-
-def route(app: APIGatewayRestResolver, handler: str, **operation: Any) -> Callable[[Any], Any]:
-    """Register the function for ``handler``'s entry in the route table (path and method
-    come from there, so the table stays the only place they are written). Its operationId is
-    the handler's name: what generated clients call the operation."""
-    entry = route_for(handler)
-    return app.route(resolver_path(entry.path), method=entry.method, operation_id=handler, **operation)
-
-
-def caller(event: dict[str, Any]) -> str:
-    """Who made the request: the token's subject (a user, or the app client for client
-    credentials) as the Cognito authorizer passed it; a fixed name where there is none."""
-    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
-    return str(claims.get("sub") or claims.get("client_id") or get_settings().anonymous_principal)
-
-
-def principal(app: APIGatewayRestResolver) -> str:
-    return caller(app.current_event.raw_event)
-
-
-def body_media_types(method: str) -> tuple[str, ...]:
-    """The request body types a method's routes take (the guard below and the document read this)."""
-    return (JSON, MERGE_PATCH) if method == "PATCH" else (JSON,)
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -164,32 +113,3 @@ def guard(event: dict[str, Any], known_query: tuple[str, ...] = ()) -> dict[str,
     multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
     multi["Content-Type"] = [JSON]
     return {**event, "body": text, "isBase64Encoded": False, "headers": headers, "multiValueHeaders": multi}
-
-
-def lambda_entry(app: APIGatewayRestResolver, handler: str, resolve: Handler | None = None) -> Handler:
-    """The function's Lambda entry point: guards, then the resolver (or ``resolve``, which
-    wraps it), with structured logs that carry the API Gateway request id as correlation id."""
-    run = resolve or app.resolve
-    known_query = route_for(handler).query
-
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            checked = guard(event, known_query)
-        except RegistryError as error:
-            return problems.error_proxy_response(error)
-        try:
-            return dict(run(checked, context))
-        finally:
-            metrics.flush()
-
-    _end_cold_start()
-    return lambda_handler
-
-
-def _end_cold_start() -> None:
-    """Resume the collector that importing ``handlers`` paused. What the import allocated lives
-    as long as the container, so it is frozen out of every later collection."""
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()

@@ -1,0 +1,58 @@
+"""A route function's resolver: the route-table record it serves, the operation it registers
+there (path, method and operationId from the table, so they are written once), problems rendered
+in one place, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from registry import problems
+from registry.routes import Route, resolver_path, route_for
+from registry.settings import get_settings
+
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+# The request headers routes declare (registry.params); the document spells them this way.
+IF_MATCH = "If-Match"
+IDEMPOTENCY_KEY = "Idempotency-Key"
+REQUEST_HEADERS = (IF_MATCH, IDEMPOTENCY_KEY)
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class RouteApp(APIGatewayRestResolver):
+    """The resolver of one route function, built from its entry in the route table."""
+
+    def __init__(self, handler: str) -> None:
+        super().__init__(enable_validation=True)
+        self.record: Route = route_for(handler)
+        problems.register(self)
+
+    def operation(self, **operation: Any) -> Callable[[Any], Any]:
+        """Register the route's function: path and method from the table, the handler's name as
+        operationId (what generated clients call it), summaries and answers from ``operation``."""
+        record = self.record
+        return self.route(resolver_path(record.path), method=record.method, operation_id=record.handler, **operation)
+
+
+def caller(event: dict[str, Any]) -> str:
+    """Who made the request: the token's subject (a user, or the app client for client
+    credentials) as the Cognito authorizer passed it; a fixed name where there is none."""
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    return str(claims.get("sub") or claims.get("client_id") or get_settings().anonymous_principal)
+
+
+def principal(app: APIGatewayRestResolver) -> str:
+    return caller(app.current_event.raw_event)
+
+
+def body_media_types(method: str) -> tuple[str, ...]:
+    """The request body types a method's routes take (the guard and the document read this)."""
+    return (JSON, MERGE_PATCH) if method == "PATCH" else (JSON,)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
