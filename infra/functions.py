@@ -33,9 +33,12 @@ assert RUNTIME.name == f"python{LAMBDA_PYTHON}", "infra/layer.py builds the laye
 # would not get faster with more. Tune with measured data (Lambda Power Tuning) later.
 MEMORY_MB = 512
 DOCS_MEMORY_MB = 256  # serves a static document: no DynamoDB, no request models
-# Above the boto3 client's worst case (registry/wiring.py: 3 attempts of 2 s connect + 3 s
-# read, plus ≤ 3 s backoff: 18 s) so that the handler, not a Lambda timeout, answers 503 with
-# Retry-After; below API Gateway's 29 s integration timeout, which would answer 504.
+# Below API Gateway's 29 s integration timeout. The boto3 client bounds each DynamoDB call
+# (registry/wiring.py: 3 attempts of 2 s connect + 3 s read, plus ≤ 3 s backoff: 18 s), so one
+# slow call still ends in the handler's 503 with Retry-After. A write makes several calls (the
+# idempotency record, the read, the transaction, more after a conflict), and the client bounds
+# each, not their sum: a write whose calls all hit their worst case outlasts 25 s, and the client
+# gets API Gateway's 504 instead (a problem document, as every gateway answer is).
 TIMEOUT = Duration.seconds(25)
 
 SERVICE_NAME = "device-registry"

@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -202,22 +201,11 @@ class LocalApi:
         create_tables(endpoint, os.environ["TABLE_NAME"], os.environ["IDEMPOTENCY_TABLE_NAME"])
         migrate(endpoint, os.environ["TABLE_NAME"])
         self.http = _Server((host, port))
-        self._thread = threading.Thread(target=self.http.serve_forever, name="local-api", daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self.http.server_address[:2]
         return f"http://{host!s}:{port}"
-
-    def start(self) -> LocalApi:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
-        if self.dynamodb:
-            self.dynamodb.stop()
 
 
 def _interrupt(signum: int, frame: Any) -> None:

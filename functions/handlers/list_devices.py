@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from registry.entry import entry
-from registry.models import DevicePage, DeviceType, MacAddress, StatusValue
+from registry.models import PAGE_SIZE_DEFAULT, DevicePage, DeviceType, MacAddress, StatusValue
 from registry.operation_docs import errors
+from registry.params import PageCursor, PageSize
 from registry.resolver import RouteApp
 from registry.service import DeviceService
 from registry.views import device_summary
@@ -24,8 +25,8 @@ app = RouteApp("list_devices")
 )
 def list_devices(
     service: Annotated[DeviceService, Depends(get_service)],
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
-    cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")] = None,
+    limit: PageSize = PAGE_SIZE_DEFAULT,
+    cursor: PageCursor = None,
     device_type: Annotated[DeviceType | None, Query(description="Only this type")] = None,
     status: Annotated[StatusValue | None, Query(description="Only this status")] = None,
     mac_address: Annotated[MacAddress | None, Query(description="Only this MAC address, any spelling")] = None,

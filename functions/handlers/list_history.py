@@ -6,9 +6,9 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from registry.entry import entry
-from registry.models import HistoryKindFilter, HistoryPage, Order, TimestampQuery
+from registry.models import PAGE_SIZE_DEFAULT, HistoryKindFilter, HistoryPage, Order, TimestampQuery
 from registry.operation_docs import errors
-from registry.params import DeviceIdPath
+from registry.params import DeviceIdPath, PageCursor, PageSize
 from registry.resolver import RouteApp
 from registry.service import DeviceService
 from registry.views import history_entry
@@ -33,8 +33,8 @@ def list_history(
     since: Annotated[TimestampQuery | None, Query(description="Entries at or after this ISO 8601 time")] = None,
     until: Annotated[TimestampQuery | None, Query(description="Entries before this ISO 8601 time")] = None,
     order: Annotated[Order, Query(description="`desc`: newest first")] = "desc",
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
-    cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")] = None,
+    limit: PageSize = PAGE_SIZE_DEFAULT,
+    cursor: PageCursor = None,
 ) -> HistoryPage:
     items, next_cursor = service.history(
         device_id, kind=kind, since=since, until=until, order=order, limit=limit, cursor=cursor

@@ -16,7 +16,7 @@ from registry.errors import InvalidCursor
 from registry.types import canonical_uuid
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-_MAX_LENGTH = 512
+MAX_LENGTH = 512  # a cursor names one item: far below this
 
 
 def _encode(payload: dict[str, Any]) -> str:
@@ -25,7 +25,7 @@ def _encode(payload: dict[str, Any]) -> str:
 
 
 def _decode(token: str) -> dict[str, Any]:
-    if len(token) > _MAX_LENGTH:
+    if len(token) > MAX_LENGTH:
         raise InvalidCursor("The cursor is not one this API issued: pass next_cursor unchanged.")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))

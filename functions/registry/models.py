@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from registry import types
+from registry import cursors, types
 
 ATTRIBUTE_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_ATTRIBUTES = 50
@@ -79,8 +79,10 @@ _DEVICE_TYPE = StringConstraints(strip_whitespace=True, min_length=1, max_length
 DeviceType = Annotated[str, _DEVICE_TYPE, _trimmed(_DEVICE_TYPE)]
 FirmwareVersion = Annotated[str, StringConstraints(max_length=64)]
 SerialNumber = Annotated[str, StringConstraints(max_length=128)]
-Location = Annotated[str, StringConstraints(max_length=256)]
-Reason = Annotated[str, StringConstraints(max_length=256)]
+MAX_LOCATION = 256
+MAX_REASON = 256
+Location = Annotated[str, StringConstraints(max_length=MAX_LOCATION)]
+Reason = Annotated[str, StringConstraints(max_length=MAX_REASON)]
 AttributeKey = Annotated[str, StringConstraints(pattern=ATTRIBUTE_KEY_PATTERN)]
 AttributeValue = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE)]
 _VALUE_SCHEMA = {"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE}
@@ -96,7 +98,10 @@ AttributesPatch = Annotated[
         f"Merged key by key: a value sets the key, null removes it; at most {MAX_ATTRIBUTES} keys once merged",
     ),
 ]
-Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_length=512)]
+Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_length=cursors.MAX_LENGTH)]
+# Pages of lists and of history: this many items unless the client asks for another size.
+PAGE_SIZE_DEFAULT = 50
+PAGE_SIZE_MAX = 100
 
 OPTIONAL_FIELDS = ("ip_address", "firmware_version", "serial_number", "location")
 REQUIRED_FIELDS = ("name", "device_type", "mac_address")

@@ -1,14 +1,15 @@
-"""Path and header parameters shared by the route handlers. Powertools ``Path`` and ``Header``
+"""Path, query and header parameters shared by the route handlers. Powertools ``Path`` and ``Header``
 carry their docs; each rule is one pattern that the document shows and the resolver applies."""
 
 import re
 from collections.abc import Callable
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from pydantic import AfterValidator
 
-from registry.models import DeviceId
+from registry import cursors, preconditions
+from registry.models import PAGE_SIZE_MAX, DeviceId
 from registry.resolver import IDEMPOTENCY_KEY, IF_MATCH
 
 # RFC 9110 entity tags as the API compares them: "*" or a comma-separated list of tags (quoted,
@@ -39,7 +40,7 @@ IfMatch = Annotated[
     | None,
     Header(
         alias=IF_MATCH,
-        max_length=256,
+        max_length=preconditions.MAX_LENGTH,
         json_schema_extra={"pattern": IF_MATCH_PATTERN},
         description=(
             'Change only if the resource is still at this version: its `ETag` (e.g. `"3"`), several, '
@@ -60,4 +61,8 @@ IdempotencyKey = Annotated[
             "with another body or `If-Match` is 422."
         ),
     ),
+]
+PageSize = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX, description="Page size")]
+PageCursor = Annotated[
+    str | None, Query(max_length=cursors.MAX_LENGTH, description="`next_cursor` of the previous page")
 ]

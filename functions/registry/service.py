@@ -35,6 +35,11 @@ from registry.types import new_device_id, now_timestamp
 # os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
 # the `random` module's state and back off in lockstep.
 _JITTER = random.SystemRandom()
+# A write that finds the device changed under it reads again, at most this many times in all,
+# waiting a full-jitter exponential backoff (20 ms, 40 ms, … at most 0.5 s) between attempts.
+WRITE_ATTEMPTS = 6
+BACKOFF_BASE_S = 0.02
+BACKOFF_CAP_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ class DeviceService:
         store: DeviceStore,
         *,
         clock: Callable[[], str] = now_timestamp,
-        max_attempts: int = 6,
+        max_attempts: int = WRITE_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
         count: Callable[[Counter], None] = lambda _: None,
     ) -> None:
@@ -284,7 +289,7 @@ class DeviceService:
                 self.count(Counter.WRITE_CONFLICTS)
                 if attempt + 1 < self.max_attempts:
                     # Full jitter: concurrent writers spread out instead of colliding again.
-                    self.sleep(_JITTER.uniform(0, min(0.5, 0.02 * 2**attempt)))
+                    self.sleep(_JITTER.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
                 continue
             if change.history.kind == HistoryKind.STATUS:
                 self.count(Counter.STATUS_CHANGES)
