@@ -19,6 +19,8 @@ import requests
 from tests.reliability.conftest import assert_problem
 
 SHARED_WRITERS, WRITES_EACH = 8, 50
+# docs/reliability.md §1: at least this share of the writes to the shared device land, every run.
+LANDED_AT_LEAST = 0.95
 OWN_WRITERS, OWN_WRITES_EACH = 4, 25
 STATUSES = ("online", "offline", "maintenance", "error")
 
@@ -140,7 +142,7 @@ def test_concurrent_writers_lose_nothing_and_leave_no_gap(local_server, figures)
 
     acked = sum(len(o.acked_status) + len(o.acked_patch) for o in shared_outcomes)
     refused = sum((o.refused for o in shared_outcomes), Counter())
-    assert acked >= WRITES_EACH  # the contention test is meaningful only if most writes land
+    assert acked >= LANDED_AT_LEAST * SHARED_WRITERS * WRITES_EACH, (acked, dict(refused))
     figures["concurrency: shared device (attempted/acknowledged/recorded/refused)"] = (
         f"{SHARED_WRITERS * WRITES_EACH}/{acked}/{recorded}/{dict(refused)}"
     )
