@@ -4,7 +4,7 @@ so no update is lost and revisions stay gap-free; a writer that keeps losing get
 import boto3
 import pytest
 
-from registry.errors import ConcurrentUpdate, MacAddressTaken
+from registry.errors import ConcurrentUpdate, MacAddressTaken, PreconditionFailed
 from registry.models import DeviceAttributes, StatusUpdate
 from registry.preconditions import expected_version
 from registry.service import DeviceService
@@ -50,12 +50,24 @@ def test_a_stale_write_is_retried_and_both_changes_are_kept(
     assert_table_consistent()
 
 
-def test_if_match_is_checked_again_after_losing_a_race(registry, register, store, rival):
+def test_if_match_is_checked_again_after_losing_a_race(registry, register, store, rival, table_items):
     device = register()
+    # The rival changes the status, not the config: our config precondition still holds on the re-read.
     rival_writes_before_our_commit(store, rival, device.id, times=1)
-    # The rival changed the status, not the config: our config precondition still holds on the re-read.
     updated = registry.update(device.id, {"location": "Roof"}, expected=expected_version('"1"'), principal="bob")
-    assert updated.config_version == 2
+    assert (updated.config_version, updated.location, updated.revision) == (2, "Roof", 3)
+
+    # Now the rival changes the config before our commit: on the re-read our precondition fails.
+    def rival_changes_the_config(**_):
+        store.client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", rival_changes_the_config)
+        rival.update(device.id, {"location": "Cellar"}, expected=None, principal="r")
+
+    store.client.meta.events.register("before-call.dynamodb.TransactWriteItems", rival_changes_the_config)
+    with pytest.raises(PreconditionFailed):
+        registry.update(device.id, {"location": "Attic"}, expected=expected_version('"2"'), principal="bob")
+    current = registry.get(device.id)
+    assert (current.location, current.config_version, current.revision) == ("Cellar", 3, 4)
+    assert "Attic" not in str(table_items())
 
 
 def test_a_writer_that_keeps_losing_gets_concurrent_update_and_writes_nothing(
