@@ -9,7 +9,7 @@ from botocore.exceptions import ConnectTimeoutError
 
 from handlers import create_device
 from local.events import LambdaContext, proxy_event
-from registry import wiring
+from registry import table, wiring
 from registry.guard import MAX_BODY_BYTES
 from registry.routes import ROUTES, route_for
 from tests.integration.support import assert_problem, error_fields
@@ -266,7 +266,7 @@ def test_a_write_refused_with_an_idempotency_key_runs_again_on_retry(invoke, inj
     assert table_items() == []
     second = invoke("create_device", body=body, headers={"Idempotency-Key": "retry-after-throttle"})
     assert second["statusCode"] == 201
-    assert len([item for item in table_items() if item["sk"] == "STATE"]) == 1
+    assert len([item for item in table_items() if item[table.SK] == table.STATE_SK]) == 1
 
 
 def test_a_write_that_keeps_losing_its_race_is_409_concurrent_update_with_retry_after(

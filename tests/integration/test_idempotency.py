@@ -2,13 +2,14 @@
 
 import pytest
 
+from registry import table
 from tests.integration.support import assert_problem
 
 NEW = {"name": "Gateway", "device_type": "gateway", "mac_address": "00:00:00:00:0a:01"}
 
 
 def devices_in(table_items):
-    return [item for item in table_items() if item["sk"] == "STATE"]
+    return [item for item in table_items() if item[table.SK] == table.STATE_SK]
 
 
 def test_replayed_registration_returns_the_same_answer_and_registers_once(invoke, table_items):

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from registry import wiring
+from registry import table, wiring
 from tests.reliability.conftest import assert_problem
 
 DEVICE = {"name": "Retried", "device_type": "gateway", "mac_address": "02:1d:00:00:00:01"}
@@ -80,6 +80,6 @@ def test_a_retry_while_the_first_request_is_still_running_is_409_and_not_run_twi
     assert first["statusCode"] == 201
     problem = assert_problem(retries[0], 409)
     assert problem["type"].endswith("idempotency-in-progress") and retries[0]["headers"]["Retry-After"]
-    states = [item for item in table_items() if item["sk"] == "STATE"]
+    states = [item for item in table_items() if item[table.SK] == table.STATE_SK]
     assert [state["id"] for state in states] == [first["json"]["id"]]
     assert_table_consistent()

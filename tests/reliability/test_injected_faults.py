@@ -101,7 +101,7 @@ def test_a_write_that_succeeded_is_acknowledged_even_if_its_key_cannot_be_marked
     inject_dynamodb_error(wiring.dynamodb_client(), "UpdateItem", IDEMPOTENCY_FAULTS[fault], times=1)
     response = invoke("create_device", body=body, headers={"Idempotency-Key": f"unmarked-{fault}"})
     assert response["statusCode"] == 201, response
-    states = [item for item in table_items() if item["sk"] == "STATE"]
+    states = [item for item in table_items() if item[table.SK] == table.STATE_SK]
     assert [state["id"] for state in states] == [response["json"]["id"]]
     assert_table_consistent()
 

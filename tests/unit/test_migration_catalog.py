@@ -14,8 +14,8 @@ from registry.migrations.ledger import LedgerEntry, State
 from registry.migrations.migration import CatalogError, check_catalog, upgrade
 from registry.migrations.runner import DEFAULT_RATE, RunOptions, _Pace
 
-STATE = {table.PK: "DEVICE#1", table.SK: table.STATE_SK, "id": "1", "device_type": "sensor"}
-HISTORY = {table.PK: "DEVICE#1", table.SK: table.revision_sk(1), "revision": 1}
+STATE = {**table.device_key("1"), "id": "1", "device_type": "sensor"}
+HISTORY = {**table.revision_key("1", 1), "revision": 1}
 
 TAGS = Migration(
     1,
@@ -83,7 +83,7 @@ def test_upgraded_applies_the_registered_catalog() -> None:
 
 def test_the_ledger_records_pages_then_done_and_forgets_where_to_resume() -> None:
     entry = LedgerEntry.start(TAGS, "2026-11-28T10:00:00Z")
-    entry = entry.after_page(scanned=100, updated=40, last_key={table.PK: "DEVICE#9", table.SK: "STATE"})
+    entry = entry.after_page(scanned=100, updated=40, last_key=table.device_key("9"))
     entry = entry.resumed().after_page(scanned=7, updated=2, last_key=None)
 
     assert (entry.state, entry.pages, entry.scanned, entry.updated, entry.runs) == (State.RUNNING, 2, 107, 42, 2)

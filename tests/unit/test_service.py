@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from registry import migrations
+from registry import migrations, table
 from registry.errors import (
     DeviceNotFound,
     HistoryEntryNotFound,
@@ -169,7 +169,7 @@ def test_delete_leaves_a_tombstone_with_history_and_frees_the_mac(
     assert register(mac_address="00:00:00:00:00:01").id != device.id
     assert device.id not in {item.id for item in registry.list_devices(limit=10, cursor=None)[0]}
     assert_table_consistent()
-    tombstone = next(item for item in table_items() if item["sk"] == "STATE" and item["id"] == device.id)
+    tombstone = next(item for item in table_items() if item[table.SK] == table.STATE_SK and item["id"] == device.id)
     assert tombstone["deleted_at"] and tombstone["name"] == device.name
 
 
@@ -240,7 +240,7 @@ def test_registered_attributes_are_stored_in_canonical_form(registry, table_item
         ),
         "alice",
     )
-    state = next(item for item in table_items() if item["sk"] == "STATE")
+    state = next(item for item in table_items() if item[table.SK] == table.STATE_SK)
     assert (state["name"], state["mac_address"], state["ip_address"]) == ("N", "aa:bb:cc:dd:ee:ff", "2001:db8::1")
 
 
