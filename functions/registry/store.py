@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from registry import table
 from registry.errors import MacAddressTaken, ServiceUnavailable
+from registry.item_codec import decode as _from_item
+from registry.item_codec import encode as _to_item
 from registry.migrations import upgraded
 from registry.records import Device, HistoryRecord, ListedDevice
 
@@ -30,8 +30,6 @@ else:
 
 logger = Logger(child=True)  # structured, with the request's correlation id
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 _UNAVAILABLE_CODES = frozenset(
     {
@@ -49,24 +47,6 @@ _MIN_TIMESTAMP, _MAX_TIMESTAMP = "0000", "9999"
 
 class StaleRevision(Exception):
     """Another writer changed the device between our read and our write: read again."""
-
-
-def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in values.items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_plain(inner) for inner in value]
-    return value
-
-
-def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
 
 
 def _list_index_attributes(device: Device) -> dict[str, str]:
@@ -152,6 +132,46 @@ class DeviceStore:
         item = response.get("Item")
         return HistoryRecord.from_item(upgraded(_from_item(item))) if item else None
 
+    def get_device_and_entry(self, device_id: str, revision: int) -> tuple[Device | None, HistoryRecord | None]:
+        """The device's current item and its history entry ``revision``, in one strongly consistent
+        BatchGetItem (a revert reads both before it plans)."""
+        keys = [table.device_key(device_id), table.revision_key(device_id, revision)]
+        response = self._call(
+            self.client.batch_get_item,
+            RequestItems={self.table_name: {"Keys": [_to_item(key) for key in keys], "ConsistentRead": True}},
+        )
+        if response.get("UnprocessedKeys"):
+            # Two small items go unprocessed only when the table is throttled: busy, retry shortly.
+            raise _unavailable(RuntimeError("BatchGetItem left keys unprocessed"))
+        device, entry = None, None
+        for item in response.get("Responses", {}).get(self.table_name, []):
+            values = upgraded(_from_item(item))
+            if values[table.SK] == table.STATE_SK:
+                device = Device.from_item(values)
+            else:
+                entry = HistoryRecord.from_item(values)
+        return device, entry
+
+    def latest_config_entry(self, device_id: str, *, at_or_before: HistoryRecord) -> HistoryRecord | None:
+        """The latest config-kind entry (created, config, deleted, restored) at or before the entry
+        ``at_or_before``: one Query of one item on the ``history_by_kind`` index, newest first
+        (history order by time is history order by revision)."""
+        group = table.CONFIG_GROUP
+        page = self._query(
+            {"IndexName": table.HISTORY_BY_KIND},
+            condition=f"{table.PK} = :pk AND {table.HISTORY_KIND_AT} BETWEEN :low AND :high",
+            values={
+                ":pk": table.device_pk(device_id),
+                ":low": table.history_kind_key(group, _MIN_TIMESTAMP),
+                ":high": table.history_kind_key(group, at_or_before.at, at_or_before.revision),
+            },
+            limit=1,
+            ascending=False,
+            start_key=None,
+            consistent=True,
+        )
+        return HistoryRecord.from_item(upgraded(page.items[0])) if page.items else None
+
     def query_history(self, query: HistoryQuery) -> Page[HistoryRecord]:
         pk = table.device_pk(query.device_id)
         values: dict[str, Any] = {":pk": pk}
@@ -184,6 +204,27 @@ class DeviceStore:
             consistent=True,
         )
         return Page([HistoryRecord.from_item(upgraded(item)) for item in page.items], page.has_more)
+
+    def history_at_or_before(
+        self, device_id: str, group: str | None, at: str, revision: int = table.MAX_REVISION
+    ) -> HistoryRecord | None:
+        """The newest history entry of ``group`` (``config``, ``status``; None: any kind) written at
+        or before ``at`` (at that very time, at or before ``revision``): one Query reading one item
+        of a history index, newest first. History order by time is history order by revision."""
+        index, sort_attr = _history_index(group)
+        bounds = {":low": _history_sort_key(group, _MIN_TIMESTAMP), ":high": _history_sort_key(group, at, revision)}
+        response = self._call(
+            self.client.query,
+            TableName=self.table_name,
+            IndexName=index,
+            KeyConditionExpression=f"{table.PK} = :pk AND {sort_attr} BETWEEN :low AND :high",
+            ExpressionAttributeValues=_to_item({":pk": table.device_pk(device_id), **bounds}),
+            Limit=1,
+            ScanIndexForward=False,
+            ConsistentRead=True,
+        )
+        items = response.get("Items", [])
+        return HistoryRecord.from_item(upgraded(_from_item(items[0]))) if items else None
 
     def list_devices(
         self,

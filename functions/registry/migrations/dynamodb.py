@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from registry import table
+from registry.item_codec import decode, encode
 from registry.migrations.ledger import LedgerEntry, State
 from registry.migrations.migration import Item
 
@@ -30,28 +29,7 @@ else:
 # A batch job, not a request: its client waits out throttling rather than failing fast.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def _value(value: Any) -> Any:
-    """Whole numbers as ``int``, as the store reads them; other numbers stay ``Decimal``."""
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, dict):
-        return {name: _value(inner) for name, inner in value.items()}
-    if isinstance(value, list):
-        return [_value(inner) for inner in value]
-    return value
-
-
-def _item(raw: dict[str, Any]) -> dict[str, Any]:
-    return {name: _value(_deserializer.deserialize(value)) for name, value in raw.items()}
-
-
-def _raw(item: Item) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
 
 
 def _key(item: Item) -> dict[str, Any]:
@@ -77,20 +55,20 @@ class MigrationTable:
         page is read as it is now, so the migration sees it (a page costs twice the read units)."""
         request: dict[str, Any] = {"TableName": self.table_name, "Limit": limit, "ConsistentRead": True}
         if start_key is not None:
-            request["ExclusiveStartKey"] = _raw(start_key)
+            request["ExclusiveStartKey"] = encode(start_key)
         response = self.client.scan(**request)
-        items = [_item(raw) for raw in response.get("Items", [])]
+        items = [decode(raw) for raw in response.get("Items", [])]
         last_key = response.get("LastEvaluatedKey")
         return ScanPage(
             items=[item for item in items if item[table.PK] != table.MIGRATIONS_PK],
             scanned=int(response.get("ScannedCount", len(items))),
-            last_key=_item(last_key) if last_key else None,
+            last_key=decode(last_key) if last_key else None,
         )
 
     def read(self, key: Item) -> dict[str, Any] | None:
-        response = self.client.get_item(TableName=self.table_name, Key=_raw(_key(key)), ConsistentRead=True)
+        response = self.client.get_item(TableName=self.table_name, Key=encode(_key(key)), ConsistentRead=True)
         raw = response.get("Item")
-        return _item(raw) if raw else None
+        return decode(raw) if raw else None
 
     def rewrite(self, old: Item, new: Item) -> bool:
         """Turn ``old`` into ``new`` (same key) with one UpdateItem, if the stored item still is
@@ -114,7 +92,7 @@ class MigrationTable:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=_raw(_key(old)),
+                Key=encode(_key(old)),
                 UpdateExpression=" ".join(clauses),
                 ConditionExpression=condition,
                 ExpressionAttributeNames=expression.names,
@@ -146,7 +124,7 @@ class MigrationTable:
         }
         while True:
             response = self.client.query(**request)
-            yield from (_item(raw) for raw in response.get("Items", []))
+            yield from (decode(raw) for raw in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -158,7 +136,7 @@ class MigrationTable:
         try:
             self.client.put_item(
                 TableName=self.table_name,
-                Item=_raw({**fields, **table.migration_key(entry.number)}),
+                Item=encode({**fields, **table.migration_key(entry.number)}),
                 ConditionExpression="attribute_not_exists(#pk) OR #state <> :done",
                 ExpressionAttributeNames={"#pk": table.PK, "#state": "state"},
                 ExpressionAttributeValues={":done": {"S": State.DONE.value}},
@@ -186,7 +164,7 @@ class _Expression:
 
     def value(self, value: Any) -> str:
         placeholder = f":v{len(self.values)}"
-        self.values[placeholder] = _serializer.serialize(value)
+        self.values[placeholder] = encode({"v": value})["v"]
         return placeholder
 
 
