@@ -77,9 +77,13 @@ def mac_claim_key(mac: str) -> dict[str, str]:
     return {PK: f"{MAC_PREFIX}{mac}", SK: CLAIM_SK}
 
 
+STATUS_GROUP, CONFIG_GROUP = "status", "config"
+
+
 def history_group(kind: str) -> str:
-    """History filters know two groups: ``status``, and ``config`` for every other kind."""
-    return "status" if kind == "status" else "config"
+    """History filters know two groups: ``status``, and ``config`` for every other kind
+    (created, config, deleted, restored)."""
+    return STATUS_GROUP if kind == "status" else CONFIG_GROUP
 
 
 def history_at_key(at: str, revision: int) -> str:
