@@ -48,6 +48,7 @@ PUT_ITEM = "dynamodb:PutItem"
 UPDATE_ITEM = "dynamodb:UpdateItem"
 DELETE_ITEM = "dynamodb:DeleteItem"
 QUERY = "dynamodb:Query"
+BATCH_GET_ITEM = "dynamodb:BatchGetItem"
 # What the Powertools idempotency utility does with its records: reads one, claims the key
 # with a conditional put, stores the answer with an update, deletes the claim when the
 # request fails (so that a retry runs again).
@@ -85,6 +86,13 @@ TABLE_ACCESS = {
     # These two also delete: the MAC claim a change of address or a deletion releases.
     "update_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
     "delete_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
+    # The device and the revision reverted to in one BatchGetItem; for a status revision, one
+    # Query of the config entry then in force; the MAC claim moves when the address does.
+    "revert_device": TableAccess(
+        items=(*_WRITES, BATCH_GET_ITEM, DELETE_ITEM), indexes=(schema.HISTORY_BY_KIND,), idempotency=True
+    ),
+    # Claims the MAC again; releases nothing.
+    "restore_device": TableAccess(items=_WRITES, idempotency=True),
     "swagger": TableAccess(),  # a static document
 }
 

@@ -50,8 +50,9 @@ class DeviceNotFound(RegistryError):
 class HistoryEntryNotFound(RegistryError):
     status, slug, title = 404, "history-entry-not-found", "History entry not found"
 
-    def __init__(self, device_id: str, revision: int) -> None:
-        super().__init__(f"Device {device_id} has no history entry with revision {revision}.")
+    def __init__(self, device_id: str, revision: int, *, latest: int | None = None) -> None:
+        latest_is = "" if latest is None else f" Its latest revision is {latest}."
+        super().__init__(f"Device {device_id} has no history entry with revision {revision}.{latest_is}")
 
 
 class MacAddressTaken(RegistryError):
@@ -61,6 +62,13 @@ class MacAddressTaken(RegistryError):
         super().__init__(f"MAC address {mac} is already registered to device {existing_id}.")
         self.mac = mac
         self.existing_id = existing_id
+
+
+class DeviceNotDeleted(RegistryError):
+    status, slug, title = 409, "device-not-deleted", "Device not deleted"
+
+    def __init__(self, device_id: str) -> None:
+        super().__init__(f"Device {device_id} is not deleted: there is nothing to restore.")
 
 
 class ConcurrentUpdate(RegistryError):

@@ -8,10 +8,20 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
-from registry import cursors, types
+from registry import cursors, table, types
 
 ATTRIBUTE_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_ATTRIBUTES = 50
@@ -122,6 +132,7 @@ class HistoryKind(StrEnum):
     CONFIG = "config"
     STATUS = "status"
     DELETED = "deleted"
+    RESTORED = "restored"
 
 
 class _Model(BaseModel):
@@ -202,6 +213,20 @@ class DevicePage(_Model):
     next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
+class RevertRequest(_Input):
+    """The body of ``POST /devices/{id}/revert``."""
+
+    # 0 and revisions past the latest are well-formed: they answer 404 naming the latest revision.
+    to_revision: int = Field(ge=0, le=table.MAX_REVISION, description="The revision whose attributes become current")
+    reason: Reason | None = None
+
+
+class RestoreRequest(_Input):
+    """The body of ``POST /devices/{id}/restore``."""
+
+    reason: Reason | None = None
+
+
 class StatusUpdate(_Input):
     status: StatusValue
     reason: Reason | None = None
@@ -220,6 +245,10 @@ class FieldChange(_Model):
     new: Any
 
 
+# Optional history entry fields that a client sees only on the entries that have them.
+_ABSENT_WHEN_NONE = ("reverted_to", "reason")
+
+
 class HistoryEntry(_Model):
     revision: int = Field(ge=1)
     kind: HistoryKind
@@ -227,6 +256,19 @@ class HistoryEntry(_Model):
     changed_by: str
     changes: dict[str, FieldChange]
     snapshot: dict[str, Any]
+    # Only on the entries that have them (a revert; a revert or restore with a reason).
+    reverted_to: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
+        default=None, description="The revision whose attributes this entry made current again"
+    )
+    reason: Reason | SkipJsonSchema[None] = Field(default=None, description="Why, as the client said")
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler):  # no return type: it would be the schema
+        answered = handler(self)
+        for name in _ABSENT_WHEN_NONE:
+            if answered.get(name) is None:
+                answered.pop(name, None)
+        return answered
 
 
 class HistoryPage(_Model):

@@ -83,3 +83,9 @@ class HistoryRecord(_Record):
     changed_by: str
     changes: dict[str, dict[str, Any]]
     snapshot: dict[str, Any]
+    reverted_to: int | None = None  # a revert: the revision whose attributes it made current
+    reason: str | None = None  # a revert's or restore's, as the client gave it
+
+    def to_item(self) -> dict[str, Any]:
+        # Entries without a revert or a reason (nearly all) store neither attribute.
+        return {name: value for name, value in _Record.to_item(self).items() if value is not None}

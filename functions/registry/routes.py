@@ -56,6 +56,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/devices/{device_id}", "get_device", READ, SHORT_TTL),
     Route("PATCH", "/devices/{device_id}", "update_device", WRITE),
     Route("DELETE", "/devices/{device_id}", "delete_device", WRITE),
+    Route("POST", "/devices/{device_id}/revert", "revert_device", WRITE),
+    Route("POST", "/devices/{device_id}/restore", "restore_device", WRITE),
     Route("GET", "/devices/{device_id}/status", "get_status", READ, SHORT_TTL),
     Route("PUT", "/devices/{device_id}/status", "put_status", WRITE),
     Route("GET", "/devices/{device_id}/history", "list_history", READ, SHORT_TTL, HISTORY_QUERY),

@@ -15,6 +15,7 @@ from typing import Any
 from registry import cursors
 from registry.errors import (
     ConcurrentUpdate,
+    DeviceNotDeleted,
     DeviceNotFound,
     HistoryEntryNotFound,
     ServiceUnavailable,
@@ -150,8 +151,15 @@ class DeviceService:
 
     def get(self, device_id: str) -> Device:
         """The live device; a deleted one (its tombstone) is as absent as one never registered."""
+        device = self._stored(device_id)
+        if device.deleted:
+            raise DeviceNotFound(device_id)
+        return device
+
+    def _stored(self, device_id: str) -> Device:
+        """The device's current item, a tombstone too; 404 only if it never existed."""
         device = self.store.get_device(device_id)
-        if device is None or device.deleted:
+        if device is None:
             raise DeviceNotFound(device_id)
         return device
 
@@ -163,27 +171,56 @@ class DeviceService:
             # A merge that breaks a rule (too many attribute keys, say) raises pydantic's
             # ValidationError: a 422 naming each field, rendered where every problem is.
             merged = DeviceAttributes.model_validate(merge_patch(current.config(), patch)).model_dump()
-            changes = diff(current.config(), merged, ATTRIBUTE_FIELDS)
-            if not changes:
-                return None
-            at = self._next_at(current)
-            device = replace(
-                current,
-                **merged,
-                config_version=current.config_version + 1,
-                updated_at=at,
-                revision=current.revision + 1,
-                last_at=at,
-            )
-            moved = device.mac_address != current.mac_address
-            return Change(
-                device=device,
-                history=self._entry(device, HistoryKind.CONFIG, at, principal, changes),
-                claim_mac=device.mac_address if moved else None,
-                release_mac=current.mac_address if moved else None,
-            )
+            return self._config_change(current, merged, principal)
 
         return self._write(device_id, plan)
+
+    def revert(
+        self,
+        device_id: str,
+        to_revision: int,
+        *,
+        reason: str | None,
+        expected: ExpectedVersion | None,
+        principal: str,
+    ) -> Device:
+        """The attributes in force at ``to_revision`` become current again, as a new config
+        revision; no change (and no revision) when they are current already."""
+        first, entry = self.store.get_device_and_entry(device_id, to_revision)
+        if first is None or first.deleted:
+            raise DeviceNotFound(device_id)
+        if entry is None:
+            raise HistoryEntryNotFound(device_id, to_revision, latest=first.revision)
+        if entry.kind == HistoryKind.STATUS:
+            # A status entry's snapshot holds the status: the attributes then in force are those
+            # of the latest config-kind entry before it (there is always one: "created").
+            config_entry = self.store.latest_config_entry(device_id, at_or_before=entry)
+            if config_entry is None:
+                raise HistoryEntryNotFound(device_id, to_revision, latest=first.revision)
+            entry = config_entry
+        # History is immutable: what to revert to is found once, whatever the retries below.
+        attributes = {name: entry.snapshot.get(name) for name in ATTRIBUTE_FIELDS}
+        attributes["attributes"] = attributes["attributes"] or {}
+
+        def plan(current: Device) -> Change | None:
+            _check(expected, current.config_version, "device")
+            return self._config_change(current, attributes, principal, reverted_to=to_revision, reason=reason)
+
+        return self._write(device_id, plan, first=first)
+
+    def restore(self, device_id: str, *, reason: str | None, principal: str) -> Device:
+        """A deleted device comes back as it was when deleted (attributes and status), its MAC
+        claimed again: a ``restored`` revision."""
+
+        def plan(current: Device) -> Change:
+            if not current.deleted:
+                raise DeviceNotDeleted(device_id)
+            at = self._next_at(current)
+            device = replace(current, revision=current.revision + 1, last_at=at, deleted_at=None)
+            history = self._entry(device, HistoryKind.RESTORED, at, principal, {}, reason=reason)
+            return Change(device=device, history=history, claim_mac=device.mac_address)
+
+        return self._write(device_id, plan, read=self._stored)
 
     def delete(self, device_id: str, *, expected: ExpectedVersion | None, principal: str) -> None:
         def plan(current: Device) -> Change:
@@ -271,9 +308,19 @@ class DeviceService:
 
     # -- internals -------------------------------------------------------------------
 
-    def _write(self, device_id: str, plan: Callable[[Device], Change | None]) -> Device:
+    def _write(
+        self,
+        device_id: str,
+        plan: Callable[[Device], Change | None],
+        *,
+        read: Callable[[str], Device] | None = None,
+        first: Device | None = None,
+    ) -> Device:
+        """``plan`` the change from the device as ``read`` (live devices by default) and commit it;
+        ``first``: the device already read for the first attempt."""
+        read = read or self.get
         for attempt in range(self.max_attempts):
-            current = self.get(device_id)
+            current = first if attempt == 0 and first is not None else read(device_id)
             change = plan(current)
             if change is None:
                 return current
@@ -299,12 +346,55 @@ class DeviceService:
             "change was being applied; retry the request."
         )
 
+    def _config_change(
+        self,
+        current: Device,
+        attributes: dict[str, Any],
+        principal: str,
+        *,
+        reverted_to: int | None = None,
+        reason: str | None = None,
+    ) -> Change | None:
+        """A new config revision with these ``attributes``, moving the MAC claim if the address
+        changes; None when nothing differs."""
+        changes = diff(current.config(), attributes, ATTRIBUTE_FIELDS)
+        if not changes:
+            return None
+        at = self._next_at(current)
+        device = replace(
+            current,
+            **attributes,
+            config_version=current.config_version + 1,
+            updated_at=at,
+            revision=current.revision + 1,
+            last_at=at,
+        )
+        moved = device.mac_address != current.mac_address
+        history = self._entry(
+            device, HistoryKind.CONFIG, at, principal, changes, reverted_to=reverted_to, reason=reason
+        )
+        return Change(
+            device=device,
+            history=history,
+            claim_mac=device.mac_address if moved else None,
+            release_mac=current.mac_address if moved else None,
+        )
+
     def _next_at(self, current: Device) -> str:
         """Now, but never before the previous entry: history order by time = by revision."""
         return max(self.clock(), current.last_at)
 
     @staticmethod
-    def _entry(device: Device, kind: HistoryKind, at: str, principal: str, changes: dict[str, Any]) -> HistoryRecord:
+    def _entry(
+        device: Device,
+        kind: HistoryKind,
+        at: str,
+        principal: str,
+        changes: dict[str, Any],
+        *,
+        reverted_to: int | None = None,
+        reason: str | None = None,
+    ) -> HistoryRecord:
         snapshot = status_snapshot(device) if kind is HistoryKind.STATUS else config_snapshot(device)
         return HistoryRecord(
             revision=device.revision,
@@ -313,4 +403,6 @@ class DeviceService:
             changed_by=principal,
             changes=changes,
             snapshot=snapshot,
+            reverted_to=reverted_to,
+            reason=reason,
         )

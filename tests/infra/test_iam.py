@@ -57,6 +57,7 @@ def test_read_functions_have_no_write_action(prod: dict[str, Any], route: Route)
 # out here rather than imported from the stack: "table" is the device table itself, "index:<name>"
 # one of its indexes, "idempotency" the idempotency table.
 GET, PUT, UPDATE, DELETE, QUERY = (f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"))
+BATCH_GET = "dynamodb:BatchGetItem"
 IDEMPOTENCY = {"idempotency": {GET, PUT, UPDATE, DELETE}}  # Powertools: read, claim, store, delete on failure
 EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "get_device": {"table": {GET}},
@@ -68,6 +69,9 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "put_status": {"table": {GET, PUT}, **IDEMPOTENCY},
     "update_device": {"table": {GET, PUT, DELETE}, **IDEMPOTENCY},  # releases the old MAC's claim
     "delete_device": {"table": {GET, PUT, DELETE}, **IDEMPOTENCY},  # releases the MAC's claim
+    # device + revision in one batch; a status revision's config entry by Query; moves the MAC claim
+    "revert_device": {"table": {GET, BATCH_GET, PUT, DELETE}, "index:history_by_kind": {QUERY}, **IDEMPOTENCY},
+    "restore_device": {"table": {GET, PUT}, **IDEMPOTENCY},  # claims the MAC again
     "swagger": {},
 }
 
@@ -111,7 +115,7 @@ def test_routes_that_read_one_item_may_only_get_items(prod: dict[str, Any]) -> N
 def test_only_the_writes_that_release_a_mac_claim_may_delete_device_table_items(prod: dict[str, Any]) -> None:
     deleting = {route.handler for route in ROUTES if "dynamodb:DeleteItem" in _grants(prod, route).get("table", set())}
 
-    assert deleting == {"update_device", "delete_device"}
+    assert deleting == {"update_device", "delete_device", "revert_device"}
 
 
 def test_the_docs_function_has_no_table_access(prod: dict[str, Any]) -> None:

@@ -27,6 +27,9 @@ from tests.integration.conftest import COST_FIGURES
 READ = {"GetItem": 1}
 QUERY = {"Query": 1}
 WRITE = {"GetItem": 1, "TransactWriteItems": 1}
+BATCH = {"BatchGetItem": 1}
+REVERT = {"BatchGetItem": 1, "TransactWriteItems": 1}
+REVERT_STATUS = {"BatchGetItem": 1, "Query": 1, "TransactWriteItems": 1}
 
 
 def measure(invoke, calls, handler, *, status, **request):
@@ -54,11 +57,40 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         ("put_status", "200", WRITE, dict(path=f"{path}/status", status=200, body={"status": "offline"})),
         ("list_history", "200", QUERY, dict(path=f"{path}/history", status=200, query="kind=status&limit=5")),
         ("get_history_entry", "200", READ, dict(path=f"{path}/history/2", status=200)),
+        # A revert reads the device and the revision in one batch; a status revision costs one
+        # Query more, for the config entry then in force.
+        (
+            "revert_device",
+            "200 to a status revision",
+            REVERT_STATUS,
+            dict(path=f"{path}/revert", status=200, body={"to_revision": 2}),
+        ),
+        (
+            "revert_device",
+            "200 nothing to change",
+            BATCH,
+            dict(path=f"{path}/revert", status=200, body={"to_revision": 1}),
+        ),
+        (
+            "revert_device",
+            "200 to a config revision",
+            REVERT,
+            dict(path=f"{path}/revert", status=200, body={"to_revision": 3}),
+        ),
+        (
+            "revert_device",
+            "404 no such revision",
+            BATCH,
+            dict(path=f"{path}/revert", status=404, body={"to_revision": 99}),
+        ),
         ("delete_device", "204", WRITE, dict(path=f"/devices/{other['id']}", status=204)),
         ("swagger", "200", {}, dict(status=200, query="format=json")),
         # Answers that stop early cost no more; the only extra read is documented below.
         ("create_device", "409 MAC taken", {"TransactWriteItems": 1}, dict(status=409, body=_new("000000000001"))),
         ("get_device", "404", READ, dict(path=f"/devices/{other['id']}", status=404)),
+        # Restore reads the tombstone and writes one transaction (device, entry, MAC claim).
+        ("restore_device", "200", WRITE, dict(path=f"/devices/{other['id']}/restore", status=200, body={})),
+        ("restore_device", "409 not deleted", READ, dict(path=f"/devices/{other['id']}/restore", status=409, body={})),
         (
             "update_device",
             "412",

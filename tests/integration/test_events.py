@@ -34,6 +34,8 @@ EXPECTED_STATUS = {
     "get_device": 200,
     "update_device": 200,
     "delete_device": 204,
+    "revert_device": 200,
+    "restore_device": 200,
     "get_status": 200,
     "put_status": 200,
     "list_history": 200,
@@ -88,6 +90,8 @@ def registered(make_device):
 @pytest.mark.parametrize("route", ROUTES, ids=[route.handler for route in ROUTES])
 def test_event_fed_to_its_handler_gets_the_route_success_status(route, registered, invoke):
     event = json.loads((EVENTS / f"{route.handler}.json").read_text().replace(SAMPLE_DEVICE_ID, registered["id"]))
+    if route.handler == "restore_device":  # only a deleted device can be restored
+        assert invoke("delete_device", f"/devices/{registered['id']}")["statusCode"] == 204
     module = importlib.import_module(f"handlers.{route.handler}")
     response = module.lambda_handler(event, LambdaContext())
     assert response["statusCode"] == EXPECTED_STATUS[route.handler], response.get("body")
@@ -98,5 +102,10 @@ def test_event_fed_to_its_handler_gets_the_route_success_status(route, registere
         sub = event["requestContext"]["authorizer"]["claims"]["sub"]
         entry = invoke("get_history_entry", f"/devices/{registered['id']}/history/2")["json"]
         assert entry["changed_by"] == sub and entry["changes"]["location"]["new"] == "Building A, roof"
+    if route.handler in {"revert_device", "restore_device"}:
+        assert json.loads(response["body"])["id"] == registered["id"]
+    if route.handler == "restore_device":
+        entry = invoke("get_history_entry", f"/devices/{registered['id']}/history/3")["json"]
+        assert (entry["kind"], entry["reason"]) == ("restored", "deleted by mistake")
     if route.handler == "create_device":
         assert json.loads(response["body"])["mac_address"] == "00:1a:2b:3c:4d:5e"

@@ -38,12 +38,14 @@ REQUEST_HEADERS = {
     "DELETE": {"If-Match", "Idempotency-Key"},
     "GET": set(),
 }
+# A revert changes the version the client read (the detail's ETag); a restore has none to match.
+HONOURED_BY_HANDLER = {"revert_device": {"If-Match", "Idempotency-Key"}}
 
 
 def test_every_write_declares_the_request_headers_it_honours_and_no_read_declares_any():
     for route in ROUTES:
         headers = {p["name"] for p in operation(route.handler).get("parameters", []) if p["in"] == "header"}
-        assert headers == REQUEST_HEADERS[route.method], route.handler
+        assert headers == HONOURED_BY_HANDLER.get(route.handler, REQUEST_HEADERS[route.method]), route.handler
 
 
 def test_every_operation_requires_the_scope_of_its_route_and_the_docs_none():
