@@ -178,7 +178,7 @@ def measure(progress: bool = True) -> dict[str, Any]:
                 event = proxy_event(
                     route,
                     path=case.path,
-                    path_parameters=_path_parameters(route.path, case.path),
+                    path_parameters=route.match(case.path),
                     query=case.query,
                     headers=headers,
                     body=json.dumps(case.body) if case.body is not None else None,
@@ -200,12 +200,6 @@ def _dump(cost: Cost) -> dict[str, Any]:
         "wcu": cost.wcu,
         "index_writes": cost.index_writes,
     }
-
-
-def _path_parameters(template: str, path: str) -> dict[str, str] | None:
-    names, values = template.strip("/").split("/"), path.strip("/").split("/")
-    found = {name[1:-1]: value for name, value in zip(names, values, strict=False) if name.startswith("{")}
-    return found or None
 
 
 class DirectStore(DeviceStore):

@@ -122,7 +122,7 @@ class Events:
         route = route_for(route_name)
         n = next(self._runs)
         device = self.seeded.device_id
-        path, params, query, headers, body = route.path, {}, "", {}, None
+        path, query, headers, body = route.path, "", {}, None
         if route_name == "create_device":
             body = json.dumps(device_body())
             headers = {"Content-Type": "application/json"}
@@ -140,13 +140,8 @@ class Events:
             query = "kind=status&limit=50"
         elif route_name == "swagger":
             query = "format=json"
-        if "{device_id}" in path:
-            params["device_id"] = device
-            path = path.replace("{device_id}", device)
-        if "{revision}" in path:
-            params["revision"] = "1"
-            path = path.replace("{revision}", "1")
-        return proxy_event(route, path=path, path_parameters=params or None, query=query, headers=headers, body=body)
+        path = path.replace("{device_id}", device).replace("{revision}", "1")
+        return proxy_event(route, path=path, path_parameters=route.match(path), query=query, headers=headers, body=body)
 
 
 def expected_status(route_name: str) -> int:

@@ -4,7 +4,6 @@ apigateway aws-proxy``) produce them, and a Lambda context to call handlers with
 from __future__ import annotations
 
 import base64
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -16,16 +15,9 @@ from registry.routes import ROUTES, Route
 LOCAL_CLAIMS = {"sub": "local", "scope": "devices/read devices/write"}
 
 
-def _pattern(route: Route) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", route.path) + "$")
-
-
-_PATTERNS = [(route, _pattern(route)) for route in ROUTES]
-
-
 def match(path: str) -> tuple[list[tuple[Route, dict[str, str]]], list[str]]:
     """Routes whose path matches (with their path parameters), and the methods allowed there."""
-    found = [(route, m.groupdict()) for route, m in ((r, p.match(path)) for r, p in _PATTERNS) if m]
+    found = [(route, parameters) for route in ROUTES if (parameters := route.match(path)) is not None]
     return found, sorted({route.method for route, _ in found})
 
 

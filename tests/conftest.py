@@ -6,13 +6,11 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,9 +18,7 @@ import pytest
 import requests
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parent.parent
-TABLE_NAME = "devices-test"
-IDEMPOTENCY_TABLE_NAME = "idempotency-test"
+from tests.support import DYNAMODB_ENDPOINT, IDEMPOTENCY_TABLE_NAME, ROOT, TABLE_NAME, DeviceBodies, free_port
 
 # Tests never reach AWS: fixed dummy credentials, a region, no endpoint override.
 os.environ.update(
@@ -41,11 +37,12 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from local.events import LambdaContext, proxy_event  # noqa: E402
-from registry import idempotency, settings, table, wiring  # noqa: E402
-from registry.routes import route_for  # noqa: E402
-from registry.service import DeviceService  # noqa: E402
-from registry.store import DeviceStore  # noqa: E402
+# Only now: Powertools reads the environment above when the registry's modules are imported.
+from local.events import LambdaContext, proxy_event
+from registry import idempotency, settings, table, wiring
+from registry.routes import route_for
+from registry.service import DeviceService
+from registry.store import DeviceStore
 
 
 def _reset_cached_clients() -> None:
@@ -112,7 +109,7 @@ def invoke(dynamodb: Any) -> Invoke:
         route = route_for(handler)
         path = path or route.path
         if path_parameters is None:
-            path_parameters = _path_parameters(route.path, path)
+            path_parameters = route.match(path)
         if body is not None:
             raw_body = json.dumps(body)
             headers = {"Content-Type": "application/json", **(headers or {})}
@@ -140,23 +137,13 @@ def invoke(dynamodb: Any) -> Invoke:
     return call
 
 
-def _path_parameters(template: str, path: str) -> dict[str, str]:
-    names, values = template.strip("/").split("/"), path.strip("/").split("/")
-    return {name[1:-1]: value for name, value in zip(names, values, strict=False) if name.startswith("{")}
-
-
-DEVICE = {"name": "Boiler sensor", "device_type": "sensor", "mac_address": "00:1A:2B:3C:4D:5E"}
-
-
 @pytest.fixture
 def make_device(invoke: Invoke) -> Callable[..., dict[str, Any]]:
     """Register a device through the create handler; distinct MAC per call unless given."""
-    counter = iter(range(1, 1_000_000))
+    bodies = DeviceBodies()
 
     def make(**fields: Any) -> dict[str, Any]:
-        n = next(counter)
-        body = {**DEVICE, "mac_address": f"02:00:00:00:{n // 256:02x}:{n % 256:02x}", **fields}
-        response = invoke("create_device", body=body)
+        response = invoke("create_device", body=bodies(**fields))
         assert response["statusCode"] == 201, response
         return dict(response["json"])
 
@@ -166,15 +153,9 @@ def make_device(invoke: Invoke) -> Callable[..., dict[str, Any]]:
 # -- the local server, started as a user would, on a free port --------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("local") / "server.log"
     env = {k: v for k, v in os.environ.items() if k not in {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"}}
     env.update(PORT=str(port), HOST="127.0.0.1", PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}")
@@ -253,17 +234,6 @@ def assert_table_consistent(table_items: Callable[[], list[dict[str, Any]]]) -> 
     return check
 
 
-DYNAMODB_ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"  # for botocore's connection errors
-
-
-def cancelled(*codes: str) -> dict[str, Any]:
-    """The error of a transaction DynamoDB cancelled, with one reason per operation."""
-    return {
-        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-        "CancellationReasons": [{"Code": code} for code in codes],
-    }
-
-
 @pytest.fixture
 def inject_dynamodb_error() -> Callable[..., list[dict[str, Any]]]:
     """Make ``client``'s calls of ``operation`` fail (the next ``times``, or all) as DynamoDB
@@ -287,7 +257,7 @@ def inject_dynamodb_error() -> Callable[..., list[dict[str, Any]]]:
                 raise error
             response = error if isinstance(error, dict) else {"Error": {"Code": error, "Message": "injected"}}
             status = 500 if response["Error"]["Code"] == "InternalServerError" else 400
-            return AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", status, {}, None), response
+            return AWSResponse(DYNAMODB_ENDPOINT, status, {}, None), response
 
         event = f"before-call.dynamodb.{operation}"
         client.meta.events.register(event, refuse)

@@ -37,9 +37,28 @@ class Route:
     def path_parameters(self) -> tuple[str, ...]:
         return tuple(re.findall(r"{(\w+)}", self.path))
 
+    def match(self, path: str) -> dict[str, str] | None:
+        """The path parameters if ``path`` is one of this route's paths, else None. As API
+        Gateway matches: each ``{name}`` takes exactly one non-empty segment, as sent (still
+        percent-encoded); every other segment must be equal. ``{}``: a match without parameters."""
+        template, segments = self.path.split("/"), path.split("/")
+        if len(template) != len(segments):
+            return None
+        parameters: dict[str, str] = {}
+        for part, segment in zip(template, segments, strict=True):
+            if part.startswith("{") and part.endswith("}"):
+                if not segment:
+                    return None
+                parameters[part[1:-1]] = segment
+            elif part != segment:
+                return None
+        return parameters
+
 
 LIST_QUERY = ("limit", "cursor", "device_type", "status", "mac_address")
 HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
+AS_OF_QUERY = ("as_of",)
+DIFF_QUERY = ("from", "to")
 
 # Staleness bounds (docs/caching.md): mutable resources briefly, immutable ones longer. API
 # Gateway caches errors too, so the immutable TTL also bounds how long a 404 for a revision

@@ -2,7 +2,7 @@
 Powertools ``dependency_overrides`` on each route's own app."""
 
 import importlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -11,18 +11,17 @@ from registry.routes import ROUTES
 from registry.service import DeviceService
 from registry.store import DeviceStore
 from registry.types import format_timestamp
-from tests.conftest import TABLE_NAME
-
-START = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+from tests.support import CLOCK_START, TABLE_NAME
 
 
 @pytest.fixture
 def ticking_clock(dynamodb):
-    """Every write the handlers make happens one minute after the previous one, from 06:00Z."""
+    """Every write the handlers make happens one minute after the previous one, from 06:00Z
+    (``tests.support.minute(n)`` is the n-th)."""
     ticks = iter(range(1_000_000))
 
     def clock() -> str:
-        return format_timestamp(START + timedelta(minutes=next(ticks)))
+        return format_timestamp(CLOCK_START + timedelta(minutes=next(ticks)))
 
     service = DeviceService(DeviceStore(wiring.dynamodb_client(), TABLE_NAME), clock=clock, sleep=lambda _: None)
     apps = [importlib.import_module(f"handlers.{route.handler}").app for route in ROUTES]
@@ -33,12 +32,13 @@ def ticking_clock(dynamodb):
         app.dependency_overrides.pop(wiring.get_service, None)
 
 
-def minute(n: int) -> str:
-    """The time of the n-th tick of :func:`ticking_clock` (0 is 06:00Z)."""
-    return format_timestamp(START + timedelta(minutes=n))
-
-
 COST_FIGURES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def cost_figures(request) -> list[str]:
+    """Tables of DynamoDB cost figures, printed at the end of the run for quoting."""
+    return request.config.stash.setdefault(COST_FIGURES, [])
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.integration.support import assert_problem, error_fields
+from tests.support import assert_problem, error_fields
 
 NEW = {"name": "  Boiler sensor ", "device_type": "sensor", "mac_address": "00-1A-2B-3C-4D-5E"}
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"

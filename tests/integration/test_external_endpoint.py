@@ -11,12 +11,12 @@ import requests
 from local.dynamodb import EmbeddedDynamoDB
 from local.server import TABLE_NAME
 from registry import table
-from tests.conftest import ROOT, _free_port
+from tests.support import ROOT, free_port
 
 
 def test_local_server_uses_the_endpoint_named_by_aws_endpoint_url_dynamodb(tmp_path):
     external = EmbeddedDynamoDB().start()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": external.endpoint, "PORT": str(port)}
     for name in ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"):
         env.pop(name, None)

@@ -3,8 +3,7 @@ in either order, a page at a time; still there after the device is deleted."""
 
 import pytest
 
-from tests.integration.conftest import minute
-from tests.integration.support import assert_problem
+from tests.support import assert_problem, minute
 
 # revision → kind; revision n happens at minute(n - 1)
 TIMELINE = {1: "created", 2: "status", 3: "config", 4: "status", 5: "config", 6: "status"}

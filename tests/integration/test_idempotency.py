@@ -3,7 +3,7 @@
 import pytest
 
 from registry import table
-from tests.integration.support import assert_problem
+from tests.support import assert_problem
 
 NEW = {"name": "Gateway", "device_type": "gateway", "mac_address": "00:00:00:00:0a:01"}
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.integration.support import assert_problem, error_fields
+from tests.support import assert_problem, error_fields
 
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
 _macs = itertools.count(1)

@@ -26,7 +26,7 @@ from registry.migrations.dynamodb import MigrationTable
 from registry.migrations.ledger import State
 from registry.migrations.migration import upgrade
 from registry.migrations.runner import MigrationError, Report, Runner, RunOptions, Status
-from tests.conftest import IDEMPOTENCY_TABLE_NAME, ROOT, TABLE_NAME
+from tests.support import IDEMPOTENCY_TABLE_NAME, ROOT, TABLE_NAME
 
 PAGE_SIZE = 5
 DEVICES = 12

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.support import LEAKS, assert_problem
+from tests.support import LEAKS, assert_problem
 
 # One moto table serves every example of a test: the properties hold whatever it holds.
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,4 +1,4 @@
-"""Fixtures for the reliability suite: problem-document checks and the figures it reports."""
+"""Fixtures for the reliability suite: the figures it measures, printed at the end of the run."""
 
 from __future__ import annotations
 
@@ -7,22 +7,8 @@ from typing import Any
 
 import pytest
 
-PROBLEM_JSON = "application/problem+json"
-
 # Figures measured by the tests, printed at the end of the run (docs/reliability.md quotes them).
 FIGURES: dict[str, Any] = {}
-
-
-def assert_problem(response: Any, *statuses: int) -> dict[str, Any]:
-    """``response`` (requests or proxy dict) is an RFC 9457 problem with one of ``statuses``."""
-    if isinstance(response, dict):
-        status, headers, body = response["statusCode"], response["headers"], response.get("json")
-    else:
-        status, headers, body = response.status_code, response.headers, response.json()
-    assert status in statuses, (status, body)
-    assert headers["Content-Type"] == PROBLEM_JSON
-    assert body["status"] == status and body["title"] and body["detail"], body
-    return dict(body)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from tests.reliability.conftest import assert_problem
+from tests.support import assert_problem
 
 SHARED_WRITERS, WRITES_EACH = 8, 50
 # docs/reliability.md §1: at least this share of the writes to the shared device land, every run.
@@ -59,7 +59,8 @@ def _writer(url: str, device_id: str, name: str, writes: int, start: threading.B
                 else:
                     outcome.acked_patch.append((value, response.json()))
             else:
-                assert_problem(response, 409, 412, 429, 503)
+                assert_problem(response, 409, "concurrent-update")  # docs/reliability.md §1
+                assert response.headers["Retry-After"]
                 outcome.refused[response.status_code] += 1
     return outcome
 
@@ -149,3 +150,121 @@ def test_concurrent_writers_lose_nothing_and_leave_no_gap(local_server, figures)
     figures["concurrency: own devices (attempted/acknowledged)"] = (
         f"{OWN_WRITERS * OWN_WRITES_EACH}/{sum(len(o.acked_status) + len(o.acked_patch) for o in own_outcomes)}"
     )
+
+
+REVERTERS, RESTORE_ROUNDS, RACING_WRITES = 3, 10, 20
+
+
+def _racing_status_writer(url: str, device_id: str, name: str, start: threading.Barrier) -> list[str]:
+    """Status PUTs, each a distinct reason; the reasons of those acknowledged."""
+    acked = []
+    with requests.Session() as session:
+        start.wait()
+        for i in range(RACING_WRITES):
+            body = {"status": STATUSES[i % len(STATUSES)], "reason": f"{name}-{i}"}
+            response = session.put(f"{url}/devices/{device_id}/status", json=body, timeout=60)
+            if response.status_code == 200:
+                acked.append(body["reason"])
+            else:  # 404 while a racing delete holds the device
+                assert_problem(response, 404, 409, 412, 429, 503)
+    return acked
+
+
+def test_reverts_racing_other_writers_lose_nothing_and_leave_no_gap(local_server):
+    device_id = _register(local_server, "02:cc:00:00:02:01")
+    start = threading.Barrier(REVERTERS + 1)
+
+    def reverter(name: str) -> tuple[list[str], list[str]]:
+        """Alternately set a key of its own and revert to revision 1 (no keys): (patches, reverts) acknowledged."""
+        patched, reverted = [], []
+        with requests.Session() as session:
+            start.wait()
+            for i in range(RACING_WRITES):
+                value = f"{name}-{i}"
+                if i % 2 == 0:
+                    url, body, acked = f"{local_server}/devices/{device_id}", {"attributes": {name: value}}, patched
+                    response = session.patch(url, json=body, timeout=60)
+                else:
+                    url, body, acked = (
+                        f"{local_server}/devices/{device_id}/revert",
+                        {"to_revision": 1, "reason": value},
+                        reverted,
+                    )
+                    response = session.post(url, json=body, timeout=60)
+                if response.status_code == 200:
+                    acked.append(value)
+                else:
+                    assert_problem(response, 409, 429, 503)
+        return patched, reverted
+
+    with ThreadPoolExecutor(REVERTERS + 1) as pool:
+        runs = [pool.submit(reverter, f"r{n}") for n in range(REVERTERS)]
+        statuses = pool.submit(_racing_status_writer, local_server, device_id, "s", start)
+        outcomes, acked_status = [run.result() for run in runs], statuses.result()
+
+    history = _history(local_server, device_id)
+    assert [entry["revision"] for entry in history] == list(range(1, len(history) + 1))
+    # Every acknowledged patch and status change is recorded exactly once; a revert is recorded
+    # at most once, and only if acknowledged (one that found nothing to change writes nothing).
+    patches = Counter(
+        v
+        for entry in history
+        if entry["kind"] == "config" and "reverted_to" not in entry
+        for v in (c["new"] for c in entry["changes"].values())
+    )
+    assert patches == Counter(value for patched, _ in outcomes for value in patched)
+    reverts = Counter(entry["reason"] for entry in history if "reverted_to" in entry)
+    assert reverts and set(reverts.values()) == {1}
+    assert set(reverts) <= {reason for _, reverted in outcomes for reason in reverted}
+    assert Counter(e["snapshot"]["reason"] for e in history if e["kind"] == "status") == Counter(acked_status)
+    # The current attributes are those of the last config entry, and each revert restored revision 1's.
+    device = requests.get(f"{local_server}/devices/{device_id}", timeout=30).json()
+    config_entries = [entry for entry in history if entry["kind"] in {"created", "config"}]
+    assert device["attributes"] == config_entries[-1]["snapshot"]["attributes"]
+    assert device["config_version"] == len(config_entries)
+    assert all(entry["snapshot"]["attributes"] == {} for entry in history if "reverted_to" in entry)
+
+
+def test_deletes_and_restores_racing_status_writers_lose_nothing_and_leave_no_gap(local_server):
+    device_id = _register(local_server, "02:cc:00:00:02:02")
+    start = threading.Barrier(2)
+
+    def delete_and_restore() -> tuple[int, int]:
+        deleted = restored = 0
+        with requests.Session() as session:
+            start.wait()
+            for _ in range(RESTORE_ROUNDS):
+                for action, path in (("delete", ""), ("restore", "/restore")):
+                    for _attempt in range(10):  # a 409 concurrent-update is retried; each step lands once
+                        if action == "delete":
+                            response = session.delete(f"{local_server}/devices/{device_id}", timeout=60)
+                        else:
+                            response = session.post(f"{local_server}/devices/{device_id}{path}", json={}, timeout=60)
+                        if response.status_code in {200, 204}:
+                            break
+                        assert_problem(response, 409, 429, 503)
+                    else:
+                        raise AssertionError(f"{action} never landed")
+                    deleted, restored = deleted + (action == "delete"), restored + (action == "restore")
+        return deleted, restored
+
+    with ThreadPoolExecutor(2) as pool:
+        cycles = pool.submit(delete_and_restore)
+        statuses = pool.submit(_racing_status_writer, local_server, device_id, "s", start)
+        (deleted, restored), acked_status = cycles.result(), statuses.result()
+
+    history = _history(local_server, device_id)
+    assert [entry["revision"] for entry in history] == list(range(1, len(history) + 1))
+    kinds = [entry["kind"] for entry in history if entry["kind"] in {"deleted", "restored"}]
+    assert kinds == ["deleted", "restored"] * RESTORE_ROUNDS and (deleted, restored) == (RESTORE_ROUNDS,) * 2
+    assert Counter(e["snapshot"]["reason"] for e in history if e["kind"] == "status") == Counter(acked_status)
+    # Restored as it was: the status is the last one recorded, and the MAC is its own again.
+    status = requests.get(f"{local_server}/devices/{device_id}/status", timeout=30).json()
+    last_status = [entry for entry in history if entry["kind"] == "status"]
+    assert status["reason"] == (last_status[-1]["snapshot"]["reason"] if last_status else None)
+    taken = requests.post(
+        f"{local_server}/devices",
+        json={"name": "x", "device_type": "s", "mac_address": "02:cc:00:00:02:02"},
+        timeout=30,
+    )
+    assert_problem(taken, 409)

@@ -26,7 +26,6 @@ from pathlib import Path
 import requests
 
 from registry import openapi
-from tests.reliability.conftest import FIGURES
 
 DEFAULT_EXAMPLES = "10"
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", DEFAULT_EXAMPLES)
@@ -43,7 +42,7 @@ def test_fuzzed_contract_is_the_one_the_server_serves(local_server):
     assert served == json.loads(CONTRACT.read_text())
 
 
-def test_every_operation_answers_as_its_contract_says_under_every_check(local_server, tmp_path):
+def test_every_operation_answers_as_its_contract_says_under_every_check(local_server, tmp_path, figures):
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
@@ -68,5 +67,5 @@ def test_every_operation_answers_as_its_contract_says_under_every_check(local_se
     assert re.search(rf"Tested: {operations}\b", report), report[-5_000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", report)
     assert generated and generated.group(1) == generated.group(2), report[-5_000:]
-    FIGURES["schemathesis: operations / requests checked"] = f"{operations} / {generated.group(1)}"
-    FIGURES["schemathesis: seed"] = re.search(r"Seed: (\d+)", report).group(1)  # type: ignore[union-attr]
+    figures["schemathesis: operations / requests checked"] = f"{operations} / {generated.group(1)}"
+    figures["schemathesis: seed"] = re.search(r"Seed: (\d+)", report).group(1)  # type: ignore[union-attr]

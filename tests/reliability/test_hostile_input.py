@@ -12,23 +12,23 @@ import socket
 from dataclasses import dataclass, field
 from http.client import HTTPResponse
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
 
 from registry import table
-from tests.reliability.conftest import FIGURES, PROBLEM_JSON
+from tests.support import PROBLEM_JSON, assert_problem
 
 KiB = 1024
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
-# Key names of the table and its indexes: never in an answer.
+# Our storage layout: key prefixes and index key names. An answer may echo what the request sent
+# (a query parameter named pk is refused by that name), never name any of these on its own.
 STORAGE_NAMES = (
-    *table.string_attributes(),
-    "list_by_",
-    table.REVISION_PREFIX,
     table.DEVICE_PREFIX,
     table.MAC_PREFIX,
+    table.REVISION_PREFIX,
+    *(name for name in table.string_attributes() if name.startswith(("h_", "list_"))),
 )
 
 
@@ -253,16 +253,15 @@ def target(local_server: str) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.kind for case in CASES])
-def test_hostile_request_is_a_clear_4xx_and_changes_nothing(local_server, target, case):
+def test_hostile_request_is_a_clear_4xx_and_changes_nothing(local_server, target, figures, case):
     before = _snapshot(local_server, target)
     status, headers, body = _send(local_server, case, target)
-    assert (status, headers["content-type"]) == (case.expect[0], PROBLEM_JSON), body[:300]
-    problem = json.loads(body)
-    assert (problem["status"], problem["type"].rsplit(":", 1)[-1]) == case.expect, problem
-    assert problem["title"] and problem["detail"]
-    assert not any(name in body.decode() for name in ("Traceback", "botocore", "ClientError", "h_kind_at"))
+    text = body.decode("utf-8", "replace")
+    assert_problem({"statusCode": status, "headers": headers, "body": text}, *case.expect)
+    sent = unquote(case.path) + case.body.decode("utf-8", "replace")
+    assert not [name for name in STORAGE_NAMES if name in text and name not in sent], text
     assert _snapshot(local_server, target) == before
-    FIGURES["hostile input: kinds tried (all 4xx problem, nothing changed)"] = len(CASES)
+    figures["hostile input: kinds tried (all 4xx problem, nothing changed)"] = len(CASES)
 
 
 # -- cursors edited by hand ------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from registry.models import DeviceAttributes
 from registry.service import DeviceService
 from registry.types import format_timestamp
+from tests.support import DeviceBodies
 
 
 class Clock:
@@ -41,15 +42,9 @@ def registry(store, clock, sleeps) -> DeviceService:
 @pytest.fixture
 def register(registry):
     """Register a device through the service; a distinct MAC per call unless given."""
-    count = iter(range(1, 100_000))
+    bodies = DeviceBodies()
 
     def make(**fields):
-        n = next(count)
-        body = {
-            "name": f"Device {n}",
-            "device_type": "sensor",
-            "mac_address": f"02:00:00:00:{n // 256:02x}:{n % 256:02x}",
-        }
-        return registry.register(DeviceAttributes.model_validate({**body, **fields}), "alice")
+        return registry.register(DeviceAttributes.model_validate(bodies(**fields)), "alice")
 
     return make

@@ -9,7 +9,7 @@ from registry.models import DeviceAttributes, StatusUpdate
 from registry.preconditions import expected_version
 from registry.service import DeviceService
 from registry.store import DeviceStore
-from tests.conftest import TABLE_NAME
+from tests.support import TABLE_NAME
 
 
 @pytest.fixture

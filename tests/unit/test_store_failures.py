@@ -6,8 +6,8 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 
 from registry.errors import ConcurrentUpdate, ServiceUnavailable
 from registry.models import DeviceAttributes, StatusUpdate
-from tests.conftest import DYNAMODB_ENDPOINT as ENDPOINT
-from tests.conftest import cancelled
+from tests.support import DYNAMODB_ENDPOINT as ENDPOINT
+from tests.support import cancelled
 
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
 

@@ -1,0 +1,117 @@
+"""Plain helpers and constants the suites share; the fixtures built on them stay in the conftest
+files. What an error answer must look like (one ``assert_problem``), the words no answer may
+carry, a transaction DynamoDB cancelled, the bodies of test devices, the local paths and names.
+
+Imports nothing from the registry: ``tests/conftest.py`` sets the environment before it does."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE_NAME = "devices-test"
+IDEMPOTENCY_TABLE_NAME = "idempotency-test"
+DYNAMODB_ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"  # for botocore's connection errors
+
+PROBLEM_JSON = "application/problem+json"
+# Internal wording that must never reach a client: a stack, the libraries under the API, their
+# errors and operations.
+LEAKS = (
+    "Traceback",
+    'File "',
+    "DynamoDB",
+    "dynamodb",
+    "botocore",
+    "boto3",
+    "ClientError",
+    "ConditionalCheck",
+    "TransactWriteItems",
+    "TransactionCanceled",
+    "Exception",
+    "RuntimeError",
+    "pydantic",
+    "errors.pydantic.dev",
+)
+_PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "errors"}
+
+
+def _parts(response: Any) -> tuple[int, dict[str, str], str]:
+    if isinstance(response, dict):  # a Lambda proxy response from the `invoke` fixture
+        return int(response["statusCode"]), response["headers"], response.get("body") or ""
+    return response.status_code, dict(response.headers), response.text  # requests.Response
+
+
+def assert_problem(response: Any, status: int, slug: str | None = None) -> dict[str, Any]:
+    """``response`` (a proxy response or a ``requests`` one) is an RFC 9457 problem document
+    with this status (and type slug), carrying none of :data:`LEAKS`; returns the document."""
+    code, headers, text = _parts(response)
+    assert code == status, text[:500]
+    content_type = {name.lower(): value for name, value in headers.items()}.get("content-type")
+    assert content_type == PROBLEM_JSON, content_type
+    problem = json.loads(text)
+    assert problem["status"] == status
+    assert problem["title"] and problem["detail"] and problem["type"]
+    if slug is not None:
+        assert problem["type"].rsplit(":", 1)[-1] == slug, problem
+    assert set(problem) <= _PROBLEM_MEMBERS, problem
+    for leak in LEAKS:
+        assert leak not in text, f"{leak!r} leaked: {text}"
+    return dict(problem)
+
+
+def error_fields(problem: dict[str, Any]) -> dict[str, str]:
+    """``errors`` as {field: message}; every entry must name a field and say what is wrong."""
+    assert problem.get("errors"), problem
+    assert all(set(entry) == {"field", "message"} and entry["message"] for entry in problem["errors"])
+    return {entry["field"]: entry["message"] for entry in problem["errors"]}
+
+
+def cancelled(*codes: str) -> dict[str, Any]:
+    """The error of a transaction DynamoDB cancelled, with one reason per operation."""
+    return {
+        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+        "CancellationReasons": [{"Code": code} for code in codes],
+    }
+
+
+# -- test devices ----------------------------------------------------------------------------
+
+
+def nth_mac(n: int) -> str:
+    """The n-th test MAC address (locally administered: never a real device's)."""
+    return f"02:00:00:00:{n // 256:02x}:{n % 256:02x}"
+
+
+class DeviceBodies:
+    """Registration bodies, one per call: ``Device <n>``, a sensor, the n-th MAC address, with
+    the fields given over them. The device factories (``make_device``, ``register``) use one."""
+
+    def __init__(self) -> None:
+        self._numbers = itertools.count(1)
+
+    def __call__(self, **fields: Any) -> dict[str, Any]:
+        n = next(self._numbers)
+        return {"name": f"Device {n}", "device_type": "sensor", "mac_address": nth_mac(n), **fields}
+
+
+# -- time -------------------------------------------------------------------------------------
+
+# The integration suite's ``ticking_clock``: its n-th write happens n minutes after this.
+CLOCK_START = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+
+def minute(n: int) -> str:
+    """The time of the n-th tick of ``ticking_clock`` (0 is 06:00Z), as the API writes times
+    (written out here, not by the registry's own formatter)."""
+    return (CLOCK_START + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
