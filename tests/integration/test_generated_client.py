@@ -164,3 +164,48 @@ def test_generated_client_reads_a_validation_problem_field_by_field(client):
     )
     assert refused.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert [error.field for error in refused.parsed.errors] == ["mac_address"]
+
+
+def test_generated_client_reverts_under_if_match_and_restores_a_deleted_device(client):
+    m = models()
+    devices = {name: api(f"devices.{name}") for name in ("create_device", "update_device", "delete_device")}
+    revert_device, restore_device = api("devices.revert_device"), api("devices.restore_device")
+    digits = f"02c2{uuid.uuid4().hex[:8]}"
+    body = m.DeviceAttributes(name="Reverted", device_type="sensor", mac_address=digits, location="Basement")
+    device = devices["create_device"].sync_detailed(client=client, body=body).parsed
+    patched = devices["update_device"].sync_detailed(
+        device.id, client=client, body=m.DevicePatch(location="Roof"), if_match='"1"'
+    )
+    assert patched.status_code == HTTPStatus.OK and patched.headers["ETag"] == '"2"'
+
+    # revert to revision 1 under the ETag just read; again with that ETag, now stale
+    reverted = revert_device.sync_detailed(
+        device.id,
+        client=client,
+        body=m.RevertRequest(to_revision=1, reason="roof leaks"),
+        if_match=patched.headers["ETag"],
+        idempotency_key=f"revert-{uuid.uuid4()}",
+    )
+    assert reverted.status_code == HTTPStatus.OK, reverted.content
+    assert (reverted.parsed.location, reverted.headers["ETag"]) == ("Basement", '"3"')
+    stale = revert_device.sync_detailed(
+        device.id, client=client, body=m.RevertRequest(to_revision=2), if_match=patched.headers["ETag"]
+    )
+    assert stale.status_code == HTTPStatus.PRECONDITION_FAILED and stale.parsed.status == 412
+    missing = revert_device.sync_detailed(device.id, client=client, body=m.RevertRequest(to_revision=9))
+    assert missing.status_code == HTTPStatus.NOT_FOUND and "latest revision is 3" in missing.parsed.detail
+    entry = api("history.get_history_entry").sync_detailed(device.id, 3, client=client).parsed
+    assert (entry.kind, entry.reverted_to, entry.reason) == (m.HistoryKind.CONFIG, 1, "roof leaks")
+
+    # restore: refused while live, then brings the deleted device back as it was
+    live = restore_device.sync_detailed(device.id, client=client, body=m.RestoreRequest())
+    assert live.status_code == HTTPStatus.CONFLICT and live.parsed.status == 409
+    deleted = devices["delete_device"].sync_detailed(device.id, client=client, if_match=reverted.headers["ETag"])
+    assert deleted.status_code == HTTPStatus.NO_CONTENT
+    restored = restore_device.sync_detailed(
+        device.id, client=client, body=m.RestoreRequest(reason="by mistake"), idempotency_key=f"restore-{uuid.uuid4()}"
+    )
+    assert restored.status_code == HTTPStatus.OK, restored.content
+    assert restored.parsed.to_dict() == reverted.parsed.to_dict() and restored.headers["ETag"] == '"3"'
+    entry = api("history.get_history_entry").sync_detailed(device.id, 5, client=client).parsed
+    assert (entry.kind, entry.reason) == (m.HistoryKind.RESTORED, "by mistake")
