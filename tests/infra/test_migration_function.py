@@ -141,7 +141,16 @@ def test_its_asset_runs_on_the_runtime_python_with_only_the_runtime_and_its_laye
         }
         module, _, entry = function["Handler"].rpartition(".")
         layer = layer_dir(HOST_PLATFORM, version) / SITE_DIR
-        command = [runtime_python(function["Runtime"]), "-I", "-S", "-c", CHILD, str(_asset(synthesized)), str(layer)]
+        command = [
+            runtime_python(function["Runtime"]),
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            CHILD,
+            str(_asset(synthesized)),
+            str(layer),
+        ]
         run = subprocess.run(
             [*command, str(runtime_boto3(version)), module, entry, str(event_file)],
             cwd=tmp_path,

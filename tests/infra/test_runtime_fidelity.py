@@ -165,8 +165,9 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
         event_file.write_text(text.replace(SAMPLE_DEVICE_ID, device_id or SAMPLE_DEVICE_ID), encoding="utf-8")
         module, _, entry = function["Handler"].rpartition(".")
         asset = _asset(synthesized, function["Code"])
-        # -I: no PYTHON* variables, no user site; -S: no site-packages at all.
-        command = [python, "-I", "-S", "-c", CHILD, str(asset), str(layer), str(boto3_dir), module, entry]
+        # -I: no PYTHON* variables, no user site; -S: no site-packages at all; -B: the staged asset
+        # stays as synthesized (no __pycache__ for a later test to find in it).
+        command = [python, "-I", "-S", "-B", "-c", CHILD, str(asset), str(layer), str(boto3_dir), module, entry]
         return subprocess.Popen(
             [*command, str(event_file)],
             cwd=tmp_path,
