@@ -3,7 +3,7 @@ a deleted device brought back; each a new revision, its MAC claim moved in the s
 
 import pytest
 
-from tests.integration.support import assert_problem
+from tests.support import assert_problem
 
 
 @pytest.fixture
