@@ -4,7 +4,6 @@ and problem-document gateway responses."""
 from __future__ import annotations
 
 import json
-import re
 from hashlib import sha256
 from typing import Any
 
@@ -106,7 +105,7 @@ def test_get_methods_are_cached_for_their_route_ttl(prod: dict[str, Any], route:
 @pytest.mark.parametrize("route", _params([r for r in ROUTES if r.cache_ttl > 0]))
 def test_cache_keys_are_the_path_ids_and_the_route_query(prod: dict[str, Any], route: Route) -> None:
     method = methods(prod)[(route.path, route.method)]
-    expected = {f"method.request.path.{p}" for p in re.findall(r"{(\w+)}", route.path)} | {
+    expected = {f"method.request.path.{p}" for p in route.path_parameters} | {
         f"method.request.querystring.{q}" for q in route.query
     }
 
