@@ -130,6 +130,30 @@ def handler_asset_excludes(handler: str, *, openapi: bool = False) -> list[str]:
     return excludes
 
 
+def own_role_and_logs(scope: Construct, stage: StageConfig, description: str) -> tuple[iam.Role, logs.LogGroup]:
+    """A function's own log group, and its own role that may write there and nowhere else (the
+    AWSLambdaBasicExecutionRole managed policy would let it write to every log group)."""
+    log_group = logs.LogGroup(scope, "Logs", retention=stage.log_retention, removal_policy=stage.removal_policy)
+    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
+    log_group.grant(role, "logs:CreateLogStream", "logs:PutLogEvents")
+    skip_checkov(log_group, "CKV_AWS_158", LOGS_WITHOUT_CMK)
+    return role, log_group
+
+
+def pin(function: lambda_.Function, logical_id: str, fidelity_test: str) -> None:
+    """A stable logical id (e.g. GetDevice) for `sam local invoke` and the console, and the
+    pinned runtime acknowledged where cdk-nag asks for the latest."""
+    cfn_function = function.node.default_child
+    assert isinstance(cfn_function, lambda_.CfnFunction)
+    cfn_function.override_logical_id(logical_id)
+    acknowledge(
+        function,
+        "AwsSolutions-L1",
+        f"{RUNTIME.name} is pinned: the functions' layer is built for it (infra/layer.py) and "
+        f"{fidelity_test} runs this asset on it; move them together.",
+    )
+
+
 class RouteFunction(Construct):
     """A route's Lambda function with its role and log group."""
 
@@ -144,16 +168,7 @@ class RouteFunction(Construct):
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", retention=stage.log_retention, removal_policy=stage.removal_policy)
-        # Our own role instead of the AWSLambdaBasicExecutionRole managed policy, which would
-        # let the function write to every log group in the account.
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{route.method} {route.path}",
-        )
-        self.log_group.grant(self.role, "logs:CreateLogStream", "logs:PutLogEvents")
+        self.role, self.log_group = own_role_and_logs(self, stage, f"{route.method} {route.path}")
         self.function = lambda_.Function(
             self,
             "Function",
@@ -180,17 +195,8 @@ class RouteFunction(Construct):
                 "@aws-cdk/aws-lambda:snapStartRequirePublish",
                 "current_version publishes a version on every code or configuration change; the alias serves it",
             )
-        # A stable logical id (e.g. GetDevice) for `sam local invoke` and the console.
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        cfn_function.override_logical_id(route.function_id)
+        pin(self.function, route.function_id, "tests/infra/test_runtime_fidelity.py")
         self._explain_checkov_findings(stage)
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            f"{RUNTIME.name} is pinned: the functions' layer is built for it (infra/layer.py) and "
-            "tests/infra/test_runtime_fidelity.py runs every asset on it; move them together.",
-        )
 
     @staticmethod
     def _snaps(route: Route, stage: StageConfig) -> bool:
@@ -198,7 +204,6 @@ class RouteFunction(Construct):
         return stage.snap_start and route != DOCS_ROUTE
 
     def _explain_checkov_findings(self, stage: StageConfig) -> None:
-        skip_checkov(self.log_group, "CKV_AWS_158", LOGS_WITHOUT_CMK)
         skip_checkov(
             self.function,
             "CKV_AWS_116",

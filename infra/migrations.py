@@ -9,13 +9,12 @@ from __future__ import annotations
 from aws_cdk import Duration, IgnoreMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import FUNCTIONS_DIR
 from infra.data import Data
-from infra.functions import ARCHITECTURE, RUNTIME, SERVICE_NAME, handler_asset_excludes
-from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
+from infra.functions import ARCHITECTURE, RUNTIME, SERVICE_NAME, handler_asset_excludes, own_role_and_logs, pin
+from infra.nag import skip_checkov
 from infra.stage import StageConfig
 
 HANDLER = "migrate"
@@ -34,14 +33,7 @@ class MigrationFunction(Construct):
         self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data, layer: lambda_.ILayerVersion
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", retention=stage.log_retention, removal_policy=stage.removal_policy)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Schema migrations of the device table",
-        )
-        self.log_group.grant(self.role, "logs:CreateLogStream", "logs:PutLogEvents")
+        self.role, self.log_group = own_role_and_logs(self, stage, "Schema migrations of the device table")
         # The table itself, not its indexes: a migration reads and writes base-table items.
         self.role.add_to_policy(iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=[data.table.table_arn]))
         self.function = lambda_.Function(
@@ -65,19 +57,10 @@ class MigrationFunction(Construct):
             role=self.role,
             log_group=self.log_group,
         )
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        cfn_function.override_logical_id(FUNCTION_ID)
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            f"{RUNTIME.name}, as every function of the stack: the layer is built for it (infra/layer.py) and "
-            "tests/infra/test_migration_function.py runs this asset on it; move them together.",
-        )
+        pin(self.function, FUNCTION_ID, "tests/infra/test_migration_function.py")
         self._explain_checkov_findings()
 
     def _explain_checkov_findings(self) -> None:
-        skip_checkov(self.log_group, "CKV_AWS_158", LOGS_WITHOUT_CMK)
         skip_checkov(
             self.function,
             "CKV_AWS_115",
