@@ -72,8 +72,15 @@ _READS_ONE_ITEM = TableAccess(items=(GET_ITEM,))
 _WRITES = (GET_ITEM, PUT_ITEM)
 # Least privilege per route, by handler (tests/infra/test_iam.py holds every route to it).
 TABLE_ACCESS = {
-    "get_device": _READS_ONE_ITEM,
-    "get_status": _READS_ONE_ITEM,
+    # As of a time: one Query of one config-kind entry (a GetItem of revision 1 for the
+    # registration time, where an old entry lacks it).
+    "get_device": TableAccess(items=(GET_ITEM,), indexes=(schema.HISTORY_BY_KIND,)),
+    # As of a time: one Query of the newest entry of any kind; an old config-kind entry that lacks
+    # the status then in force adds a Query of the status entries.
+    "get_status": TableAccess(items=(GET_ITEM,), indexes=(schema.HISTORY_BY_TIME, schema.HISTORY_BY_KIND)),
+    # The two revisions (or the device, for the latest); for each, the other kind's entry then in
+    # force when the entry does not carry it.
+    "diff_device": TableAccess(items=(GET_ITEM,), indexes=(schema.HISTORY_BY_KIND,)),
     "get_history_entry": _READS_ONE_ITEM,
     # One Query on the sparse list index that matches the filters; never the table itself.
     "list_devices": TableAccess(indexes=tuple(index.name for index in schema.GLOBAL_INDEXES)),

@@ -1,4 +1,4 @@
-"""GET /devices/{device_id} — a device's attributes (not its status)."""
+"""GET /devices/{device_id} — a device's attributes (not its status), now or as of a past time."""
 
 from typing import Annotated
 
@@ -7,10 +7,10 @@ from aws_lambda_powertools.event_handler import Depends, Response
 from registry.entry import entry
 from registry.models import DeviceDetail
 from registry.operation_docs import ETAG, answer, errors
-from registry.params import DeviceIdPath
+from registry.params import AsOf, DeviceIdPath
 from registry.resolver import RouteApp
 from registry.service import DeviceService
-from registry.views import device_response
+from registry.views import device_as_of_response, device_response
 from registry.wiring import get_service
 
 app = RouteApp("get_device")
@@ -18,12 +18,21 @@ app = RouteApp("get_device")
 
 @app.operation(
     summary="Get a device",
-    responses={200: answer("The device; `ETag` is its config version", ETAG), **errors(404, 422)},
+    description=(
+        "With `as_of`: the attributes in force at that time and their `config_version`, deleted devices "
+        "included; 404 if the device did not exist then (before its registration, at or after its deletion)."
+    ),
+    responses={
+        200: answer("The device; `ETag` is its config version (none on an `as_of` answer)", sometimes=(ETAG,)),
+        **errors(404, 422),
+    },
     tags=["devices"],
 )
 def get_device(
-    device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)]
+    device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)], as_of: AsOf = None
 ) -> Response[DeviceDetail]:
+    if as_of is not None:
+        return device_as_of_response(device_id, service.config_as_of(device_id, as_of))
     return device_response(service.get(device_id))
 
 

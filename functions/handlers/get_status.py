@@ -1,4 +1,4 @@
-"""GET /devices/{device_id}/status — a device's reported status."""
+"""GET /devices/{device_id}/status — a device's reported status, now or as of a past time."""
 
 from typing import Annotated
 
@@ -7,10 +7,10 @@ from aws_lambda_powertools.event_handler import Depends, Response
 from registry.entry import entry
 from registry.models import DeviceStatus
 from registry.operation_docs import ETAG, answer, errors
-from registry.params import DeviceIdPath
+from registry.params import AsOf, DeviceIdPath
 from registry.resolver import RouteApp
 from registry.service import DeviceService
-from registry.views import status_response
+from registry.views import status_as_of_response, status_response
 from registry.wiring import get_service
 
 app = RouteApp("get_status")
@@ -18,12 +18,21 @@ app = RouteApp("get_status")
 
 @app.operation(
     summary="Get a device's status",
-    responses={200: answer("The status; `ETag` is its version", ETAG), **errors(404, 422)},
+    description=(
+        "With `as_of`: the status in force at that time, deleted devices included; 404 if the device "
+        "did not exist then (before its registration, at or after its deletion)."
+    ),
+    responses={
+        200: answer("The status; `ETag` is its version (none on an `as_of` answer)", sometimes=(ETAG,)),
+        **errors(404, 422),
+    },
     tags=["status"],
 )
 def get_status(
-    device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)]
+    device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)], as_of: AsOf = None
 ) -> Response[DeviceStatus]:
+    if as_of is not None:
+        return status_as_of_response(device_id, service.status_as_of(device_id, as_of))
     return status_response(service.get(device_id))
 
 

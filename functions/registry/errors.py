@@ -43,8 +43,11 @@ class MethodNotAllowed(RegistryError):
 class DeviceNotFound(RegistryError):
     status, slug, title = 404, "device-not-found", "Device not found"
 
-    def __init__(self, device_id: str) -> None:
-        super().__init__(f"No device with id {device_id}.")
+    def __init__(self, device_id: str, *, at: str | None = None) -> None:
+        # ``at``: an as-of read, before the device's registration or at or after its deletion.
+        super().__init__(
+            f"No device with id {device_id}." if at is None else f"Device {device_id} did not exist at {at}."
+        )
 
 
 class HistoryEntryNotFound(RegistryError):

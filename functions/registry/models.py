@@ -271,6 +271,17 @@ class HistoryEntry(_Model):
         return answered
 
 
+class DeviceDiff(_Model):
+    """What differs between a device's whole states in force at two revisions."""
+
+    device_id: DeviceId
+    from_revision: int = Field(alias="from", ge=1, description="The revision compared from")
+    to_revision: int = Field(alias="to", ge=1, description="The revision compared to")
+    changes: dict[str, FieldChange] = Field(
+        description="Each field that differs (`attributes.<key>` key by key, tags, status, reason): old and new"
+    )
+
+
 class HistoryPage(_Model):
     items: list[HistoryEntry]
     next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")

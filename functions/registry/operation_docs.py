@@ -53,11 +53,13 @@ def headers(*always: str, sometimes: tuple[str, ...] = ()) -> dict[str, dict[str
     return declared | {name: {**_HEADERS[name], "required": False} for name in sometimes}
 
 
-def answer(description: str, *always: str, replayable: bool = False, body: bool = True) -> dict[str, Any]:
+def answer(
+    description: str, *always: str, sometimes: tuple[str, ...] = (), replayable: bool = False, body: bool = True
+) -> dict[str, Any]:
     """A success response: its headers (``Idempotent-Replayed`` on the writes that honour
     ``Idempotency-Key``); without a body for 204."""
     response: dict[str, Any] = {"description": description}
-    declared = headers(*always, sometimes=(REPLAYED,) if replayable else ())
+    declared = headers(*always, sometimes=(*sometimes, REPLAYED) if replayable else sometimes)
     if declared:
         response["headers"] = declared
     if not body:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from pydantic import AfterValidator
 
 from registry import cursors, preconditions
-from registry.models import PAGE_SIZE_MAX, DeviceId
+from registry.models import PAGE_SIZE_MAX, DeviceId, TimestampQuery
 from registry.resolver import IDEMPOTENCY_KEY, IF_MATCH
 
 # RFC 9110 entity tags as the API compares them: "*" or a comma-separated list of tags (quoted,
@@ -65,4 +65,9 @@ IdempotencyKey = Annotated[
 PageSize = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX, description="Page size")]
 PageCursor = Annotated[
     str | None, Query(max_length=cursors.MAX_LENGTH, description="`next_cursor` of the previous page")
+]
+# Time travel: a past moment (a future one is 422).
+AsOf = Annotated[
+    TimestampQuery | None,
+    Query(description="Answer as it was at this ISO 8601 time, which must have passed; such an answer has no `ETag`"),
 ]

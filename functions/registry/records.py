@@ -85,6 +85,11 @@ class HistoryRecord(_Record):
     snapshot: dict[str, Any]
     reverted_to: int | None = None  # a revert: the revision whose attributes it made current
     reason: str | None = None  # a revert's or restore's, as the client gave it
+    # Stored, never answered: what an as-of read or a diff needs besides the snapshot, so that it
+    # reads this one entry (docs/decisions.md). Entries written before they existed lack them, and
+    # the service reads one more item or index entry instead.
+    created_at: str | None = None  # the device's registration time
+    status_then: dict[str, Any] | None = None  # config kinds: the status snapshot in force
 
     def to_item(self) -> dict[str, Any]:
         # Entries without a revert or a reason (nearly all) store neither attribute.

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from registry import cursors
+from registry import cursors, table
 from registry.errors import (
     ConcurrentUpdate,
     DeviceNotDeleted,
     DeviceNotFound,
     HistoryEntryNotFound,
     ServiceUnavailable,
+    ValidationFailed,
 )
 from registry.metrics import Counter
 from registry.models import (
@@ -84,6 +85,18 @@ def diff(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]) -> d
         elif before != after:
             changes[field] = {"old": before, "new": after}
     return changes
+
+
+# The whole state a diff compares: attributes key by key, tags (where the device has them),
+# status and reason.
+DIFF_FIELDS = tuple(dict.fromkeys((*ATTRIBUTE_FIELDS, "tags", "status", "reason")))
+_CONFIG, _STATUS = table.history_group(HistoryKind.CONFIG), table.history_group(HistoryKind.STATUS)
+
+
+def _state(config: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+    """The fields a diff compares, from a config snapshot and a status snapshot."""
+    state = {field: config[field] for field in DIFF_FIELDS if field in config}
+    return {**state, "status": status.get("status"), "reason": status.get("reason")}
 
 
 def merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -306,6 +319,95 @@ class DeviceService:
             raise HistoryEntryNotFound(device_id, revision)
         return entry
 
+    # -- time travel -------------------------------------------------------------------
+
+    def config_as_of(self, device_id: str, at: str) -> HistoryRecord:
+        """The config-kind entry in force at ``at`` (its snapshot holds the attributes then), with
+        the device's registration time: one Query; 404 if the device did not exist at ``at``."""
+        self._not_future(at)
+        entry = self.store.history_at_or_before(device_id, _CONFIG, at)
+        if entry is None or entry.kind == HistoryKind.DELETED:
+            raise DeviceNotFound(device_id, at=at)
+        return replace(entry, created_at=self._created_at(device_id, entry))
+
+    def status_as_of(self, device_id: str, at: str) -> dict[str, Any]:
+        """The status snapshot in force at ``at``: one Query for the newest entry of any kind then
+        (a deletion answers 404, as does no entry at all)."""
+        self._not_future(at)
+        entry = self.store.history_at_or_before(device_id, None, at)
+        if entry is None or entry.kind == HistoryKind.DELETED:
+            raise DeviceNotFound(device_id, at=at)
+        return self._status_at(device_id, entry)
+
+    def diff_revisions(
+        self, device_id: str, first: int, second: int | None
+    ) -> tuple[int, int, dict[str, dict[str, Any]]]:
+        """``(from, to, changes)`` between the whole states in force at revisions ``first`` and
+        ``second`` (the latest when None), either way round. At most four requests: the two
+        entries (or the device for the latest), and for each side that lacks the other kind's
+        values one Query for them."""
+        device = None
+        if second is None:
+            device = self.store.get_device(device_id)
+            if device is None:
+                raise DeviceNotFound(device_id)
+            second = device.revision
+        old = self._state_at(device_id, self._revision(device_id, first, device))
+        if device is not None:
+            new = _state(device.config(), status_snapshot(device))
+        else:
+            new = self._state_at(device_id, self._revision(device_id, second, None))
+        return first, second, diff(old, new, DIFF_FIELDS)
+
+    def _revision(self, device_id: str, revision: int, device: Device | None) -> HistoryRecord:
+        """History entry ``revision``, or 404 naming the latest revision (the device is read only
+        then, unless the caller has it)."""
+        entry = self.store.get_history_entry(device_id, revision) if revision >= 1 else None
+        if entry is not None:
+            return entry
+        device = device or self.store.get_device(device_id)
+        if device is None:
+            raise DeviceNotFound(device_id)
+        raise HistoryEntryNotFound(device_id, revision, latest=device.revision)
+
+    def _state_at(self, device_id: str, entry: HistoryRecord) -> dict[str, Any]:
+        """The whole state in force at ``entry``'s revision: a status entry holds the status, and
+        the attributes are those of the latest config-kind entry at or before it."""
+        if table.history_group(entry.kind) == _STATUS:
+            config = self.store.history_at_or_before(device_id, _CONFIG, entry.at, entry.revision)
+            return _state(config.snapshot if config else {}, entry.snapshot)
+        return _state(entry.snapshot, self._status_at(device_id, entry))
+
+    def _status_at(self, device_id: str, entry: HistoryRecord) -> dict[str, Any]:
+        """The status snapshot in force at ``entry``'s revision. Config-kind entries carry it;
+        one written before they did costs a Query for the latest status entry before it."""
+        if entry.kind == HistoryKind.STATUS:
+            return entry.snapshot
+        if entry.status_then is not None:
+            return entry.status_then
+        if entry.revision > 1:
+            found = self.store.history_at_or_before(device_id, _STATUS, entry.at, entry.revision)
+            if found is not None:
+                return found.snapshot
+        # No status reported yet: the status every device is registered with.
+        created_at = self._created_at(device_id, entry)
+        return {"status": StatusValue.UNKNOWN.value, "reason": None, "version": 1, "updated_at": created_at}
+
+    def _created_at(self, device_id: str, entry: HistoryRecord) -> str:
+        """The device's registration time: carried by the entry, or revision 1's time (always the
+        ``created`` entry) for entries written before they carried it."""
+        if entry.created_at is not None:
+            return entry.created_at
+        return entry.at if entry.revision == 1 else self.history_entry(device_id, 1).at
+
+    def _not_future(self, at: str) -> None:
+        # An answer for a time still to come would be cached as "now" and go stale.
+        if at > self.clock():
+            raise ValidationFailed(
+                f"as_of {at} is in the future: ask about a time that has passed.",
+                errors=[{"field": "as_of", "message": "is in the future"}],
+            )
+
     # -- internals -------------------------------------------------------------------
 
     def _write(
@@ -395,14 +497,16 @@ class DeviceService:
         reverted_to: int | None = None,
         reason: str | None = None,
     ) -> HistoryRecord:
-        snapshot = status_snapshot(device) if kind is HistoryKind.STATUS else config_snapshot(device)
+        is_status = kind is HistoryKind.STATUS
         return HistoryRecord(
             revision=device.revision,
             kind=kind.value,
             at=at,
             changed_by=principal,
             changes=changes,
-            snapshot=snapshot,
+            snapshot=status_snapshot(device) if is_status else config_snapshot(device),
+            created_at=device.created_at,
+            status_then=None if is_status else status_snapshot(device),
             reverted_to=reverted_to,
             reason=reason,
         )

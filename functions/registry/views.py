@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 
-from registry.models import DeviceDetail, DeviceStatus, DeviceSummary, HistoryEntry, StatusValue
+from registry.models import (
+    DeviceDetail,
+    DeviceDiff,
+    DeviceStatus,
+    DeviceSummary,
+    FieldChange,
+    HistoryEntry,
+    StatusValue,
+)
 from registry.records import Device, HistoryRecord, ListedDevice
 from registry.resolver import JSON, etag
 
@@ -54,4 +64,30 @@ def status_response(device: Device) -> Response[DeviceStatus]:
         content_type=JSON,
         body=device_status(device),
         headers={"ETag": etag(device.status_version)},
+    )
+
+
+# -- time travel: answers about the past carry no ETag (there is no version of the past to change)
+
+
+def device_as_of_response(device_id: str, entry: HistoryRecord) -> Response[DeviceDetail]:
+    """The detail in force at an as-of time, from the config-kind entry then in force."""
+    detail = {**entry.snapshot, "id": device_id, "created_at": entry.created_at, "updated_at": entry.at}
+    return Response(status_code=200, content_type=JSON, body=DeviceDetail.model_validate(detail))
+
+
+def status_as_of_response(device_id: str, status: dict[str, Any]) -> Response[DeviceStatus]:
+    """The status in force at an as-of time, from its status snapshot."""
+    body = DeviceStatus.model_validate({**status, "device_id": device_id})
+    return Response(status_code=200, content_type=JSON, body=body)
+
+
+def device_diff(device_id: str, first: int, second: int, changes: dict[str, dict[str, Any]]) -> DeviceDiff:
+    return DeviceDiff.model_validate(
+        {
+            "device_id": device_id,
+            "from": first,
+            "to": second,
+            "changes": {field: FieldChange.model_validate(change) for field, change in changes.items()},
+        }
     )

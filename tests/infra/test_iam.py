@@ -60,8 +60,9 @@ GET, PUT, UPDATE, DELETE, QUERY = (f"dynamodb:{a}" for a in ("GetItem", "PutItem
 BATCH_GET = "dynamodb:BatchGetItem"
 IDEMPOTENCY = {"idempotency": {GET, PUT, UPDATE, DELETE}}  # Powertools: read, claim, store, delete on failure
 EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
-    "get_device": {"table": {GET}},
-    "get_status": {"table": {GET}},
+    # as of a time: one Query of a history index (a GetItem of revision 1 for entries that predate it)
+    "get_device": {"table": {GET}, "index:history_by_kind": {QUERY}},
+    "get_status": {"table": {GET}, "index:history_by_time": {QUERY}, "index:history_by_kind": {QUERY}},
     "get_history_entry": {"table": {GET}},
     "list_devices": {f"index:{name}": {QUERY} for name in _index_names("list_")},
     "list_history": {"table": {GET, QUERY}, **{f"index:{name}": {QUERY} for name in _index_names("history_")}},
@@ -72,6 +73,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     # device + revision in one batch; a status revision's config entry by Query; moves the MAC claim
     "revert_device": {"table": {GET, BATCH_GET, PUT, DELETE}, "index:history_by_kind": {QUERY}, **IDEMPOTENCY},
     "restore_device": {"table": {GET, PUT}, **IDEMPOTENCY},  # claims the MAC again
+    # two revisions (or the device); each side's other kind by Query where its entry lacks it
+    "diff_device": {"table": {GET}, "index:history_by_kind": {QUERY}},
     "swagger": {},
 }
 
@@ -107,9 +110,11 @@ def test_each_function_may_make_exactly_the_dynamodb_calls_its_route_makes(
         assert _grants(template, route) == EXPECTED_GRANTS[route.handler]
 
 
-def test_routes_that_read_one_item_may_only_get_items(prod: dict[str, Any]) -> None:
-    for handler in ("get_device", "get_status", "get_history_entry"):
-        assert _grants(prod, route_for(handler)) == {"table": {"dynamodb:GetItem"}}
+def test_read_routes_may_only_get_items_and_query_history_indexes(prod: dict[str, Any]) -> None:
+    for handler in ("get_device", "get_status", "get_history_entry", "diff_device"):
+        grants = _grants(prod, route_for(handler))
+        assert grants.pop("table") == {"dynamodb:GetItem"}
+        assert all(target.startswith("index:history_") and actions == {QUERY} for target, actions in grants.items())
 
 
 def test_only_the_writes_that_release_a_mac_claim_may_delete_device_table_items(prod: dict[str, Any]) -> None:

@@ -16,11 +16,12 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from registry import wiring
+from registry import table, wiring
 from registry.models import DeviceAttributes, StatusUpdate
 from registry.routes import ROUTES
 from registry.service import DeviceService
 from registry.store import DeviceStore
+from registry.types import now_timestamp
 from tests.conftest import TABLE_NAME
 from tests.integration.conftest import COST_FIGURES
 
@@ -44,6 +45,7 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
     device = make_device(mac_address="00:00:00:00:00:01")
     path = f"/devices/{device['id']}"
     invoke("put_status", f"{path}/status", body={"status": "online"})
+    now = now_timestamp()
     other = make_device()
     keyed = dict(status=201, body=_new("00:00:00:00:00:03"), headers={"Idempotency-Key": "cost-1"})
     taken = dict(status=409, body=_new("00:00:00:00:00:01"), headers={"Idempotency-Key": "cost-2"})
@@ -52,6 +54,20 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         ("create_device", "201", {"TransactWriteItems": 1}, dict(status=201, body={**_new(), "name": "n"})),
         ("list_devices", "200", QUERY, dict(status=200, query="limit=10&device_type=sensor")),
         ("get_device", "200", READ, dict(path=path, status=200)),
+        # Time travel: as of a time, one Query reading one entry of a history index.
+        ("get_device", "200 as_of", QUERY, dict(path=path, status=200, query=f"as_of={now}")),
+        ("get_status", "200 as_of", QUERY, dict(path=f"{path}/status", status=200, query=f"as_of={now}")),
+        ("get_device", "422 as_of in the future", {}, dict(path=path, status=422, query=f"as_of={_FUTURE}")),
+        # A diff reads both revisions (the device for the latest), and a Query for each status
+        # revision's attributes then in force: four at most.
+        ("diff_device", "200 to the latest", {"GetItem": 2}, dict(path=f"{path}/diff", status=200, query="from=1")),
+        (
+            "diff_device",
+            "200 two status revisions",
+            _DIFF_MOST,
+            dict(path=f"{path}/diff", status=200, query="from=2&to=2"),
+        ),
+        ("diff_device", "404 no such revision", {"GetItem": 2}, dict(path=f"{path}/diff", status=404, query="from=99")),
         ("update_device", "200", WRITE, dict(path=path, status=200, body={"location": "Roof"})),
         ("get_status", "200", READ, dict(path=f"{path}/status", status=200)),
         ("put_status", "200", WRITE, dict(path=f"{path}/status", status=200, body={"status": "offline"})),
@@ -266,6 +282,41 @@ def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, qu
         ("page", f"{SMALL_FLEET} devices, {SHORT_HISTORY} entries", f"{LARGE_FLEET} devices, {LONG_HISTORY} entries"),
         rows,
     )
+
+
+# -- time travel over history entries written before they carried what it needs ---------
+
+_FUTURE = "2999-01-01T00:00:00Z"
+_DIFF_MOST = {"GetItem": 2, "Query": 2}
+
+
+def test_time_travel_over_entries_written_before_stays_bounded(invoke, make_device, dynamodb, dynamodb_calls, request):
+    """Entries written before history entries carried ``created_at`` and ``status_then`` cost
+    at most one or two requests more (docs/capacity.md): still bounded whatever the history."""
+    device = make_device()
+    path = f"/devices/{device['id']}"
+    invoke("put_status", f"{path}/status", body={"status": "online"})
+    invoke("update_device", path, body={"location": "Roof"})
+    now = now_timestamp()
+    for revision in (1, 2, 3):
+        key = {name: {"S": value} for name, value in table.revision_key(device["id"], revision).items()}
+        dynamodb.update_item(TableName=TABLE_NAME, Key=key, UpdateExpression="REMOVE created_at, status_then")
+    cases = [
+        ("get_device", "200 as_of, old entry", {"GetItem": 1, "Query": 1}, dict(path=path, query=f"as_of={now}")),
+        ("get_status", "200 as_of, old entry", {"Query": 2}, dict(path=f"{path}/status", query=f"as_of={now}")),
+        (
+            "diff_device",
+            "200 old created, config entries",
+            {"GetItem": 2, "Query": 1},
+            dict(path=f"{path}/diff", query="from=1&to=3"),
+        ),
+    ]
+    rows = []
+    for handler, what, expected, call in cases:
+        counted = measure(invoke, dynamodb_calls, handler, status=200, **call)
+        assert counted == expected, (handler, what, counted)
+        rows.append((f"{_route(handler)} → {what}", _format(counted)))
+    _report(request, "DynamoDB requests per time-travel call over older entries", ("route → answer", "requests"), rows)
 
 
 # -- helpers -----------------------------------------------------------------------------

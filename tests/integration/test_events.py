@@ -40,6 +40,7 @@ EXPECTED_STATUS = {
     "put_status": 200,
     "list_history": 200,
     "get_history_entry": 200,
+    "diff_device": 200,
     "swagger": 200,
 }
 

@@ -72,6 +72,7 @@ def test_generated_client_drives_every_operation_with_generated_arguments_only(g
     update_device, delete_device = api("devices.update_device"), api("devices.delete_device")
     get_status, put_status = api("status.get_status"), api("status.put_status")
     list_history, get_history_entry = api("history.list_history"), api("history.get_history_entry")
+    diff_device = api("history.diff_device")
     docs = api("docs.swagger")
     digits = f"02c1{uuid.uuid4().hex[:8]}"
     mac = ":".join(digits[i : i + 2] for i in range(0, 12, 2))
@@ -150,6 +151,24 @@ def test_generated_client_drives_every_operation_with_generated_arguments_only(g
     assert deleted.status_code == HTTPStatus.NO_CONTENT
     gone = get_device.sync_detailed(device.id, client=client)
     assert gone.status_code == HTTPStatus.NOT_FOUND and gone.parsed.status == 404
+
+    # time travel, a deleted device included: as it was when registered, and what changed since
+    then = get_device.sync_detailed(device.id, client=client, as_of=device.created_at)
+    assert then.status_code == HTTPStatus.OK, then.content
+    assert then.parsed.to_dict() == device.to_dict() and "ETag" not in then.headers
+    status_then = get_status.sync_detailed(device.id, client=client, as_of=device.created_at)
+    assert status_then.status_code == HTTPStatus.OK and status_then.parsed.status == m.StatusValue.UNKNOWN
+    changed = diff_device.sync_detailed(device.id, client=client, from_=1)
+    assert changed.status_code == HTTPStatus.OK, changed.content
+    assert (changed.parsed.from_, changed.parsed.to) == (1, 4)  # created, patched, status, deleted
+    assert changed.parsed.changes["location"].new == "Hall B" and changed.parsed.changes["status"].new == "online"
+    back = diff_device.sync_detailed(device.id, client=client, from_=3, to=1)
+    assert back.status_code == HTTPStatus.OK and back.parsed.changes["location"].to_dict() == {
+        "old": "Hall B",
+        "new": None,
+    }
+    missing = diff_device.sync_detailed(device.id, client=client, from_=9)
+    assert missing.status_code == HTTPStatus.NOT_FOUND and "latest revision is 4" in missing.parsed.detail
 
     # the documentation itself, with the unauthenticated client the document allows there
     document = docs.sync_detailed(client=generated.Client(base_url=local_server), format_=m.SwaggerFormat.JSON)

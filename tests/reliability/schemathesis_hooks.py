@@ -8,14 +8,17 @@ These valid requests are refused by the state they meet, never by their shape:
 - an ``If-Match`` naming another version: 412 (the document cannot know the current ETag);
 - an ``Idempotency-Key`` already used with another body: 422 ``idempotency-key-reused``;
 - a merge patch whose attributes, merged with the device's, pass 50 keys: 422 on ``attributes``;
-- a timestamp query whose offset takes it before year 1 or past 9999 in UTC: 422 "out of range".
+- a timestamp query whose offset takes it before year 1 or past 9999 in UTC: 422 "out of range";
+- an ``as_of`` time still to come: 422 on ``as_of`` (the document cannot know what time it is).
 Besides, the coverage phase of schemathesis 4.32.5 labels a case positive although a header it
 sends breaks the header's declared pattern (its header values are alphanumeric only, and
 ``If-Match`` needs quotes): such a request is not valid, so acceptance does not apply to it.
 
 ``use_after_free`` says nothing under a deleted resource answers 2xx. By contract a deleted
 device's history stays readable ("nothing is lost"), so reads of ``/devices/{id}/history...``
-are exempt; every other operation under the device is still checked.
+are exempt, and so are the time-travel reads that contract v2 answers for deleted devices too (a
+diff, and a device or its status ``as_of`` a time it existed); every other operation under the
+device is still checked.
 
 Restoring is what a deleted device is for: ``POST /devices/{id}/restore`` answers 200 for a
 deleted device by contract, so it is exempt from ``use_after_free`` too. Its other answers need
@@ -83,7 +86,8 @@ def _refused_by_state(response: Any, case: Any) -> bool:
         or (status == 412 and kind == "precondition-failed" and "if-match" in sent)
         or (status == 422 and kind == "idempotency-key-reused" and "idempotency-key" in sent)
         or (status == 422 and case.method == "PATCH" and fields == {"attributes"} and f"{MAX_ATTRIBUTES}" in messages)
-        or (status == 422 and bool(fields) and fields <= {"since", "until"} and "out of range" in messages)
+        or (status == 422 and bool(fields) and fields <= {"since", "until", "as_of"} and "out of range" in messages)
+        or (status == 422 and fields == {"as_of"} and "future" in messages)
     )
 
 
@@ -103,7 +107,9 @@ def positive_data_acceptance_but_state(ctx: Any, response: Any, case: Any) -> bo
 
 @schemathesis.check
 def use_after_free_but_history(ctx: Any, response: Any, case: Any) -> bool | None:
-    if case.path.startswith("/devices/{device_id}/history"):
+    if case.path.startswith(("/devices/{device_id}/history", "/devices/{device_id}/diff")):
+        return None
+    if "as_of" in (case.query or {}):
         return None
     if case.path == "/devices/{device_id}/restore":
         return None
