@@ -100,6 +100,9 @@ TABLE_ACCESS = {
     ),
     # Claims the MAC again; releases nothing.
     "restore_device": TableAccess(items=_WRITES, idempotency=True),
+    # One Query of an address's holder intervals, on the table itself; no index, no write.
+    "list_mac_holders": TableAccess(items=(QUERY,)),
+    "list_ip_holders": TableAccess(items=(QUERY,)),
     "swagger": TableAccess(),  # a static document
 }
 

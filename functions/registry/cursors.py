@@ -68,3 +68,26 @@ def decode_history_cursor(token: str) -> tuple[int, str]:
     ):
         return revision, at
     raise InvalidCursor("The cursor is not a history cursor: pass next_cursor unchanged.")
+
+
+def encode_holder_cursor(since: str, revision: int, device_id: str) -> str:
+    return _encode({"f": since, "r": revision, "d": device_id})
+
+
+def decode_holder_cursor(token: str) -> tuple[str, int, str]:
+    """``(from, revision, device id)`` of the last holder interval a page returned."""
+    payload = _decode(token)
+    since, revision, device_id = payload.get("f"), payload.get("r"), payload.get("d")
+    if (
+        set(payload) == {"f", "r", "d"}
+        and isinstance(since, str)
+        and _TIMESTAMP.fullmatch(since) is not None
+        and type(revision) is int  # not a bool, not a float
+        and 1 <= revision <= table.MAX_REVISION
+        and isinstance(device_id, str)
+    ):
+        try:
+            return since, revision, canonical_uuid(device_id)
+        except ValueError:
+            pass
+    raise InvalidCursor("The cursor is not a holders cursor: pass next_cursor unchanged.")

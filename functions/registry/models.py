@@ -287,6 +287,21 @@ class HistoryPage(_Model):
     next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
+class HolderInterval(_Model):
+    """A device that held an address, and when."""
+
+    device_id: DeviceId
+    held_from: Timestamp = Field(alias="from", description="When the device took the address")
+    held_until: Timestamp | None = Field(
+        alias="until", description="When it gave the address up; null while it still holds it"
+    )
+
+
+class HolderPage(_Model):
+    items: list[HolderInterval] = Field(description="Newest interval first")
+    next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")
+
+
 class FieldError(_Model):
     field: str
     message: str

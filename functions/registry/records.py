@@ -52,6 +52,13 @@ class Device(_Record):
     attributes: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
     deleted_at: str | None = None
+    # Where the device's open holder intervals are (registry/table.py holder_key): when and at
+    # which revision it took its MAC / IP address. None: no address (IP), a tombstone, or an
+    # item written before holder intervals existed (the holders migration fills them in).
+    mac_since: str | None = None
+    mac_since_revision: int | None = None
+    ip_since: str | None = None
+    ip_since_revision: int | None = None
 
     @property
     def deleted(self) -> bool:
@@ -71,6 +78,19 @@ class ListedDevice(_Record):
     device_type: str
     mac_address: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Holder(_Record):
+    """One interval during which a device held an address: ``until`` None while it still does."""
+
+    device_id: str
+    since: str
+    revision: int  # the device's revision that opened the interval
+    until: str | None = None
+
+    def to_item(self) -> dict[str, Any]:
+        return {name: value for name, value in _Record.to_item(self).items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True)

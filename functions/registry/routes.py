@@ -59,6 +59,7 @@ LIST_QUERY = ("limit", "cursor", "device_type", "status", "mac_address")
 HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
 AS_OF_QUERY = ("as_of",)
 DIFF_QUERY = ("from", "to")
+HOLDERS_QUERY = ("limit", "cursor")
 
 # Staleness bounds (docs/caching.md): mutable resources briefly, immutable ones longer. API
 # Gateway caches errors too, so the immutable TTL also bounds how long a 404 for a revision
@@ -82,6 +83,9 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/devices/{device_id}/status", "put_status", WRITE),
     Route("GET", "/devices/{device_id}/history", "list_history", READ, SHORT_TTL, HISTORY_QUERY),
     Route("GET", "/devices/{device_id}/history/{revision}", "get_history_entry", READ, IMMUTABLE_TTL),
+    # Holder intervals change with every move of the address: cached as briefly as history.
+    Route("GET", "/mac-addresses/{mac}/holders", "list_mac_holders", READ, SHORT_TTL, HOLDERS_QUERY),
+    Route("GET", "/ip-addresses/{ip}/holders", "list_ip_holders", READ, SHORT_TTL, HOLDERS_QUERY),
     Route("GET", "/swagger", "swagger", None, DOCS_TTL, ("format",)),
 )
 

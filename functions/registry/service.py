@@ -30,7 +30,7 @@ from registry.models import (
     StatusValue,
 )
 from registry.preconditions import ExpectedVersion
-from registry.records import Device, HistoryRecord, ListedDevice
+from registry.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.store import DeviceStore, HistoryQuery, StaleRevision
 from registry.types import new_device_id, now_timestamp
 
@@ -52,6 +52,42 @@ class Change:
     history: HistoryRecord
     claim_mac: str | None = None
     release_mac: str | None = None
+    # Holder intervals opened or closed: (address kind, canonical address, interval).
+    holders: tuple[tuple[str, str, Holder], ...] = ()
+
+
+# The device field of each address kind whose holder intervals are kept (registry/table.py).
+_ADDRESS_FIELDS = {"mac": "mac_address", "ip": "ip_address"}
+
+
+def _address(device: Device | None, kind: str) -> str | None:
+    """The address of ``kind`` the device holds: none before it exists or once deleted."""
+    if device is None or device.deleted:
+        return None
+    return getattr(device, _ADDRESS_FIELDS[kind])  # type: ignore[no-any-return]
+
+
+def move_holders(current: Device | None, change: Change) -> Change:
+    """``change`` with the holder intervals its addresses' moves close and open, and the device
+    item knowing where its open intervals are. An open interval whose start the item does not
+    know (written before holder intervals existed) is left for the holders migration to close
+    from the history."""
+    device, writes = change.device, list(change.holders)
+    at = change.history.at
+    for kind in table.ADDRESS_KINDS:
+        old, new = _address(current, kind), _address(device, kind)
+        if old == new:
+            continue
+        since, revision = f"{kind}_since", f"{kind}_since_revision"
+        if old is not None and current is not None and getattr(current, since) is not None:
+            opened = Holder(device.id, getattr(current, since), getattr(current, revision), until=at)
+            writes.append((kind, old, opened))
+        held: dict[str, Any] = {since: None, revision: None}
+        if new is not None:
+            writes.append((kind, new, Holder(device.id, at, device.revision)))
+            held = {since: at, revision: device.revision}
+        device = replace(device, **held)
+    return replace(change, device=device, holders=tuple(writes))
 
 
 def _check(expected: ExpectedVersion | None, current: int, resource: str) -> None:
@@ -153,8 +189,10 @@ class DeviceService:
             last_at=now,
         )
         history = self._entry(device, HistoryKind.CREATED, now, principal, diff({}, values, ATTRIBUTE_FIELDS))
+        change = move_holders(None, Change(device=device, history=history))
+        device = change.device
         try:
-            self.store.create_device(device, history)
+            self.store.create_device(device, history, holders=change.holders)
         except StaleRevision:
             # A new id cannot be stale: another transaction was in flight on its MAC claim.
             # Retrying after Retry-After gets the real answer (201, or 409 if that one won).
@@ -313,6 +351,17 @@ class DeviceService:
         next_cursor = cursors.encode_history_cursor(last.revision, last.at) if last and page.has_more else None
         return page.items, next_cursor
 
+    def holders(self, kind: str, address: str, *, limit: int, cursor: str | None) -> tuple[list[Holder], str | None]:
+        """Every interval during which a device held the (canonical) ``address`` of ``kind``
+        (``mac`` or ``ip``), newest first: one Query of at most ``limit + 1`` items per page."""
+        after = cursors.decode_holder_cursor(cursor) if cursor else None
+        page = self.store.list_holders(kind, address, limit=limit, after=after)
+        last = page.items[-1] if page.items else None
+        next_cursor = (
+            cursors.encode_holder_cursor(last.since, last.revision, last.device_id) if last and page.has_more else None
+        )
+        return page.items, next_cursor
+
     def history_entry(self, device_id: str, revision: int) -> HistoryRecord:
         entry = self.store.get_history_entry(device_id, revision)
         if entry is None:
@@ -426,6 +475,7 @@ class DeviceService:
             change = plan(current)
             if change is None:
                 return current
+            change = move_holders(current, change)
             try:
                 self.store.commit(
                     change.device,
@@ -433,6 +483,7 @@ class DeviceService:
                     history=change.history,
                     claim_mac=change.claim_mac,
                     release_mac=change.release_mac,
+                    holders=change.holders,
                 )
             except StaleRevision:
                 self.count(Counter.WRITE_CONFLICTS)

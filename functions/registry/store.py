@@ -21,7 +21,7 @@ from registry.errors import MacAddressTaken, ServiceUnavailable
 from registry.item_codec import decode as _from_item
 from registry.item_codec import encode as _to_item
 from registry.migrations import upgraded
-from registry.records import Device, HistoryRecord, ListedDevice
+from registry.records import Device, HistoryRecord, Holder, ListedDevice
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -75,6 +75,14 @@ def _history_item(device_id: str, entry: HistoryRecord) -> dict[str, Any]:
         table.HISTORY_KIND_AT: table.history_kind_key(group, entry.at, entry.revision),
         **table.revision_key(device_id, entry.revision),
     }
+
+
+# An interval opened or closed by a write: (address kind, canonical address, interval).
+HolderWrite = tuple[str, str, Holder]
+
+
+def _holder_item(kind: str, address: str, holder: Holder) -> dict[str, Any]:
+    return {**holder.to_item(), **table.holder_key(kind, address, holder.since, holder.revision, holder.device_id)}
 
 
 def _unavailable(error: Exception) -> ServiceUnavailable:
@@ -226,6 +234,20 @@ class DeviceStore:
         items = response.get("Items", [])
         return HistoryRecord.from_item(upgraded(_from_item(items[0]))) if items else None
 
+    def list_holders(self, kind: str, address: str, *, limit: int, after: tuple[str, int, str] | None) -> Page[Holder]:
+        """The address's holder intervals, newest first: one Query of ``limit + 1`` items."""
+        start_key = table.holder_key(kind, address, *after) if after is not None else None
+        page = self._query(
+            {},
+            condition=f"{table.PK} = :pk",
+            values={":pk": table.holder_pk(kind, address)},
+            limit=limit,
+            ascending=False,
+            start_key=start_key,
+            consistent=True,
+        )
+        return Page([Holder.from_item(item) for item in page.items], page.has_more)
+
     def list_devices(
         self,
         *,
@@ -297,13 +319,14 @@ class DeviceStore:
 
     # -- writes ------------------------------------------------------------------------
 
-    def create_device(self, device: Device, history: HistoryRecord) -> None:
-        """Device, MAC claim and first history entry, all or nothing."""
+    def create_device(self, device: Device, history: HistoryRecord, *, holders: tuple[HolderWrite, ...] = ()) -> None:
+        """Device, MAC claim, first history entry and holder intervals, all or nothing."""
         self._transact(
             [
                 _Operation(self._put(_device_item(device), new=True)),
                 self._claim(device.mac_address, device.id),
                 _Operation(self._put_history(device.id, history)),
+                *self._holder_puts(holders),
             ],
             device_id=device.id,
         )
@@ -316,9 +339,11 @@ class DeviceStore:
         history: HistoryRecord,
         claim_mac: str | None = None,
         release_mac: str | None = None,
+        holders: tuple[HolderWrite, ...] = (),
     ) -> None:
         """Replace the device's item if its revision is still ``expected_revision``, append
-        the history entry, and move the MAC claim when the address changes or the device goes.
+        the history entry, move the MAC claim when the address changes or the device goes, and
+        put the holder intervals the change opens or closes.
         Raises :class:`StaleRevision` if another writer got there first."""
         state_put = self._put(_device_item(device), new=False)
         state_put["Put"]["ConditionExpression"] = "revision = :expected"
@@ -334,7 +359,13 @@ class DeviceStore:
                 "ExpressionAttributeValues": _to_item({":id": device.id}),
             }
             operations.append(_Operation({"Delete": release}))
+        operations.extend(self._holder_puts(holders))
         self._transact(operations, device_id=device.id)
+
+    def _holder_puts(self, holders: tuple[HolderWrite, ...]) -> list[_Operation]:
+        # Unconditional: the transaction's device condition already orders the writes, and an
+        # interval's key is its device's and revision's, so no other writer puts the same item.
+        return [_Operation(self._put(_holder_item(*holder), new=False)) for holder in holders]
 
     def _put(self, item: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.table_name, "Item": _to_item(item)}

@@ -10,6 +10,13 @@ Items of one device live under ``pk = DEVICE#<id>``:
 
 A MAC claim item ``pk = MAC#<mac>, sk = CLAIM`` makes MAC addresses unique: it is written
 in the same transaction as the device.
+
+Holder intervals answer "which device held this address, and when": one item per (address,
+device, interval) under ``pk = MACHOLDER#<mac>`` or ``IPHOLDER#<ip>``, ``sk = <from>#<revision>#<id>``
+(``from``: when the interval opened, ``revision``: the device's revision that opened it), so a
+Query newest first pages through an address's holders. They are written in the transaction of
+the change that moves the address; the device's item keeps the ``from`` and ``revision`` of its
+open intervals, so closing one knows its key.
 """
 
 from __future__ import annotations
@@ -75,6 +82,26 @@ def revision_key(device_id: str, revision: int) -> dict[str, str]:
 def mac_claim_key(mac: str) -> dict[str, str]:
     """The item that makes a (canonical) MAC address unique."""
     return {PK: f"{MAC_PREFIX}{mac}", SK: CLAIM_SK}
+
+
+HOLDER_PREFIXES = {"mac": "MACHOLDER#", "ip": "IPHOLDER#"}  # by address kind
+ADDRESS_KINDS = tuple(HOLDER_PREFIXES)
+
+
+def holder_pk(kind: str, address: str) -> str:
+    """The partition of one (canonical) address's holder intervals: ``MACHOLDER#<mac>``."""
+    return f"{HOLDER_PREFIXES[kind]}{address}"
+
+
+def holder_sk(since: str, revision: int, device_id: str) -> str:
+    """``<from>#<revision>#<device id>``: newest interval first in a descending Query; the
+    revision keeps two intervals of one device opened in the same millisecond apart."""
+    return f"{since}#{revision_number(revision)}#{device_id}"
+
+
+def holder_key(kind: str, address: str, since: str, revision: int, device_id: str) -> dict[str, str]:
+    """One holder interval's item."""
+    return {PK: holder_pk(kind, address), SK: holder_sk(since, revision, device_id)}
 
 
 STATUS_GROUP, CONFIG_GROUP = "status", "config"

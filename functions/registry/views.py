@@ -13,9 +13,10 @@ from registry.models import (
     DeviceSummary,
     FieldChange,
     HistoryEntry,
+    HolderInterval,
     StatusValue,
 )
-from registry.records import Device, HistoryRecord, ListedDevice
+from registry.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.resolver import JSON, etag
 
 
@@ -47,6 +48,10 @@ def device_status(device: Device) -> DeviceStatus:
 
 def history_entry(entry: HistoryRecord) -> HistoryEntry:
     return HistoryEntry.model_validate(entry.to_item())
+
+
+def holder_interval(holder: Holder) -> HolderInterval:
+    return HolderInterval.model_validate({"device_id": holder.device_id, "from": holder.since, "until": holder.until})
 
 
 def device_response(device: Device, status_code: int = 200, **headers: str) -> Response[DeviceDetail]:

@@ -75,6 +75,9 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "restore_device": {"table": {GET, PUT}, **IDEMPOTENCY},  # claims the MAC again
     # two revisions (or the device); each side's other kind by Query where its entry lacks it
     "diff_device": {"table": {GET}, "index:history_by_kind": {QUERY}},
+    # one Query of an address's holder intervals, on the table itself
+    "list_mac_holders": {"table": {QUERY}},
+    "list_ip_holders": {"table": {QUERY}},
     "swagger": {},
 }
 

@@ -101,6 +101,10 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         ),
         ("delete_device", "204", WRITE, dict(path=f"/devices/{other['id']}", status=204)),
         ("swagger", "200", {}, dict(status=200, query="format=json")),
+        # Holders: one Query of the address's interval items, whatever the spelling asked.
+        ("list_mac_holders", "200", QUERY, dict(path="/mac-addresses/00-00-00-00-00-01/holders", status=200)),
+        ("list_ip_holders", "200", QUERY, dict(path="/ip-addresses/192.0.2.1/holders", status=200)),
+        ("list_mac_holders", "422 bad MAC", {}, dict(path="/mac-addresses/00:00:00:00:00:0g/holders", status=422)),
         # Answers that stop early cost no more; the only extra read is documented below.
         ("create_device", "409 MAC taken", {"TransactWriteItems": 1}, dict(status=409, body=_new("000000000001"))),
         ("get_device", "404", READ, dict(path=f"/devices/{other['id']}", status=404)),
@@ -282,6 +286,77 @@ def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, qu
         ("page", f"{SMALL_FLEET} devices, {SHORT_HISTORY} entries", f"{LARGE_FLEET} devices, {LONG_HISTORY} entries"),
         rows,
     )
+
+
+# -- holder intervals: what they add to writes, and what a page reads -------------------
+
+HOLDER_LIMIT = 5
+
+
+@pytest.fixture
+def transaction_items(dynamodb_calls):
+    """Item keys of each TransactWriteItems the handlers make."""
+    written: list[list[str]] = []
+
+    def record(params, **_):
+        written.append(
+            [next(iter(op.values()))["Key" if "Delete" in op else "Item"]["pk"]["S"] for op in params["TransactItems"]]
+        )
+
+    wiring.dynamodb_client().meta.events.register("provide-client-params.dynamodb.TransactWriteItems", record)
+    return written
+
+
+def test_holder_intervals_are_written_with_the_move_and_touch_no_shared_key(invoke, transaction_items, request):
+    """Items per transaction: the device's item and its history entry, the MAC claim moves, and
+    one holder item per interval opened or closed, under the address's own partition."""
+    mac, ip = "02:00:02:00:00:01", "192.0.2.50"
+    created = invoke("create_device", body={**_new(mac), "ip_address": ip})["json"]
+    path = f"/devices/{created['id']}"
+    steps = [
+        ("register (MAC + IP)", None),
+        ("status change", ("put_status", f"{path}/status", {"status": "online"}, "PUT")),
+        ("PATCH location", ("update_device", path, {"location": "Roof"}, "PATCH")),
+        ("PATCH mac_address", ("update_device", path, {"mac_address": "02:00:02:00:00:02"}, "PATCH")),
+        ("PATCH ip_address", ("update_device", path, {"ip_address": "192.0.2.51"}, "PATCH")),
+        ("revert to revision 1", ("revert_device", f"{path}/revert", {"to_revision": 1}, "POST")),
+        ("delete", ("delete_device", path, None, "DELETE")),
+        ("restore", ("restore_device", f"{path}/restore", {}, "POST")),
+    ]
+    rows = []
+    for what, call in steps:
+        if call is not None:
+            transaction_items.clear()
+            handler, call_path, body, _method = call
+            response = invoke(handler, call_path, body=body)
+            assert response["statusCode"] in (200, 204), response
+        [keys] = transaction_items[-1:]
+        holders = [key for key in keys if key.startswith(tuple(table.HOLDER_PREFIXES.values()))]
+        assert all(key.startswith(("DEVICE#", "MAC#", "MACHOLDER#", "IPHOLDER#")) for key in keys)
+        rows.append((what, str(len(keys)), str(len(holders)), str(2 * len(holders))))
+    expected_holders = [2, 0, 0, 2, 2, 4, 2, 2]
+    assert [int(row[2]) for row in rows] == expected_holders
+    _report(request, "Holder items per write", ("write", "items", "holder items", "holder WCU"), rows)
+
+
+def test_holder_pages_read_limit_plus_one_whatever_the_address_history(invoke, seeder, query_reads, request):
+    ip, rows = "198.51.100.7", []
+    for size in (12, 120):
+        for n in range(size - (12 if size == 120 else 0)):
+            mac = f"02:00:03:{size:02x}:{n // 256:02x}:{n % 256:02x}"
+            attributes = DeviceAttributes(name="Shared", device_type="meter", mac_address=mac, ip_address=ip)
+            seeder.service.register(attributes, "s")
+        seeder.flush()
+        path = f"/ip-addresses/{ip}/holders"
+        first = invoke("list_ip_holders", path, query=f"limit={HOLDER_LIMIT}")["json"]
+        assert len(first["items"]) == HOLDER_LIMIT and first["next_cursor"]
+        for name, query in (("first page", ""), ("next page", f"cursor={first['next_cursor']}")):
+            scanned, answered = page_reads(
+                invoke, query_reads, "list_ip_holders", path, f"limit={HOLDER_LIMIT}&{query}"
+            )
+            assert (scanned, answered) == (HOLDER_LIMIT + 1, HOLDER_LIMIT), (size, name)
+            rows.append((f"holders of an IP held {size} times, {name}", f"{scanned} / {answered}"))
+    _report(request, "Items read / items answered per holders page", ("page", "read / answered"), rows)
 
 
 # -- time travel over history entries written before they carried what it needs ---------

@@ -41,6 +41,8 @@ EXPECTED_STATUS = {
     "list_history": 200,
     "get_history_entry": 200,
     "diff_device": 200,
+    "list_mac_holders": 200,
+    "list_ip_holders": 200,
     "swagger": 200,
 }
 

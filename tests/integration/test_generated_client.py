@@ -228,3 +228,31 @@ def test_generated_client_reverts_under_if_match_and_restores_a_deleted_device(c
     assert restored.parsed.to_dict() == reverted.parsed.to_dict() and restored.headers["ETag"] == '"3"'
     entry = api("history.get_history_entry").sync_detailed(device.id, 5, client=client).parsed
     assert (entry.kind, entry.reason) == (m.HistoryKind.RESTORED, "by mistake")
+
+
+def test_generated_client_lists_who_held_a_mac_and_an_ip_address(client):
+    m = models()
+    create_device, update_device = api("devices.create_device"), api("devices.update_device")
+    list_mac_holders, list_ip_holders = api("history.list_mac_holders"), api("history.list_ip_holders")
+    digits = f"02c3{uuid.uuid4().hex[:8]}"
+    ip = f"2001:db8::{uuid.uuid4().hex[:4]}"
+    body = m.DeviceAttributes(name="Holder", device_type="sensor", mac_address=digits, ip_address=ip)
+    device = create_device.sync_detailed(client=client, body=body).parsed
+    moved = update_device.sync_detailed(device.id, client=client, body=m.DevicePatch(mac_address=f"02c4{digits[4:]}"))
+    assert moved.status_code == HTTPStatus.OK, moved.content
+
+    # any spelling of the address: upper case, dashes
+    spelled = "-".join(digits[i : i + 2] for i in range(0, 12, 2)).upper()
+    held = list_mac_holders.sync_detailed(spelled, client=client, limit=1)
+    assert held.status_code == HTTPStatus.OK, held.content
+    [interval] = held.parsed.items
+    assert (interval.device_id, interval.from_, interval.until) == (
+        device.id,
+        device.created_at,
+        moved.parsed.updated_at,
+    )
+    assert held.parsed.next_cursor is None
+    by_ip = list_ip_holders.sync_detailed(ip.upper(), client=client).parsed
+    assert [(item.device_id, item.until) for item in by_ip.items] == [(device.id, None)]
+    bad = list_mac_holders.sync_detailed("00:1a:2b:3c:4d:5g", client=client)
+    assert bad.status_code == HTTPStatus.UNPROCESSABLE_ENTITY and bad.parsed.status == 422

@@ -390,8 +390,9 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"}
         listed = subprocess.run([*command, "--list"], capture_output=True, text=True, env=env, timeout=60)
         assert listed.returncode == 0, listed.stderr
-        # 4 items: the device's state, its first history entry, its MAC claim, and the ledger item.
-        assert "0001_device_tags (no longer registered): done: 4 items read, 1 rewritten" in listed.stdout
+        # 5 items: the device's state, its first history entry, its MAC claim, its MAC holder
+        # interval, and the ledger item.
+        assert "0001_device_tags (no longer registered): done: 5 items read, 1 rewritten" in listed.stdout
     finally:
         server.stop()
 
