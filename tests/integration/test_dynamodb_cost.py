@@ -22,8 +22,7 @@ from registry.routes import ROUTES
 from registry.service import DeviceService
 from registry.store import DeviceStore
 from registry.types import now_timestamp
-from tests.conftest import TABLE_NAME
-from tests.integration.conftest import COST_FIGURES
+from tests.support import TABLE_NAME
 
 READ = {"GetItem": 1}
 QUERY = {"Query": 1}
@@ -41,7 +40,7 @@ def measure(invoke, calls, handler, *, status, **request):
     return dict(calls)
 
 
-def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dynamodb_calls, request):
+def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dynamodb_calls, cost_figures):
     device = make_device(mac_address="00:00:00:00:00:01")
     path = f"/devices/{device['id']}"
     invoke("put_status", f"{path}/status", body={"status": "online"})
@@ -138,7 +137,7 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         assert counted == expected, (handler, what, counted)
         rows.append((f"{_route(handler)} → {what}", _format(counted)))
     assert {handler for handler, *_ in cases} == {route.handler for route in ROUTES}
-    _report(request, "DynamoDB requests per API call", ("route → answer", "requests"), rows)
+    _report(cost_figures, "DynamoDB requests per API call", ("route → answer", "requests"), rows)
 
 
 # -- items read per page, at two fleet and history sizes ---------------------------------
@@ -252,7 +251,7 @@ def history_pages(invoke, path):
     return {name: f"limit={HISTORY_LIMIT}&{query}" for name, query in queries.items()}
 
 
-def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, query_reads, request):
+def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, query_reads, cost_figures):
     measured: dict[str, list[tuple[int, int]]] = {}
 
     def measure_all(handler, path, pages):
@@ -281,7 +280,7 @@ def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, qu
         assert small_read <= (small_items + 1), name
         rows.append((name, f"{small_read} / {small_items}", f"{large_read} / {large_items}"))
     _report(
-        request,
+        cost_figures,
         "Items read / items answered per page",
         ("page", f"{SMALL_FLEET} devices, {SHORT_HISTORY} entries", f"{LARGE_FLEET} devices, {LONG_HISTORY} entries"),
         rows,
@@ -307,7 +306,7 @@ def transaction_items(dynamodb_calls):
     return written
 
 
-def test_holder_intervals_are_written_with_the_move_and_touch_no_shared_key(invoke, transaction_items, request):
+def test_holder_intervals_are_written_with_the_move_and_touch_no_shared_key(invoke, transaction_items, cost_figures):
     """Items per transaction: the device's item and its history entry, the MAC claim moves, and
     one holder item per interval opened or closed, under the address's own partition."""
     mac, ip = "02:00:02:00:00:01", "192.0.2.50"
@@ -336,10 +335,10 @@ def test_holder_intervals_are_written_with_the_move_and_touch_no_shared_key(invo
         rows.append((what, str(len(keys)), str(len(holders)), str(2 * len(holders))))
     expected_holders = [2, 0, 0, 2, 2, 4, 2, 2]
     assert [int(row[2]) for row in rows] == expected_holders
-    _report(request, "Holder items per write", ("write", "items", "holder items", "holder WCU"), rows)
+    _report(cost_figures, "Holder items per write", ("write", "items", "holder items", "holder WCU"), rows)
 
 
-def test_holder_pages_read_limit_plus_one_whatever_the_address_history(invoke, seeder, query_reads, request):
+def test_holder_pages_read_limit_plus_one_whatever_the_address_history(invoke, seeder, query_reads, cost_figures):
     ip, rows = "198.51.100.7", []
     for size in (12, 120):
         for n in range(size - (12 if size == 120 else 0)):
@@ -356,7 +355,7 @@ def test_holder_pages_read_limit_plus_one_whatever_the_address_history(invoke, s
             )
             assert (scanned, answered) == (HOLDER_LIMIT + 1, HOLDER_LIMIT), (size, name)
             rows.append((f"holders of an IP held {size} times, {name}", f"{scanned} / {answered}"))
-    _report(request, "Items read / items answered per holders page", ("page", "read / answered"), rows)
+    _report(cost_figures, "Items read / items answered per holders page", ("page", "read / answered"), rows)
 
 
 # -- time travel over history entries written before they carried what it needs ---------
@@ -365,7 +364,9 @@ _FUTURE = "2999-01-01T00:00:00Z"
 _DIFF_MOST = {"GetItem": 2, "Query": 2}
 
 
-def test_time_travel_over_entries_written_before_stays_bounded(invoke, make_device, dynamodb, dynamodb_calls, request):
+def test_time_travel_over_entries_written_before_stays_bounded(
+    invoke, make_device, dynamodb, dynamodb_calls, cost_figures
+):
     """Entries written before history entries carried ``created_at`` and ``status_then`` cost
     at most one or two requests more (docs/capacity.md): still bounded whatever the history."""
     device = make_device()
@@ -391,7 +392,9 @@ def test_time_travel_over_entries_written_before_stays_bounded(invoke, make_devi
         counted = measure(invoke, dynamodb_calls, handler, status=200, **call)
         assert counted == expected, (handler, what, counted)
         rows.append((f"{_route(handler)} → {what}", _format(counted)))
-    _report(request, "DynamoDB requests per time-travel call over older entries", ("route → answer", "requests"), rows)
+    _report(
+        cost_figures, "DynamoDB requests per time-travel call over older entries", ("route → answer", "requests"), rows
+    )
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -410,10 +413,10 @@ def _format(calls):
     return " + ".join(f"{n} {operation}" for operation, n in sorted(Counter(calls).items())) or "none"
 
 
-def _report(request, title, header, rows):
+def _report(cost_figures, title, header, rows):
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines += ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     text = "\n".join(lines)
     print(f"\n{text}")
-    request.config.stash.setdefault(COST_FIGURES, []).append(text)
+    cost_figures.append(text)
