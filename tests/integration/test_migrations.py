@@ -4,10 +4,12 @@ an interrupted run resumes where the ledger says, a second run rewrites nothing,
 change made under the migration is neither lost nor overwritten.
 
 The migrations here are the kind the next features bring (a ``tags`` attribute on every device,
-derived from what the item holds); none is registered in the catalog today."""
+derived from what the item holds). The catalog's own (holder intervals) has its test in
+test_holders_migration.py; here, a hypothetical one registered after it is ``TAGS_AFTER``."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -20,7 +22,7 @@ import pytest
 
 from local.dynamodb import EmbeddedDynamoDB, create_tables, migrate
 from registry import table
-from registry.migrations import Migration
+from registry.migrations import MIGRATIONS, Migration
 from registry.migrations.__main__ import main as migrate_command
 from registry.migrations.dynamodb import MigrationTable
 from registry.migrations.ledger import State
@@ -43,6 +45,8 @@ TAG_COUNT = Migration(
     applies_to=lambda item: item[table.SK] == table.STATE_SK and "tag_count" not in item,
     transform=lambda item: {**item, "tag_count": len(item["tags"])},
 )
+# TAGS as the next migration after the registered catalog.
+TAGS_AFTER = dataclasses.replace(TAGS, number=len(MIGRATIONS) + 1)
 CLAIM_KIND = Migration(
     1,
     "claim_kind",
@@ -361,12 +365,14 @@ def test_a_transform_that_would_move_an_item_is_refused_before_anything_is_writt
 def test_the_command_lists_the_ledger_and_runs_what_is_registered(
     fleet: list[dict[str, Any]], run: Callable[..., Report], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run([TAGS])
+    run([*MIGRATIONS, TAGS_AFTER])
 
     assert migrate_command(["--table", TABLE_NAME, "--list"]) == 0
-    assert "0001_device_tags (no longer registered): done: " in capsys.readouterr().out
-    assert migrate_command(["--table", TABLE_NAME]) == 0  # the catalog: nothing pending today
-    assert capsys.readouterr().out == "No migration is registered: nothing to run.\n"
+    listed = capsys.readouterr().out
+    assert "0001_address_holders: done: " in listed
+    assert "0002_device_tags (no longer registered): done: " in listed
+    assert migrate_command(["--table", TABLE_NAME]) == 0  # the catalog: nothing pending any more
+    assert capsys.readouterr().out == "0001_address_holders: already done\n"
 
 
 def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_from_another_process(
@@ -383,16 +389,20 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
         service = DeviceService(DeviceStore(endpoint_client, TABLE_NAME))
         service.register(DeviceAttributes(name="Old", device_type="sensor", mac_address="02:00:00:00:0a:01"), "t")
 
-        migrate(server.endpoint, TABLE_NAME, [TAGS])
+        migrate(server.endpoint, TABLE_NAME, [*MIGRATIONS, TAGS_AFTER])
 
-        assert capsys.readouterr().out == "Migration 0001_device_tags: done (1 items rewritten)\n"
+        # The registered migration finds nothing to rewrite: the device was written by today's code.
+        assert capsys.readouterr().out == (
+            "Migration 0001_address_holders: done (0 items rewritten)\n"
+            "Migration 0002_device_tags: done (1 items rewritten)\n"
+        )
         command = [sys.executable, "-m", "registry.migrations", "--endpoint", server.endpoint, "--table", TABLE_NAME]
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"}
         listed = subprocess.run([*command, "--list"], capture_output=True, text=True, env=env, timeout=60)
         assert listed.returncode == 0, listed.stderr
-        # 5 items: the device's state, its first history entry, its MAC claim, its MAC holder
-        # interval, and the ledger item.
-        assert "0001_device_tags (no longer registered): done: 5 items read, 1 rewritten" in listed.stdout
+        # 6 items: the device's state, its first history entry, its MAC claim, its MAC holder
+        # interval, and the two ledger items.
+        assert "0002_device_tags (no longer registered): done: 6 items read, 1 rewritten" in listed.stdout
     finally:
         server.stop()
 

@@ -1,6 +1,7 @@
 """Schema evolution of the device table: numbered, idempotent, resumable migrations.
 
-* :mod:`~registry.migrations.catalog` lists them (none is pending today);
+* :mod:`~registry.migrations.catalog` lists them (1: the holder intervals of devices written
+  before writes kept them, derived from their history);
 * :func:`upgraded` is what a reader calls on every item it reads, so that items written before
   a migration read as if it had run, until it has;
 * :mod:`~registry.migrations.runner` runs the pending ones, page by page, rate-limited, with a

@@ -13,10 +13,12 @@ Adding one (say, tags on every device):
 Deploy the code first, then run the migration (``make migrate``; in AWS the stack's migration
 function, docs/deployment.md): items written meanwhile already have the new shape.
 
-None is pending today: the table has the shape today's code writes."""
+A migration that makes new items from old ones (holder intervals from history) gives a
+``derive`` step besides its in-place ``transform`` (``migration.Migration``)."""
 
 from __future__ import annotations
 
+from registry.migrations import m0001_address_holders
 from registry.migrations.migration import Migration
 
-MIGRATIONS: tuple[Migration, ...] = ()
+MIGRATIONS: tuple[Migration, ...] = (m0001_address_holders.MIGRATION,)

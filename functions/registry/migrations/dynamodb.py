@@ -104,6 +104,39 @@ class MigrationTable:
             raise
         return True
 
+    def history(self, pk: str) -> list[dict[str, Any]]:
+        """Every history item (``REV#``) of one device partition: Query pages, strongly consistent."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :rev)",
+            "ExpressionAttributeNames": {"#pk": table.PK, "#sk": table.SK},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":rev": {"S": table.REVISION_PREFIX}},
+            "ConsistentRead": True,
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self.client.query(**request)
+            items += [decode(raw) for raw in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return items
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def put_derived(self, item: Item) -> bool:
+        """Put a derived item unless one with an ``until`` (a closed interval) is stored under its
+        key. False: there is one, and it is kept."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=encode(dict(item)),
+                ConditionExpression="attribute_not_exists(#until)",
+                ExpressionAttributeNames={"#until": "until"},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
     # -- the ledger --------------------------------------------------------------------
 
     def ledger(self, number: int) -> LedgerEntry | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # An item as stored, deserialized: every attribute, its table and index keys included. Items of
 # every shape and age pass through a migration, so no record type can describe them.
 Item = Mapping[str, Any]
+# A derive step's view of the table: the history items (``REV#``) of one device partition.
+HistoryReader = Callable[[str], Sequence[Item]]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -26,12 +28,20 @@ class Migration:
     Both are pure and cheap: readers call them on every item they read until the migration has
     run, and the runner calls them again on an item a writer changed under it.
 
-    Numbers in items are ``int`` (or ``Decimal`` when not whole), as the store reads them."""
+    Numbers in items are ``int`` (or ``Decimal`` when not whole), as the store reads them.
+
+    ``derive`` (optional) makes NEW items from an item and its device's history: it returns them
+    and the item as it should be afterwards (its in-place change). The runner puts each new item
+    unless a closed one is stored under its key (``until`` set: never reopened; so a repeated or
+    resumed run writes nothing wrong), then rewrites the item conditionally as for ``transform``;
+    a writer that changed the item meanwhile makes the runner read and derive again. Readers
+    cannot derive in memory: ``transform`` is what they apply until the migration has run."""
 
     number: int
     name: str
     applies_to: Callable[[Item], bool]
     transform: Callable[[Item], Item]
+    derive: Callable[[Item, HistoryReader], tuple[Sequence[Item], Item]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.number < 1:

@@ -175,13 +175,23 @@ class Runner:
         for _ in range(MAX_ATTEMPTS):
             if current is None or not migration.applies_to(current):
                 return False
-            new = _transformed(migration, current)
+            new = self._derived(migration, current) if migration.derive else _transformed(migration, current)
             if new == current:
                 return False
             if self.store.rewrite(current, new):
                 return True
             current = self.store.read(current)
         raise MigrationError(f"{migration.label}: item {_key_text(item)} kept changing under the migration")
+
+    def _derived(self, migration: Migration, item: Item) -> Item:
+        """Put the new items ``migration.derive`` makes from ``item`` and its history; ``item``
+        as it should be afterwards."""
+        assert migration.derive is not None
+        derived, new = migration.derive(item, self.store.history)
+        for extra in derived:
+            self.store.put_derived(extra)
+        _check_key(migration, item, new)
+        return new
 
     def _count(self, migration: Migration, before: list[Migration], options: RunOptions, pace: _Pace) -> Outcome:
         """A dry run: the items the migration would rewrite, the whole table read from the
@@ -204,9 +214,13 @@ class Runner:
 
 def _transformed(migration: Migration, item: Item) -> Item:
     new = migration.transform(item)
+    _check_key(migration, item, new)
+    return new
+
+
+def _check_key(migration: Migration, item: Item, new: Item) -> None:
     if (new.get(table.PK), new.get(table.SK)) != (item[table.PK], item[table.SK]):
         raise MigrationError(f"{migration.label} changes the key of {_key_text(item)}: migrations rewrite in place")
-    return new
 
 
 def _key_text(item: Item) -> str:
