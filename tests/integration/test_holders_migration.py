@@ -132,3 +132,14 @@ def test_a_rerun_after_an_interruption_and_writes_before_the_run_never_reopen_an
     assert invoke("update_device", f"/devices/{a}", body={"mac_address": "02:00:07:00:00:0c"})["statusCode"] == 200
     assert spans("02:00:07:00:00:0b") == [(a, False)]
     assert spans("02:00:07:00:00:0c") == [(a, True)]
+
+
+def test_a_dry_run_counts_every_device_and_writes_nothing(
+    dynamodb: Any, history_of_moves: list[str], table_items: Any
+) -> None:
+    to_previous_shape(dynamodb, table_items())
+    before = table_items()
+    runner = Runner(MigrationTable(boto3.client("dynamodb"), TABLE_NAME), sleep=lambda _: None)
+    (outcome,) = runner.run([MIGRATION], RunOptions(page_size=7, dry_run=True)).outcomes
+    assert outcome.status is Status.WOULD_REWRITE and outcome.rewritten == len(history_of_moves)
+    assert table_items() == before

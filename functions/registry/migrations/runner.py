@@ -204,7 +204,9 @@ class Runner:
             page = self.store.scan(start, options.page_size)
             for item in page.items:
                 current = upgrade(item, before)
-                would += migration.applies_to(current) and _transformed(migration, current) != current
+                # A derive step cannot be judged without its reads: every item it applies to counts.
+                applies = migration.applies_to(current)
+                would += applies and (migration.derive is not None or _transformed(migration, current) != current)
             scanned += page.scanned
             if page.last_key is None:
                 return Outcome(migration, Status.WOULD_REWRITE, scanned, would)
