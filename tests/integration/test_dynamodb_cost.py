@@ -331,7 +331,8 @@ def test_holder_intervals_are_written_with_the_move_and_touch_no_shared_key(invo
             assert response["statusCode"] in (200, 204), response
         [keys] = transaction_items[-1:]
         holders = [key for key in keys if key.startswith(tuple(table.HOLDER_PREFIXES.values()))]
-        assert all(key.startswith(("DEVICE#", "MAC#", "MACHOLDER#", "IPHOLDER#")) for key in keys)
+        prefixes = (table.DEVICE_PREFIX, table.MAC_PREFIX, *table.HOLDER_PREFIXES.values())
+        assert all(key.startswith(prefixes) for key in keys)
         rows.append((what, str(len(keys)), str(len(holders)), str(2 * len(holders))))
     expected_holders = [2, 0, 0, 2, 2, 4, 2, 2]
     assert [int(row[2]) for row in rows] == expected_holders
