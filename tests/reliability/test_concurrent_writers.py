@@ -268,3 +268,62 @@ def test_deletes_and_restores_racing_status_writers_lose_nothing_and_leave_no_ga
         timeout=30,
     )
     assert_problem(taken, 409)
+
+
+def _holders(url: str, kind: str, address: str) -> set[tuple[str, str, str | None]]:
+    base = "mac-addresses" if kind == "mac" else "ip-addresses"
+    found, cursor = set(), None
+    while True:
+        query = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{url}/{base}/{address}/holders", params=query, timeout=30).json()
+        found |= {(item["device_id"], item["from"], item["until"]) for item in page["items"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def test_address_moves_racing_other_writers_leave_holders_equal_to_the_history(local_server):
+    """Holder intervals are written in the move's own transaction: whatever the races, the
+    intervals answered are exactly those the history's config entries imply."""
+    device_id = _register(local_server, "02:cc:00:00:03:01")
+    start = threading.Barrier(REVERTERS + 1)
+
+    def mover(n: int) -> None:
+        with requests.Session() as session:
+            start.wait()
+            for i in range(RACING_WRITES):
+                if i % 3 == 2:
+                    url, body = f"{local_server}/devices/{device_id}/revert", {"to_revision": 1}
+                    response = session.post(url, json=body, timeout=60)
+                else:
+                    patch = {"mac_address": f"02:cc:01:{n:02x}:00:{i:02x}", "ip_address": f"10.{n}.0.{i % 2}"}
+                    response = session.patch(f"{local_server}/devices/{device_id}", json=patch, timeout=60)
+                if response.status_code != 200:
+                    assert_problem(response, 409)  # concurrent-update, or revision 1's MAC taken meanwhile
+
+    with ThreadPoolExecutor(REVERTERS + 1) as pool:
+        runs = [pool.submit(mover, n) for n in range(REVERTERS)]
+        statuses = pool.submit(_racing_status_writer, local_server, device_id, "s", start)
+        [run.result() for run in runs], statuses.result()
+
+    history = _history(local_server, device_id)
+    assert [entry["revision"] for entry in history] == list(range(1, len(history) + 1))
+    expected: dict[tuple[str, str], set[tuple[str, str, str | None]]] = {}
+    held: dict[str, tuple[str, str] | None] = {"mac": None, "ip": None}
+    for entry in history:
+        if entry["kind"] == "status":
+            continue
+        for kind, name in (("mac", "mac_address"), ("ip", "ip_address")):
+            new = None if entry["kind"] == "deleted" else entry["snapshot"].get(name)
+            old = held[kind]
+            if (old[0] if old else None) == new:
+                continue
+            if old is not None:
+                expected.setdefault((kind, old[0]), set()).add((device_id, old[1], entry["at"]))
+            held[kind] = (new, entry["at"]) if new is not None else None
+    for kind, current in held.items():
+        if current is not None:
+            expected.setdefault((kind, current[0]), set()).add((device_id, current[1], None))
+    assert len(expected) > REVERTERS
+    for (kind, address), intervals in expected.items():
+        assert _holders(local_server, kind, address) == intervals, (kind, address)
