@@ -107,6 +107,13 @@ TABLE_ACCESS = {
 }
 
 
+# The functions that need the retention setting (STATUS_HISTORY_DAYS): the one that writes
+# status-kind entries (their expires_at), and the reads whose answer may need an entry older
+# than the retention horizon (status as_of, diff). Every other reader tells an expired entry by
+# its own expires_at, and config-kind writes never expire.
+RETENTION_HANDLERS = frozenset({"put_status", "get_status", "diff_device"})
+
+
 def handler_string(route: Route) -> str:
     return f"handlers.{route.handler}.lambda_handler"
 
@@ -269,8 +276,13 @@ class Functions(Construct):
             "IDEMPOTENCY_TABLE_NAME": data.idempotency_table.table_name,
         }
 
+        retention = {"STATUS_HISTORY_DAYS": str(stage.status_history_days)}
+
         self.by_route: dict[Route, RouteFunction] = {}
         for route in ROUTES:
+            environment = {**powertools, **tables} if route.scope else {**powertools, "OAUTH_TOKEN_URL": token_url}
+            if route.handler in RETENTION_HANDLERS:
+                environment.update(retention)
             function = RouteFunction(
                 self,
                 route.function_id,
@@ -279,7 +291,7 @@ class Functions(Construct):
                 layer=layer,
                 # The docs function reads no table; it names the token endpoint, so that Swagger
                 # UI's Authorize can get a token (client credentials) from the Cognito domain.
-                environment={**powertools, **tables} if route.scope else {**powertools, "OAUTH_TOKEN_URL": token_url},
+                environment=environment,
             )
             for statement in self._statements(route, data):
                 function.role.add_to_policy(statement)

@@ -79,8 +79,13 @@ class StageConfig:
     # SnapStart on published versions, the API invoking each function's "live" alias: cold
     # starts restore a snapshot taken after init (docs/performance.md weighs cost and gain).
     snap_start: bool
+    # Retention (docs/decisions.md): status-kind history entries expire this many days after
+    # they are written, by DynamoDB TTL; config-kind entries never do. 0: keep them forever.
+    status_history_days: int = 0
 
     def __post_init__(self) -> None:
+        if self.status_history_days < 0:
+            raise ValueError(f"{self.name}: status_history_days is a number of days, 0 to keep forever")
         if not self.throttle.below(ACCOUNT_THROTTLE):
             raise ValueError(f"{self.name}: the stage throttle must stay below the account's {ACCOUNT_THROTTLE}")
         for limit in (self.write_throttle, self.docs_throttle):

@@ -45,6 +45,8 @@ def configure_environment(endpoint: str | None) -> None:
         "TABLE_NAME": TABLE_NAME,
         "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
         "ANONYMOUS_PRINCIPAL": "local",
+        # Retention: 0 keeps status history forever, as the stages do by default.
+        "STATUS_HISTORY_DAYS": "0",
         "POWERTOOLS_SERVICE_NAME": "device-registry",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         # Metrics are CloudWatch log lines; a terminal has no use for them.

@@ -58,6 +58,23 @@ class HistoryEntryNotFound(RegistryError):
         super().__init__(f"Device {device_id} has no history entry with revision {revision}.{latest_is}")
 
 
+class HistoryExpired(RegistryError):
+    """A status-kind entry removed by the retention setting (``status_history_days``): still a 404,
+    with a problem type of its own so that a client can tell "expired" from "never existed"."""
+
+    status, slug, title = 404, "history-expired", "History expired"
+
+    def __init__(self, device_id: str, *, revision: int | None = None, before: str | None = None) -> None:
+        if revision is not None:
+            detail = (
+                f"History entry {revision} of device {device_id} has expired "
+                "(status history is kept for a limited time)."
+            )
+        else:
+            detail = f"The status history of device {device_id} before {before} has expired: this answer would need it."
+        super().__init__(detail)
+
+
 class MacAddressTaken(RegistryError):
     status, slug, title = 409, "mac-address-taken", "MAC address already registered"
 

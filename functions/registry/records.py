@@ -110,6 +110,9 @@ class HistoryRecord(_Record):
     # the service reads one more item or index entry instead.
     created_at: str | None = None  # the device's registration time
     status_then: dict[str, Any] | None = None  # config kinds: the status snapshot in force
+    # Status kind with retention on (status_history_days > 0): when DynamoDB TTL may delete the
+    # entry, epoch seconds (the table's TTL attribute, table.TTL_ATTRIBUTE). Stored, never answered.
+    expires_at: int | None = None
 
     def to_item(self) -> dict[str, Any]:
         # Entries without a revert or a reason (nearly all) store neither attribute.

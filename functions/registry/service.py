@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from registry import cursors, table
@@ -18,6 +19,7 @@ from registry.errors import (
     DeviceNotDeleted,
     DeviceNotFound,
     HistoryEntryNotFound,
+    HistoryExpired,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -32,7 +34,7 @@ from registry.models import (
 from registry.preconditions import ExpectedVersion
 from registry.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.store import DeviceStore, HistoryQuery, StaleRevision
-from registry.types import new_device_id, now_timestamp
+from registry.types import format_timestamp, new_device_id, now_timestamp
 
 # os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
 # the `random` module's state and back off in lockstep.
@@ -42,6 +44,12 @@ _JITTER = random.SystemRandom()
 WRITE_ATTEMPTS = 6
 BACKOFF_BASE_S = 0.02
 BACKOFF_CAP_S = 0.5
+_DAY_S = 24 * 3600
+
+
+def _epoch(at: str) -> int:
+    """A stored timestamp → whole epoch seconds (the form DynamoDB TTL reads)."""
+    return int(datetime.fromisoformat(at).timestamp())
 
 
 @dataclass(frozen=True)
@@ -163,9 +171,13 @@ class DeviceService:
         max_attempts: int = WRITE_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
         count: Callable[[Counter], None] = lambda _: None,
+        status_history_days: int = 0,
     ) -> None:
         self.store = store
         self.clock = clock
+        # Retention (docs/decisions.md): status-kind entries expire this many days after they
+        # are written; 0 keeps them forever (no expires_at is written).
+        self.status_history_days = status_history_days
         self.max_attempts = max_attempts
         self.sleep = sleep
         self.count = count
@@ -240,6 +252,8 @@ class DeviceService:
         first, entry = self.store.get_device_and_entry(device_id, to_revision)
         if first is None or first.deleted:
             raise DeviceNotFound(device_id)
+        if (entry is None and 1 <= to_revision <= first.revision) or (entry is not None and self._expired(entry)):
+            raise HistoryExpired(device_id, revision=to_revision)  # gap-free: a status entry gone by TTL
         if entry is None:
             raise HistoryEntryNotFound(device_id, to_revision, latest=first.revision)
         if entry.kind == HistoryKind.STATUS:
@@ -347,9 +361,11 @@ class DeviceService:
         if not page.items and after is None and self.store.get_device(device_id) is None:
             # Only an empty first page costs a second read, to tell "no such device" apart.
             raise DeviceNotFound(device_id)
+        # The cursor follows the last entry read, expired or not: TTL deletes lazily, so an entry
+        # past its expires_at may still be stored, and is left out as if already gone.
         last = page.items[-1] if page.items else None
         next_cursor = cursors.encode_history_cursor(last.revision, last.at) if last and page.has_more else None
-        return page.items, next_cursor
+        return [entry for entry in page.items if not self._expired(entry)], next_cursor
 
     def holders(self, kind: str, address: str, *, limit: int, cursor: str | None) -> tuple[list[Holder], str | None]:
         """Every interval during which a device held the (canonical) ``address`` of ``kind``
@@ -364,7 +380,12 @@ class DeviceService:
 
     def history_entry(self, device_id: str, revision: int) -> HistoryRecord:
         entry = self.store.get_history_entry(device_id, revision)
-        if entry is None:
+        if entry is None or self._expired(entry):
+            # Revisions are gap-free and config-kind entries never expire: a missing entry at or
+            # below the latest revision is an expired status entry (one more GetItem, on a miss only).
+            device = self.store.get_device(device_id) if entry is None else None
+            if entry is not None or (device is not None and 1 <= revision <= device.revision):
+                raise HistoryExpired(device_id, revision=revision)
             raise HistoryEntryNotFound(device_id, revision)
         return entry
 
@@ -384,8 +405,15 @@ class DeviceService:
         (a deletion answers 404, as does no entry at all)."""
         self._not_future(at)
         entry = self.store.history_at_or_before(device_id, None, at)
+        if entry is not None and self._expired(entry):
+            raise HistoryExpired(device_id, before=self._horizon())
         if entry is None or entry.kind == HistoryKind.DELETED:
             raise DeviceNotFound(device_id, at=at)
+        gap = entry.kind != HistoryKind.STATUS and self._before_horizon(entry.at)
+        if gap and self._followed_by_gap(device_id, entry):
+            # A status entry written after this one and before ``at`` may have expired and
+            # been deleted: the status then is no longer known.
+            raise HistoryExpired(device_id, before=self._horizon())
         return self._status_at(device_id, entry)
 
     def diff_revisions(
@@ -412,11 +440,13 @@ class DeviceService:
         """History entry ``revision``, or 404 naming the latest revision (the device is read only
         then, unless the caller has it)."""
         entry = self.store.get_history_entry(device_id, revision) if revision >= 1 else None
-        if entry is not None:
+        if entry is not None and not self._expired(entry):
             return entry
         device = device or self.store.get_device(device_id)
         if device is None:
             raise DeviceNotFound(device_id)
+        if entry is not None or 1 <= revision <= device.revision:
+            raise HistoryExpired(device_id, revision=revision)  # gap-free: a status entry gone by TTL
         raise HistoryEntryNotFound(device_id, revision, latest=device.revision)
 
     def _state_at(self, device_id: str, entry: HistoryRecord) -> dict[str, Any]:
@@ -436,6 +466,10 @@ class DeviceService:
             return entry.status_then
         if entry.revision > 1:
             found = self.store.history_at_or_before(device_id, _STATUS, entry.at, entry.revision)
+            if (found is not None and self._expired(found)) or (found is None and self.status_history_days > 0):
+                # An entry older than status_then (rare) with retention on: the status entry it
+                # needs is past its expires_at, or may be one that TTL has already deleted.
+                raise HistoryExpired(device_id, before=self._horizon())
             if found is not None:
                 return found.snapshot
         # No status reported yet: the status every device is registered with.
@@ -448,6 +482,32 @@ class DeviceService:
         if entry.created_at is not None:
             return entry.created_at
         return entry.at if entry.revision == 1 else self.history_entry(device_id, 1).at
+
+    # -- retention -------------------------------------------------------------------
+
+    def _now_epoch(self) -> int:
+        return _epoch(self.clock())
+
+    def _expired(self, entry: HistoryRecord) -> bool:
+        """Past its expires_at: gone, even while DynamoDB TTL (which deletes lazily) keeps it."""
+        return entry.expires_at is not None and entry.expires_at <= self._now_epoch()
+
+    def _horizon(self) -> str:
+        """The oldest time whose status entries are still kept (retention on)."""
+        moment = datetime.fromisoformat(self.clock()) - timedelta(days=self.status_history_days)
+        return format_timestamp(moment)
+
+    def _before_horizon(self, at: str) -> bool:
+        return self.status_history_days > 0 and at < self._horizon()
+
+    def _followed_by_gap(self, device_id: str, entry: HistoryRecord) -> bool:
+        """Whether the revision after ``entry`` is missing (an expired status entry): false when
+        the next entry is stored or ``entry`` is the latest revision. At most two reads, only for
+        an as_of older than the retention horizon."""
+        if self.store.get_history_entry(device_id, entry.revision + 1) is not None:
+            return False
+        device = self.store.get_device(device_id)
+        return device is None or device.revision != entry.revision
 
     def _not_future(self, at: str) -> None:
         # An answer for a time still to come would be cached as "now" and go stale.
@@ -537,8 +597,8 @@ class DeviceService:
         """Now, but never before the previous entry: history order by time = by revision."""
         return max(self.clock(), current.last_at)
 
-    @staticmethod
     def _entry(
+        self,
         device: Device,
         kind: HistoryKind,
         at: str,
@@ -560,4 +620,8 @@ class DeviceService:
             status_then=None if is_status else status_snapshot(device),
             reverted_to=reverted_to,
             reason=reason,
+            # Config-kind entries never expire; status entries only when retention is on.
+            expires_at=_epoch(at) + self.status_history_days * _DAY_S
+            if is_status and self.status_history_days > 0
+            else None,
         )

@@ -18,6 +18,8 @@ class Settings:
     idempotency_ttl_seconds: int
     # Name recorded as ``changed_by`` when no authorizer claims reach the handler (local server).
     anonymous_principal: str
+    # Days a status-kind history entry is kept before DynamoDB TTL expires it; 0: forever.
+    status_history_days: int = 0
 
 
 def _required(name: str) -> str:
@@ -33,6 +35,15 @@ def _positive_int(name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) <= 0:
         raise SettingsError(f"environment variable {name} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+def _non_negative_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"environment variable {name} must be a whole number of days (0: forever), got {raw!r}")
     return int(raw)
 
 
@@ -63,6 +74,7 @@ def get_settings() -> Settings:
         idempotency_table_name=_required("IDEMPOTENCY_TABLE_NAME"),
         idempotency_ttl_seconds=_positive_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
         anonymous_principal=os.environ.get("ANONYMOUS_PRINCIPAL", "anonymous"),
+        status_history_days=_non_negative_int("STATUS_HISTORY_DAYS", 0),
     )
 
 

@@ -31,4 +31,9 @@ def dynamodb_client() -> object:
 
 @cache
 def get_service() -> DeviceService:
-    return DeviceService(DeviceStore(dynamodb_client(), get_settings().table_name), count=metrics.count)
+    settings = get_settings()
+    return DeviceService(
+        DeviceStore(dynamodb_client(), settings.table_name),
+        count=metrics.count,
+        status_history_days=settings.status_history_days,
+    )

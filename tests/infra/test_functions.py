@@ -4,11 +4,14 @@ and a code asset with nothing but our code."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.functions import RETENTION_HANDLERS
+from infra.stage import STAGES, StageConfig
 from registry import settings, wiring
 from registry.routes import ROUTES, Route, route_for
 from tests.infra.cfn import methods, resources
@@ -76,6 +79,7 @@ def test_the_environment_given_to_a_table_function_satisfies_its_settings(
 
     assert parsed.table_name == "resolved-TABLE_NAME"
     assert parsed.idempotency_table_name == "resolved-IDEMPOTENCY_TABLE_NAME"
+    assert parsed.status_history_days == 0  # the stage's default, or unset: keep forever
     assert all(prod["Resources"][t]["Type"] == "AWS::DynamoDB::Table" for t in table_ids)
 
 
@@ -144,3 +148,25 @@ def test_the_docs_function_names_the_cognito_token_endpoint_for_swagger_ui(prod:
     assert "/oauth2/token" in token_url
     api_functions = [_function(prod, route) for route in ROUTES if route.scope]
     assert all("OAUTH_TOKEN_URL" not in function["Environment"]["Variables"] for function in api_functions)
+
+
+def test_the_retention_setting_reaches_only_the_functions_that_write_or_need_status_history(
+    prod: dict[str, Any], dev: dict[str, Any]
+) -> None:
+    # put_status writes each status entry's expires_at; status as_of and diff need the horizon.
+    # Every other function tells an expired entry by its own expires_at, or reads none.
+    assert {"put_status", "get_status", "diff_device"} == RETENTION_HANDLERS
+    for stage, template in (("prod", prod), ("dev", dev)):
+        for route in ROUTES:
+            variables = _function(template, route)["Environment"]["Variables"]
+            if route.handler in RETENTION_HANDLERS:
+                assert variables["STATUS_HISTORY_DAYS"] == str(STAGES[stage].status_history_days), route.handler
+            else:
+                assert "STATUS_HISTORY_DAYS" not in variables, route.handler
+
+
+def test_status_history_is_kept_forever_unless_a_stage_says_otherwise() -> None:
+    assert {f.name: f.default for f in fields(StageConfig)}["status_history_days"] == 0
+    assert all(stage.status_history_days == 0 for stage in STAGES.values())
+    with pytest.raises(ValueError, match="status_history_days"):
+        replace(STAGES["dev"], status_history_days=-1)
