@@ -36,6 +36,20 @@ COST_FIGURES = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture
+def timeline_device(ticking_clock, make_device, invoke):
+    """A device with six revisions, one a minute from minute(0): 1 created (Basement) · 2 status
+    online · 3 config Roof · 4 status offline "unplugged" · 5 config firmware 2.0 · 6 status online."""
+    device = make_device(location="Basement")
+    path = f"/devices/{device['id']}"
+    invoke("put_status", f"{path}/status", body={"status": "online"})
+    invoke("update_device", path, body={"location": "Roof"})
+    invoke("put_status", f"{path}/status", body={"status": "offline", "reason": "unplugged"})
+    invoke("update_device", path, body={"firmware_version": "2.0"})
+    invoke("put_status", f"{path}/status", body={"status": "online", "reason": None})
+    return device
+
+
+@pytest.fixture
 def cost_figures(request) -> list[str]:
     """Tables of DynamoDB cost figures, printed at the end of the run for quoting."""
     return request.config.stash.setdefault(COST_FIGURES, [])

@@ -10,15 +10,8 @@ TIMELINE = {1: "created", 2: "status", 3: "config", 4: "status", 5: "config", 6:
 
 
 @pytest.fixture
-def device(ticking_clock, make_device, invoke):
-    device = make_device(location="Basement")
-    path = f"/devices/{device['id']}"
-    invoke("put_status", f"{path}/status", body={"status": "online"})
-    invoke("update_device", path, body={"location": "Roof"})
-    invoke("put_status", f"{path}/status", body={"status": "offline", "reason": "unplugged"})
-    invoke("update_device", path, body={"firmware_version": "2.0"})
-    invoke("put_status", f"{path}/status", body={"status": "online", "reason": None})
-    return device
+def device(timeline_device):
+    return timeline_device
 
 
 def history(invoke, device, query=""):
