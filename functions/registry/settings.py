@@ -87,3 +87,14 @@ class MigrationSettings:
 def get_migration_settings() -> MigrationSettings:
     """The migration function's settings (handlers/migrate.py): the device table only."""
     return MigrationSettings(table_name=_required("TABLE_NAME"))
+
+
+@dataclass(frozen=True)
+class PublisherSettings:
+    event_bus_name: str
+
+
+@cache
+def get_publisher_settings() -> PublisherSettings:
+    """The change-event publisher's settings (handlers/publish_changes.py): its bus only."""
+    return PublisherSettings(event_bus_name=_required("EVENT_BUS_NAME"))

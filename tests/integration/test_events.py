@@ -50,8 +50,13 @@ def load(route):
     return json.loads((EVENTS / f"{route.handler}.json").read_text())
 
 
+# Sample events of the functions that are not routes: a DynamoDB stream batch for the change-event
+# publisher (tests/unit/test_change_events.py, tests/infra/test_change_events.py).
+NOT_ROUTES = {"publish_changes"}
+
+
 def test_every_route_has_an_event_file_and_every_event_file_a_route():
-    assert {path.stem for path in EVENTS.glob("*.json")} == {route.handler for route in ROUTES}
+    assert {path.stem for path in EVENTS.glob("*.json")} - NOT_ROUTES == {route.handler for route in ROUTES}
     assert set(EXPECTED_STATUS) == {route.handler for route in ROUTES}
 
 
