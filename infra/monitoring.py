@@ -14,10 +14,12 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.data import Data
+from infra.events import ChangeEvents
 from infra.functions import Functions
 from infra.stage import StageConfig
 
 PERIOD = Duration.minutes(5)
+STREAM_LAG_MS = 60_000  # change events more than a minute behind the writes
 ALARM_ARNS = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
 
 
@@ -31,6 +33,7 @@ class Monitoring(Construct):
         api: Api,
         functions: Functions,
         data: Data,
+        events: ChangeEvents,
     ) -> None:
         super().__init__(scope, construct_id)
         # A customer-managed key: CloudWatch cannot publish to a topic encrypted with the
@@ -84,12 +87,39 @@ class Monitoring(Construct):
                     f"DynamoDB throttled requests to the {name} table ({metric}).",
                 )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+        self._change_event_alarms(events)
+
+    def _change_event_alarms(self, events: ChangeEvents) -> None:
+        """Change events late, failing or dead-lettered (docs/events.md)."""
+        publisher = events.function
+        self._alarm(
+            "PublishChangesErrors",
+            publisher.metric_errors(period=PERIOD, statistic="Sum"),
+            "The change-event publisher failed a batch (it is retried, then dead-lettered).",
+        )
+        self._alarm(
+            "PublishChangesIteratorAge",
+            publisher.metric("IteratorAge", period=PERIOD, statistic="Maximum"),
+            "Change events are more than a minute behind the table's writes (the stream's iterator age).",
+            threshold=STREAM_LAG_MS,
+        )
+        for name, queue in (
+            ("ChangeEventsDeadLetters", events.dead_letters),
+            ("WebhookDeadLetters", events.webhook_dead_letters),
+        ):
+            if queue is not None:
+                self._alarm(
+                    name,
+                    queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                    f"Dead letters in {name}: change events not delivered (docs/events.md says how to recover).",
+                )
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1) -> None:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
             metric=metric,
-            threshold=1,
+            threshold=threshold,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.api import Api
 from infra.auth import Auth
 from infra.data import Data
+from infra.events import ChangeEvents
 from infra.functions import Functions
 from infra.migrations import MigrationFunction
 from infra.monitoring import Monitoring
@@ -34,6 +35,7 @@ class DeviceRegistryStack(Stack):
         self.functions = Functions(self, "Functions", stage=stage, data=self.data, token_url=self.auth.token_url)
         self.api = Api(self, "Api", stage=stage, auth=self.auth, functions=self.functions)
         self.migrations = MigrationFunction(self, "Migrations", stage=stage, data=self.data, layer=self.functions.layer)
+        self.events = ChangeEvents(self, "Events", stage=stage, data=self.data, layer=self.functions.layer)
         if stage.snap_start:
             aliases = {
                 route.function_id: function.target
@@ -42,7 +44,7 @@ class DeviceRegistryStack(Stack):
             }
             SnapStartGuards(self, "SnapStart", stage=stage, aliases=aliases)
         self.monitoring = Monitoring(
-            self, "Monitoring", stage=stage, api=self.api, functions=self.functions, data=self.data
+            self, "Monitoring", stage=stage, api=self.api, functions=self.functions, data=self.data, events=self.events
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
@@ -52,6 +54,7 @@ class DeviceRegistryStack(Stack):
         CfnOutput(self, "TableName", value=self.data.table.table_name)
         CfnOutput(self, "IdempotencyTableName", value=self.data.idempotency_table.table_name)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "EventBusName", value=self.events.bus.event_bus_name, description="Change events")
         CfnOutput(
             self, "MigrateFunctionName", value=self.migrations.function.function_name, description="Schema migrations"
         )

@@ -82,10 +82,16 @@ class StageConfig:
     # Retention (docs/decisions.md): status-kind history entries expire this many days after
     # they are written, by DynamoDB TTL; config-kind entries never do. 0: keep them forever.
     status_history_days: int = 0
+    # Change events (docs/events.md): an HTTPS endpoint that gets every event (None: no webhook),
+    # and the Secrets Manager secret holding the API key it is called with.
+    webhook_url: str | None = None
+    webhook_secret_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.status_history_days < 0:
             raise ValueError(f"{self.name}: status_history_days is a number of days, 0 to keep forever")
+        if self.webhook_url is not None and not (self.webhook_url.startswith("https://") and self.webhook_secret_name):
+            raise ValueError(f"{self.name}: webhook_url must be https:// and come with webhook_secret_name")
         if not self.throttle.below(ACCOUNT_THROTTLE):
             raise ValueError(f"{self.name}: the stage throttle must stay below the account's {ACCOUNT_THROTTLE}")
         for limit in (self.write_throttle, self.docs_throttle):

@@ -55,6 +55,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "failed": len(outcome.failures),
         },
     )
+    if outcome.failures:  # reported to Lambda below: retried, bisected, then dead-lettered
+        logger.warning("records not published", extra={"failures": {n: str(e) for n, e in outcome.failures.items()}})
 
     def record_handler(record: DynamoDBRecord) -> None:
         failure = outcome.failures.get(str(record.dynamodb.sequence_number if record.dynamodb else ""))

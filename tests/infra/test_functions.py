@@ -110,11 +110,11 @@ def test_only_the_docs_function_ships_the_openapi_document_and_none_its_generato
     assert "registry/openapi.py" not in files
 
 
-def test_one_function_per_route_plus_only_the_migration_function_and_the_cdk_custom_resource_provider(
+def test_one_function_per_route_plus_only_the_migration_and_publisher_functions_and_the_cdk_custom_resource_provider(
     prod: dict[str, Any],
 ) -> None:
     functions = resources(prod, "AWS::Lambda::Function")
-    ours = {route.function_id for route in ROUTES} | {"Migrate"}  # infra/migrations.py
+    ours = {route.function_id for route in ROUTES} | {"Migrate", "PublishChanges"}  # infra/migrations.py, events.py
 
     assert ours <= set(functions)
     others = set(functions) - ours
