@@ -202,6 +202,10 @@ class LocalApi:
         configure_environment(endpoint)
         create_tables(endpoint, os.environ["TABLE_NAME"], os.environ["IDEMPOTENCY_TABLE_NAME"])
         migrate(endpoint, os.environ["TABLE_NAME"])
+        # Change events (docs/events.md): the publisher on the table's stream, events to a file.
+        from local.stream import StreamPublisher
+
+        self.stream = StreamPublisher(endpoint, os.environ["TABLE_NAME"], os.environ.get("LOCAL_EVENTS_FILE")).start()
         self.http = _Server((host, port))
 
     @property
@@ -233,6 +237,7 @@ def main() -> int:
         print("\nStopping.", file=sys.stderr)
     finally:
         api.http.server_close()
+        api.stream.stop()
         if api.dynamodb:
             api.dynamodb.stop()
     return 0

@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -154,11 +155,22 @@ def make_device(invoke: Invoke) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def local_events_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the local server appends its change events (LOCAL_EVENTS_FILE)."""
+    return tmp_path_factory.mktemp("events") / "events.jsonl"
+
+
+@pytest.fixture(scope="session")
+def local_server(tmp_path_factory: pytest.TempPathFactory, local_events_file: Path) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("local") / "server.log"
     env = {k: v for k, v in os.environ.items() if k not in {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"}}
-    env.update(PORT=str(port), HOST="127.0.0.1", PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}")
+    env.update(
+        PORT=str(port),
+        HOST="127.0.0.1",
+        PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}",
+        LOCAL_EVENTS_FILE=str(local_events_file),
+    )
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "local.server"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT

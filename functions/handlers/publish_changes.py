@@ -33,15 +33,16 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @cache
-def publisher() -> Publisher:
+def bus_publisher() -> Publisher:
     events = boto3.client("events", config=CLIENT_CONFIG)
     return Publisher(EventBridgeSink(events, get_publisher_settings().event_bus_name))
 
 
-def process_batch(records: list[dict[str, Any]]) -> BatchOutcome:
+def process_batch(records: list[dict[str, Any]], publisher: Publisher | None = None) -> BatchOutcome:
     """Everything done with one batch of stream records (in stream order); the failures, by
-    sequence number, are what the batch utility reports."""
-    return publisher().publish(records)
+    sequence number, are what the batch utility reports. ``publisher``: the local server's
+    (local/stream.py, events to a file); in Lambda, the bus's."""
+    return (publisher or bus_publisher()).publish(records)
 
 
 @logger.inject_lambda_context

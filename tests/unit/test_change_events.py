@@ -283,15 +283,15 @@ def handler(bus: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
     get_publisher_settings.cache_clear()
-    publish_changes.publisher.cache_clear()
+    publish_changes.bus_publisher.cache_clear()
     yield publish_changes
     get_publisher_settings.cache_clear()
-    publish_changes.publisher.cache_clear()
+    publish_changes.bus_publisher.cache_clear()
 
 
 def test_the_handler_publishes_the_sample_streams_history_items_and_reports_no_failure(handler, dynamodb) -> None:
     published: list[list[str]] = []
-    handler.publisher().sink.events.meta.events.register(
+    handler.bus_publisher().sink.events.meta.events.register(
         "before-parameter-build.events.PutEvents",
         lambda params, **_: published.append([e["DetailType"] for e in params["Entries"]]),
     )

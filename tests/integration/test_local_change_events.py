@@ -1,0 +1,98 @@
+"""Change events locally (issue 11, item 4): a write through the local server (`make run`, here
+the session's server started with LOCAL_EVENTS_FILE) shows up as its event in the file, one JSON
+line per revision — the PutEvents entry with ``Detail`` as an object — in revision order, within
+2 s of the write. The lag is measured and reported."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support import DeviceBodies
+
+DEADLINE_S = 2.0
+_BODIES = DeviceBodies()
+
+
+def _events_of(path: Path, device_id: str) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [e for e in map(json.loads, lines) if e["Detail"]["device_id"] == device_id]
+
+
+def _wait_for(path: Path, device_id: str, count: int, since: float) -> tuple[list[dict[str, Any]], float]:
+    while True:
+        events = _events_of(path, device_id)
+        if len(events) >= count:
+            return events, time.monotonic() - since
+        if time.monotonic() - since > DEADLINE_S:
+            return events, time.monotonic() - since
+        time.sleep(0.005)
+
+
+def test_every_revision_written_through_the_server_is_in_the_file_in_order_within_two_seconds(
+    api: Any, local_events_file: Path
+) -> None:
+    created = api.post("/devices", json=_BODIES())
+    assert created.status_code == 201
+    device_id = created.json()["id"]
+    lags = []
+    start = time.monotonic()
+    events, lag = _wait_for(local_events_file, device_id, 1, start)
+    lags.append(lag)
+    writes = [
+        ("PATCH", f"/devices/{device_id}", {"location": "hall 2"}),
+        ("PUT", f"/devices/{device_id}/status", {"status": "online", "reason": "boot"}),
+        ("POST", f"/devices/{device_id}/revert", {"to_revision": 1, "reason": "wrong hall"}),
+        ("PUT", f"/devices/{device_id}/status", {"status": "offline"}),
+        ("DELETE", f"/devices/{device_id}", None),
+        ("POST", f"/devices/{device_id}/restore", {"reason": "back"}),
+    ]
+    for n, (method, path, body) in enumerate(writes, start=2):
+        answer = api.request(method, path, json=body)
+        assert answer.status_code in (200, 204), answer.text
+        start = time.monotonic()
+        events, lag = _wait_for(local_events_file, device_id, n, start)
+        lags.append(lag)
+
+    assert [(e["DetailType"], e["Detail"]["revision"]) for e in events] == [
+        ("Device registered", 1),
+        ("Device updated", 2),
+        ("Device status changed", 3),
+        ("Device updated", 4),
+        ("Device status changed", 5),
+        ("Device deleted", 6),
+        ("Device restored", 7),
+    ]
+    assert {e["Source"] for e in events} == {"device-registry"}
+    assert events[3]["Detail"]["reverted_to"] == 1
+    history = api.get(f"/devices/{device_id}/history", params={"order": "asc"}).json()["items"]
+    assert [{k: v for k, v in e["Detail"].items() if k != "device_id"} for e in events] == history
+    assert max(lags) < DEADLINE_S, lags
+    print(
+        f"\nlocal change-event lag after the HTTP answer: median {statistics.median(lags) * 1000:.0f} ms, "
+        f"max {max(lags) * 1000:.0f} ms over {len(lags)} writes"
+    )
+
+
+def test_a_burst_of_concurrent_writes_to_many_devices_keeps_each_devices_order(
+    api: Any, local_events_file: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = [api.post("/devices", json=_BODIES()).json()["id"] for _ in range(5)]
+
+    def report(device_id: str) -> None:
+        for n in range(6):
+            assert api.put(f"/devices/{device_id}/status", json={"status": "online" if n % 2 else "offline"}).ok
+
+    with ThreadPoolExecutor(5) as pool:
+        list(pool.map(report, ids))
+    start = time.monotonic()
+    for device_id in ids:
+        events, _ = _wait_for(local_events_file, device_id, 7, start)
+        assert [e["Detail"]["revision"] for e in events] == list(range(1, 8))
