@@ -103,6 +103,8 @@ TABLE_ACCESS = {
     # One Query of an address's holder intervals, on the table itself; no index, no write.
     "list_mac_holders": TableAccess(items=(QUERY,)),
     "list_ip_holders": TableAccess(items=(QUERY,)),
+    # One BatchGetItem of the fleet statistics' counter shards (registry/table.py stats_shard_key).
+    "device_stats": TableAccess(items=(BATCH_GET_ITEM,)),
     "swagger": TableAccess(),  # a static document
 }
 

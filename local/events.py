@@ -18,6 +18,11 @@ LOCAL_CLAIMS = {"sub": "local", "scope": "devices/read devices/write"}
 def match(path: str) -> tuple[list[tuple[Route, dict[str, str]]], list[str]]:
     """Routes whose path matches (with their path parameters), and the methods allowed there."""
     found = [(route, parameters) for route in ROUTES if (parameters := route.match(path)) is not None]
+    if found:
+        # As API Gateway: the resource with a static segment where another has a {variable}
+        # wins (/devices/stats over /devices/{device_id}); only its methods are allowed.
+        best = max(route.specificity for route, _ in found)
+        found = [(route, parameters) for route, parameters in found if route.specificity == best]
     return found, sorted({route.method for route, _ in found})
 
 

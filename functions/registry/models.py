@@ -302,6 +302,27 @@ class HolderPage(_Model):
     next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
+Count = Annotated[int, Field(ge=0)]
+
+
+class FleetStats(_Model):
+    """Counts of the live devices (deleted ones excluded), eventually consistent: maintained from
+    the table's change stream, seconds behind the writes."""
+
+    total: Count = Field(description="Live devices")
+    by_status: dict[str, Count] = Field(description="Live devices per status; statuses with none are left out")
+    by_device_type: dict[str, Count] = Field(description="Live devices per device type; types with none are left out")
+    by_firmware_version: dict[str, Count] = Field(
+        description=(
+            "Live devices per firmware version; a device without one is in no entry "
+            "(`total` minus the sum of these is the number of devices without a firmware version)"
+        )
+    )
+    as_of: Timestamp = Field(
+        description="When the newest change these counts include was written (1970-01-01T00:00:00.000Z: none yet)"
+    )
+
+
 class FieldError(_Model):
     field: str
     message: str

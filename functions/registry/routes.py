@@ -37,6 +37,12 @@ class Route:
     def path_parameters(self) -> tuple[str, ...]:
         return tuple(re.findall(r"{(\w+)}", self.path))
 
+    @property
+    def specificity(self) -> tuple[bool, ...]:
+        """Static segments (True) beat ``{variables}`` where two routes both match a path: API
+        Gateway answers ``/devices/stats`` from that resource, not from ``/devices/{device_id}``."""
+        return tuple(not part.startswith("{") for part in self.path.split("/"))
+
     def match(self, path: str) -> dict[str, str] | None:
         """The path parameters if ``path`` is one of this route's paths, else None. As API
         Gateway matches: each ``{name}`` takes exactly one non-empty segment, as sent (still
@@ -67,12 +73,16 @@ HOLDERS_QUERY = ("limit", "cursor")
 SHORT_TTL = 5
 LIST_TTL = 5
 IMMUTABLE_TTL = 60
+# Fleet statistics trail the writes by the stream's seconds anyway; dashboards poll them.
+STATS_TTL = 10
 # The docs change only with a deployment; the public route is cached to spare its function.
 DOCS_TTL = 300
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/devices", "create_device", WRITE),
     Route("GET", "/devices", "list_devices", READ, LIST_TTL, LIST_QUERY),
+    # A static segment wins over {device_id}, in API Gateway and in Route.match's callers.
+    Route("GET", "/devices/stats", "device_stats", READ, STATS_TTL),
     Route("GET", "/devices/{device_id}", "get_device", READ, SHORT_TTL, AS_OF_QUERY),
     Route("PATCH", "/devices/{device_id}", "update_device", WRITE),
     Route("DELETE", "/devices/{device_id}", "delete_device", WRITE),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from registry import cursors, table
+from registry import cursors, stats, table
 from registry.errors import (
     ConcurrentUpdate,
     DeviceNotDeleted,
@@ -366,6 +366,13 @@ class DeviceService:
         last = page.items[-1] if page.items else None
         next_cursor = cursors.encode_history_cursor(last.revision, last.at) if last and page.has_more else None
         return [entry for entry in page.items if not self._expired(entry)], next_cursor
+
+    def stats(self) -> dict[str, Any]:
+        """Fleet statistics (``registry/stats.py``): the counter shards summed, one request
+        whatever the fleet size; ``as_of`` is the newest change counted (before any was:
+        ``stats.NEVER``, so that the answer depends on the stored counters alone)."""
+        shards, as_of = self.store.get_stats()
+        return {**stats.summarize(shards), "as_of": as_of or stats.NEVER}
 
     def holders(self, kind: str, address: str, *, limit: int, cursor: str | None) -> tuple[list[Holder], str | None]:
         """Every interval during which a device held the (canonical) ``address`` of ``kind``

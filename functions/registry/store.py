@@ -9,7 +9,10 @@ service's rule."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import random
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +25,7 @@ from registry.item_codec import decode as _from_item
 from registry.item_codec import encode as _to_item
 from registry.migrations import upgraded
 from registry.records import Device, HistoryRecord, Holder, ListedDevice
+from registry.stats import shard_for as stats_shard_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -43,6 +47,14 @@ _UNAVAILABLE_CODES = frozenset(
     }
 )
 _MIN_TIMESTAMP, _MAX_TIMESTAMP = "0000", "9999"
+# Fleet statistics: counters ADDed by one UpdateItem (its expression stays ~1 KB, well under
+# DynamoDB's 4 KB), and attempts at a transaction that conflicts with a concurrent batch.
+STATS_BUCKETS_PER_UPDATE = 100
+STATS_ATTEMPTS = 8
+
+
+def _chunks[T](items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 class StaleRevision(Exception):
@@ -361,6 +373,84 @@ class DeviceStore:
             operations.append(_Operation({"Delete": release}))
         operations.extend(self._holder_puts(holders))
         self._transact(operations, device_id=device.id)
+
+    # -- fleet statistics (registry/stats.py) --------------------------------------------
+
+    def apply_stats(self, batch: str, changes: Mapping[tuple[str, str], int], *, as_of: str) -> bool:
+        """Add one stream batch's counter deltas, at most once: each transaction puts a marker
+        of (batch, chunk) that must not exist yet and ADDs up to ``STATS_BUCKETS_PER_UPDATE``
+        counters to each of up to ``STATS_SHARDS`` shard items, starting at the batch's shard.
+        A redelivered batch finds its markers and changes nothing. False: nothing applied."""
+        digest = hashlib.sha256(batch.encode()).hexdigest()[:32]
+        groups = _chunks(sorted(changes.items()), STATS_BUCKETS_PER_UPDATE)
+        per_transaction = _chunks(groups, table.STATS_SHARDS)
+        start = stats_shard_for(batch)
+        applied = False
+        for number, transaction in enumerate(per_transaction):
+            marker = {
+                **table.stats_batch_key(digest, number),
+                table.TTL_ATTRIBUTE: int(time.time()) + table.STATS_BATCH_TTL_SECONDS,
+            }
+            operations = [{"Put": self._put(marker, new=True)["Put"]}]
+            for offset, group in enumerate(transaction):
+                shard = (start + offset) % table.STATS_SHARDS
+                operations.append({"Update": self._stats_update(shard, dict(group), as_of)})
+            applied = self._transact_stats(operations) or applied
+        return applied
+
+    def _stats_update(self, shard: int, changes: Mapping[tuple[str, str], int], as_of: str) -> dict[str, Any]:
+        names = {"#as_of": "as_of"}
+        values: dict[str, Any] = {":as_of": as_of}
+        adds = []
+        for i, ((dimension, value), delta) in enumerate(changes.items()):
+            names[f"#c{i}"] = table.stats_attribute(dimension, value)
+            values[f":c{i}"] = delta
+            adds.append(f"#c{i} :c{i}")
+        return {
+            "TableName": self.table_name,
+            "Key": _to_item(table.stats_shard_key(shard)),
+            "UpdateExpression": f"SET #as_of = :as_of ADD {', '.join(adds)}",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _to_item(values),
+        }
+
+    def _transact_stats(self, operations: list[dict[str, Any]]) -> bool:
+        """True if applied, False if its marker was there (counted before). Two batches
+        updating one shard item at once conflict: retried with jittered backoff."""
+        for attempt in range(STATS_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=operations)
+                return True
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                if code != "TransactionCanceledException":
+                    raise self._translate(error) from error
+                codes = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    return False
+                if attempt + 1 == STATS_ATTEMPTS:
+                    raise _unavailable(error) from error
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+            except BotoCoreError as error:
+                raise _unavailable(error) from error
+        return False  # pragma: no cover (the loop returns or raises)
+
+    def get_stats(self) -> tuple[list[dict[str, int]], str | None]:
+        """Every counter shard (bucket attribute → count) and the newest ``as_of`` among them:
+        one BatchGetItem of the ``STATS_SHARDS`` keys (eventually consistent), whatever the
+        fleet size. Unprocessed keys (throttling) are asked again."""
+        keys = [_to_item(table.stats_shard_key(shard)) for shard in range(table.STATS_SHARDS)]
+        items: list[dict[str, Any]] = []
+        while keys:
+            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": keys}})
+            items.extend(_from_item(item) for item in response.get("Responses", {}).get(self.table_name, []))
+            keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+        shards = [
+            {name: int(value) for name, value in item.items() if name not in (table.PK, table.SK, "as_of")}
+            for item in items
+        ]
+        stamps = [str(item["as_of"]) for item in items if item.get("as_of")]
+        return shards, max(stamps) if stamps else None
 
     def _holder_puts(self, holders: tuple[HolderWrite, ...]) -> list[_Operation]:
         # Unconditional: the transaction's device condition already orders the writes, and an

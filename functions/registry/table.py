@@ -226,3 +226,34 @@ MIGRATION_DIGITS = 4
 def migration_key(number: int) -> dict[str, str]:
     """The ledger item of migration ``number``: ``pk = MIGRATIONS, sk = 0001``."""
     return {PK: MIGRATIONS_PK, SK: f"{number:0{MIGRATION_DIGITS}d}"}
+
+
+# Fleet statistics (registry/stats.py): counters maintained by the stream consumer. Each counter
+# shard is one item in a partition of its own (``pk = STATS#<nn>``): the table has local indexes,
+# so one partition key's items can never be split, and separate keys spread the counter writes
+# over partitions (docs/capacity.md). One BatchGetItem of the STATS_SHARDS keys reads them all.
+# A counter is an attribute of the shard item named ``<code>:<value>`` (``s:online``, ``n:`` for the
+# total): short names keep a shard item, and so each update's write units, small.
+STATS_PREFIX = "STATS#"
+STATS_SK = "COUNTS"
+STATS_SHARDS = 10
+STATS_BATCH_PREFIX = "STATSBATCH#"
+STATS_BATCH_SK = "APPLIED"
+# A batch can be redelivered only while its records are in the stream (24 h): its markers outlive that.
+STATS_BATCH_TTL_SECONDS = 25 * 3600
+STATS_CODES = {"total": "n", "status": "s", "device_type": "t", "firmware_version": "f"}
+
+
+def stats_shard_key(shard: int) -> dict[str, str]:
+    """One counter shard's item."""
+    return {PK: f"{STATS_PREFIX}{shard:02d}", SK: STATS_SK}
+
+
+def stats_attribute(dimension: str, value: str) -> str:
+    """The counter attribute of a bucket: ``s:online`` (status), ``n:`` (the total)."""
+    return f"{STATS_CODES[dimension]}:{value}"
+
+
+def stats_batch_key(batch_digest: str, chunk: int) -> dict[str, str]:
+    """The marker that a batch's chunk was counted (a digest of the batch id, so keys are short)."""
+    return {PK: f"{STATS_BATCH_PREFIX}{batch_digest}#{chunk}", SK: STATS_BATCH_SK}

@@ -103,6 +103,8 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         # Holders: one Query of the address's interval items, whatever the spelling asked.
         ("list_mac_holders", "200", QUERY, dict(path="/mac-addresses/00-00-00-00-00-01/holders", status=200)),
         ("list_ip_holders", "200", QUERY, dict(path="/ip-addresses/192.0.2.1/holders", status=200)),
+        # Fleet statistics: one BatchGetItem of the counter shards, whatever the fleet size.
+        ("device_stats", "200", {"BatchGetItem": 1}, dict(path="/devices/stats", status=200)),
         ("list_mac_holders", "422 bad MAC", {}, dict(path="/mac-addresses/00:00:00:00:00:0g/holders", status=422)),
         # Answers that stop early cost no more; the only extra read is documented below.
         ("create_device", "409 MAC taken", {"TransactWriteItems": 1}, dict(status=409, body=_new("000000000001"))),

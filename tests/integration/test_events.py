@@ -42,6 +42,7 @@ EXPECTED_STATUS = {
     "diff_device": 200,
     "list_mac_holders": 200,
     "list_ip_holders": 200,
+    "device_stats": 200,
     "swagger": 200,
 }
 

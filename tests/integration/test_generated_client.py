@@ -256,3 +256,14 @@ def test_generated_client_lists_who_held_a_mac_and_an_ip_address(client):
     assert [(item.device_id, item.until) for item in by_ip.items] == [(device.id, None)]
     bad = list_mac_holders.sync_detailed("00:1a:2b:3c:4d:5g", client=client)
     assert bad.status_code == HTTPStatus.UNPROCESSABLE_ENTITY and bad.parsed.status == 422
+
+
+def test_generated_client_reads_the_fleet_statistics(client):
+    device_stats = api("devices.device_stats")
+    answer = device_stats.sync_detailed(client=client)
+    assert answer.status_code == HTTPStatus.OK, answer.content
+    fleet = answer.parsed
+    assert isinstance(fleet, models().FleetStats)
+    assert fleet.total >= 0 and fleet.as_of
+    for counts in (fleet.by_status, fleet.by_device_type, fleet.by_firmware_version):
+        assert all(isinstance(n, int) and n > 0 for n in counts.to_dict().values())
