@@ -77,6 +77,11 @@ class ChangeEvents(Construct):
 
         self.role, self.log_group = own_role_and_logs(self, stage, "Publishes the device table's changes as events")
         self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
+        # Fleet statistics (registry/stats.py): one transaction per batch, a marker Put and
+        # counter UpdateItems, on the table itself (no index).
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[data.table.table_arn])
+        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -92,6 +97,7 @@ class ChangeEvents(Construct):
             timeout=TIMEOUT,
             environment={
                 "EVENT_BUS_NAME": self.bus.event_bus_name,
+                "TABLE_NAME": data.table.table_name,  # fleet statistics' counters
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_LOG_LEVEL": stage.log_level,
             },

@@ -20,8 +20,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from registry import stats
 from registry.publisher import BatchOutcome, EventBridgeSink, Publisher
-from registry.settings import get_publisher_settings
+from registry.settings import get_publisher_settings, get_stats_settings
+from registry.store import DeviceStore
 
 # handlers/ pauses the garbage collector for a route's cold start; a stream consumer lives on.
 gc.enable()
@@ -38,11 +40,19 @@ def bus_publisher() -> Publisher:
     return Publisher(EventBridgeSink(events, get_publisher_settings().event_bus_name))
 
 
+@cache
+def stats_store() -> DeviceStore:
+    return DeviceStore(boto3.client("dynamodb", config=CLIENT_CONFIG), get_stats_settings().table_name)
+
+
 def process_batch(records: list[dict[str, Any]], publisher: Publisher | None = None) -> BatchOutcome:
     """Everything done with one batch of stream records (in stream order); the failures, by
     sequence number, are what the batch utility reports. ``publisher``: the local server's
     (local/stream.py, events to a file); in Lambda, the bus's."""
-    return (publisher or bus_publisher()).publish(records)
+    outcome = (publisher or bus_publisher()).publish(records)
+    # Fleet statistics: the records before the first failed one, once (docs/capacity.md).
+    stats.count_batch(stats_store(), records, failed=outcome.failures)
+    return outcome
 
 
 @logger.inject_lambda_context

@@ -94,6 +94,17 @@ class PublisherSettings:
     event_bus_name: str
 
 
+@dataclass(frozen=True)
+class StatsSettings:
+    table_name: str
+
+
+@cache
+def get_stats_settings() -> StatsSettings:
+    """The stream consumer's fleet statistics (registry/stats.py): the table it counts into."""
+    return StatsSettings(table_name=_required("TABLE_NAME"))
+
+
 @cache
 def get_publisher_settings() -> PublisherSettings:
     """The change-event publisher's settings (handlers/publish_changes.py): its bus only."""

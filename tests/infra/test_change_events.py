@@ -20,6 +20,8 @@ from infra.layer import SITE_DIR, layer_dir
 from infra.stack import DeviceRegistryStack
 from infra.stage import STAGES
 from local.dynamodb import EmbeddedDynamoDB
+from registry import table
+from registry.item_codec import encode
 from registry.routes import ROUTES
 from tests.infra.cfn import actions, as_list, only, resources, role_of, statements_of_role
 from tests.infra.conftest import Synthesized
@@ -29,6 +31,7 @@ from tests.support import ROOT
 FUNCTION_ID = "PublishChanges"
 # Written out here, not imported from the stack: what reading a table's stream takes.
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+STATS_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem"}
 SAMPLE_EVENT = ROOT / "events" / "publish_changes.json"
 
 
@@ -81,7 +84,8 @@ def test_the_publisher_runs_like_the_route_functions_and_knows_only_its_bus(
         route_function["Layers"],
     )
     assert function["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": _bus_id(template)}
-    assert "TABLE_NAME" not in function["Environment"]["Variables"]
+    # The table only for the fleet statistics' counters (registry/stats.py).
+    assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": _device_table_id(template)}
 
 
 def test_the_stream_mapping_reports_item_failures_bisects_retries_boundedly_and_dead_letters(
@@ -128,14 +132,22 @@ def test_the_publisher_may_put_events_on_its_bus_read_this_tables_stream_and_not
     for action in STREAM_ACTIONS:
         assert by_action[action] == {"Fn::GetAtt": [_device_table_id(prod), "StreamArn"]}
     assert by_action["dynamodb:ListStreams"] == "*"  # IAM cannot scope it; it reads no data
-    assert {a for a in by_action if a.startswith("dynamodb:")} == STREAM_ACTIONS | {"dynamodb:ListStreams"}
+    # and the fleet statistics' one transaction a batch (marker Put, counter updates), on the table only
+    assert (
+        by_action["dynamodb:PutItem"]
+        == by_action["dynamodb:UpdateItem"]
+        == {"Fn::GetAtt": [_device_table_id(prod), "Arn"]}
+    )
+    assert {a for a in by_action if a.startswith("dynamodb:")} == STREAM_ACTIONS | STATS_ACTIONS | {
+        "dynamodb:ListStreams"
+    }
     assert {a for a in by_action if a.startswith("sqs:")} == {
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
     }
     assert all(by_action[a] == {"Fn::GetAtt": [dlq, "Arn"]} for a in by_action if a.startswith("sqs:"))
-    assert set(by_action) - {"events:PutEvents"} - STREAM_ACTIONS - {"dynamodb:ListStreams"} == {
+    assert set(by_action) - {"events:PutEvents"} - STREAM_ACTIONS - STATS_ACTIONS - {"dynamodb:ListStreams"} == {
         a for a in by_action if a.startswith("sqs:")
     }
 
@@ -256,10 +268,20 @@ def test_its_asset_publishes_the_sample_stream_batch_on_the_runtime_python_with_
             aws_secret_access_key="testing",
         )
         events.create_event_bus(Name="registry-fidelity")
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=server.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        dynamodb.create_table(**table.create_table_request("registry-fidelity"))  # the stats' counters
         env = {
             **{name: value for name, value in function["Environment"]["Variables"].items() if isinstance(value, str)},
             "EVENT_BUS_NAME": "registry-fidelity",
             "AWS_ENDPOINT_URL_EVENTBRIDGE": server.endpoint,
+            "TABLE_NAME": "registry-fidelity",
+            "AWS_ENDPOINT_URL_DYNAMODB": server.endpoint,
             **credentials,
         }
         module, _, entry = function["Handler"].rpartition(".")
@@ -283,6 +305,11 @@ def test_its_asset_publishes_the_sample_stream_batch_on_the_runtime_python_with_
             timeout=120,
             check=False,
         )
+        counters = dynamodb.batch_get_item(
+            RequestItems={
+                "registry-fidelity": {"Keys": [encode(table.stats_shard_key(n)) for n in range(table.STATS_SHARDS)]}
+            }
+        )["Responses"]["registry-fidelity"]
     finally:
         server.stop()
 
@@ -290,3 +317,4 @@ def test_its_asset_publishes_the_sample_stream_batch_on_the_runtime_python_with_
     result = json.loads(run.stdout.splitlines()[-1])
     assert result["python"] == version and result["outside"] == []
     assert result["response"] == {"batchItemFailures": []}, run.stdout[-3000:]
+    assert counters, "the batch's device state records reached the fleet statistics"

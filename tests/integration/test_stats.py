@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -280,3 +281,57 @@ def test_the_local_server_routes_devices_stats_to_stats_not_to_a_device(api: Any
     assert answer.status_code == 200, answer.text
     assert set(answer.json()) == {"total", "by_status", "by_device_type", "by_firmware_version", "as_of"}
     assert api.delete("/devices/stats").status_code == 405  # not DELETE /devices/{device_id}
+
+
+# -- the publisher's per-batch seam ----------------------------------------------------------
+
+
+class _Publisher:
+    """Stands in for the bus publisher: publishes everything but the records it is told fail."""
+
+    def __init__(self, failing: set[str]) -> None:
+        self.failing = failing
+
+    def publish(self, records: list[dict[str, Any]]) -> Any:
+        from registry.publisher import BatchOutcome, PublishError
+
+        return BatchOutcome(failures={n: PublishError("injected") for n in self.failing})
+
+
+def test_the_publisher_counts_each_batch_once_and_only_up_to_its_first_failed_record(
+    service: Any, store: Any, dynamodb: Any, streamed: Any
+) -> None:
+    from handlers import publish_changes
+
+    publish_changes.stats_store.cache_clear()
+    bodies = DeviceBodies()
+    devices = [service.register(DeviceAttributes.model_validate(bodies()), "t") for _ in range(4)]
+    for device in devices[:2]:
+        service.set_status(device.id, StatusUpdate(status="online"), expected=None, principal="t")
+    records = streamed()
+    cut = next(n for n, r in enumerate(records) if n > 2 and decode(r["dynamodb"]["Keys"])[table.SK] == table.STATE_SK)
+    failed = str(records[cut]["dynamodb"]["SequenceNumber"])
+
+    publish_changes.process_batch(records, publisher=_Publisher({failed}))  # type: ignore[arg-type]
+    partial = _counted(store)["total"]
+    assert 0 < partial < 4  # the registrations before the failed record only
+    publish_changes.process_batch(records, publisher=_Publisher({failed}))  # type: ignore[arg-type]
+    assert _counted(store)["total"] == partial  # the same batch again: counted once
+    publish_changes.process_batch(records[cut:], publisher=_Publisher(set()))  # type: ignore[arg-type]
+    assert _counted(store) == _recount(dynamodb)  # Lambda's retry from the failed record: the rest
+    assert _counted(store)["by_status"] == {"online": 2, "unknown": 2}
+
+
+def test_the_local_server_counts_a_write_within_seconds(api: Any) -> None:
+    kind = f"stats-{random.randrange(10**9)}"  # a device type no other test uses
+    mac = "06:" + ":".join(f"{random.randrange(256):02x}" for _ in range(5))  # the server is shared
+    created = api.post("/devices", json=DeviceBodies()(device_type=kind, mac_address=mac))
+    assert created.status_code == 201, created.text
+    deadline = time.monotonic() + 5
+    while api.get("/devices/stats").json()["by_device_type"].get(kind) != 1:
+        assert time.monotonic() < deadline, "the local stream consumer did not count the registration"
+        time.sleep(0.1)
+    assert api.delete(f"/devices/{created.json()['id']}").status_code == 204
+    while kind in api.get("/devices/stats").json()["by_device_type"]:
+        assert time.monotonic() < deadline + 5, "the local stream consumer did not count the deletion"
+        time.sleep(0.1)
