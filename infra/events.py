@@ -11,7 +11,7 @@ a dead-letter queue of its own."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, IgnoreMode, SecretValue
+from aws_cdk import Duration, SecretValue
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -20,9 +20,8 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import FUNCTIONS_DIR
 from infra.data import Data
-from infra.functions import ARCHITECTURE, RUNTIME, SERVICE_NAME, handler_asset_excludes, own_role_and_logs, pin
+from infra.functions import handler_function, own_role_and_logs, pin
 from infra.nag import acknowledge, skip_checkov
 from infra.stage import StageConfig
 from registry.events import SOURCE
@@ -82,27 +81,20 @@ class ChangeEvents(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[data.table.table_arn])
         )
-        self.function = lambda_.Function(
+        self.function = handler_function(
             self,
-            "Function",
+            handler=HANDLER,
             description="Device Registry: the table's stream → change events on the bus (docs/events.md)",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=f"handlers.{HANDLER}.lambda_handler",
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS_DIR), exclude=handler_asset_excludes(HANDLER), ignore_mode=IgnoreMode.GIT
-            ),
-            layers=[layer],
-            memory_size=MEMORY_MB,
+            stage=stage,
+            layer=layer,
+            role=self.role,
+            log_group=self.log_group,
+            memory_mb=MEMORY_MB,
             timeout=TIMEOUT,
             environment={
                 "EVENT_BUS_NAME": self.bus.event_bus_name,
                 "TABLE_NAME": data.table.table_name,  # fleet statistics' counters
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_LOG_LEVEL": stage.log_level,
             },
-            role=self.role,
-            log_group=self.log_group,
         )
         pin(self.function, FUNCTION_ID, "tests/infra/test_change_events.py")
         # Grants the stream's read actions on this table's stream (and ListStreams, which IAM

@@ -173,6 +173,41 @@ def pin(function: lambda_.Function, logical_id: str, fidelity_test: str) -> None
     )
 
 
+def handler_function(
+    scope: Construct,
+    *,
+    handler: str,
+    description: str,
+    stage: StageConfig,
+    layer: lambda_.ILayerVersion,
+    role: iam.Role,
+    log_group: logs.LogGroup,
+    memory_mb: int,
+    timeout: Duration,
+    environment: dict[str, str],
+) -> lambda_.Function:
+    """A function that is not a route (the migration runner, the change publisher): the route
+    functions' runtime, architecture and layer, an asset of ``registry/`` and its own handler
+    module, and Powertools' service name and log level."""
+    return lambda_.Function(
+        scope,
+        "Function",
+        description=description,
+        runtime=RUNTIME,
+        architecture=ARCHITECTURE,
+        handler=f"handlers.{handler}.lambda_handler",
+        code=lambda_.Code.from_asset(
+            str(FUNCTIONS_DIR), exclude=handler_asset_excludes(handler), ignore_mode=IgnoreMode.GIT
+        ),
+        layers=[layer],
+        memory_size=memory_mb,
+        timeout=timeout,
+        environment={**environment, "POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "POWERTOOLS_LOG_LEVEL": stage.log_level},
+        role=role,
+        log_group=log_group,
+    )
+
+
 class RouteFunction(Construct):
     """A route's Lambda function with its role and log group."""
 

@@ -6,14 +6,13 @@ Scan the device table (the only role that may) and read and update its items, no
 
 from __future__ import annotations
 
-from aws_cdk import Duration, IgnoreMode
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra import FUNCTIONS_DIR
 from infra.data import Data
-from infra.functions import ARCHITECTURE, RUNTIME, SERVICE_NAME, handler_asset_excludes, own_role_and_logs, pin
+from infra.functions import handler_function, own_role_and_logs, pin
 from infra.nag import skip_checkov
 from infra.stage import StageConfig
 
@@ -36,26 +35,17 @@ class MigrationFunction(Construct):
         self.role, self.log_group = own_role_and_logs(self, stage, "Schema migrations of the device table")
         # The table itself, not its indexes: a migration reads and writes base-table items.
         self.role.add_to_policy(iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=[data.table.table_arn]))
-        self.function = lambda_.Function(
+        self.function = handler_function(
             self,
-            "Function",
+            handler=HANDLER,
             description="Device Registry: schema migrations (invoke by hand; docs/deployment.md)",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=f"handlers.{HANDLER}.lambda_handler",
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS_DIR), exclude=handler_asset_excludes(HANDLER), ignore_mode=IgnoreMode.GIT
-            ),
-            layers=[layer],
-            memory_size=MEMORY_MB,
-            timeout=TIMEOUT,
-            environment={
-                "TABLE_NAME": data.table.table_name,
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_LOG_LEVEL": stage.log_level,
-            },
+            stage=stage,
+            layer=layer,
             role=self.role,
             log_group=self.log_group,
+            memory_mb=MEMORY_MB,
+            timeout=TIMEOUT,
+            environment={"TABLE_NAME": data.table.table_name},
         )
         pin(self.function, FUNCTION_ID, "tests/infra/test_migration_function.py")
         self._explain_checkov_findings()
