@@ -161,7 +161,16 @@ def local_events_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_server(tmp_path_factory: pytest.TempPathFactory, local_events_file: Path) -> Iterator[str]:
+def local_dynamodb_endpoint() -> str:
+    """The local server's embedded DynamoDB, for tests that must change what no API call can
+    (an entry removed by TTL, say)."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="session")
+def local_server(
+    tmp_path_factory: pytest.TempPathFactory, local_events_file: Path, local_dynamodb_endpoint: str
+) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("local") / "server.log"
     env = {k: v for k, v in os.environ.items() if k not in {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"}}
@@ -170,6 +179,7 @@ def local_server(tmp_path_factory: pytest.TempPathFactory, local_events_file: Pa
         HOST="127.0.0.1",
         PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}",
         LOCAL_EVENTS_FILE=str(local_events_file),
+        DYNAMODB_PORT=local_dynamodb_endpoint.rsplit(":", 1)[1],
     )
     with log.open("w") as output:
         process = subprocess.Popen(
