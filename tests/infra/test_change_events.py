@@ -6,7 +6,6 @@ an asset that imports and publishes on Python 3.13 with only the layer and the r
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
 
-from infra.layer import SITE_DIR, layer_dir
 from infra.stack import DeviceRegistryStack
 from infra.stage import STAGES
 from local.dynamodb import EmbeddedDynamoDB
@@ -25,7 +23,7 @@ from registry.item_codec import encode
 from registry.routes import ROUTES
 from tests.infra.cfn import actions, as_list, only, resources, role_of, statements_of_role
 from tests.infra.conftest import Synthesized
-from tests.infra.test_runtime_fidelity import CHILD, HOST_PLATFORM, runtime_boto3, runtime_python
+from tests.infra.test_runtime_fidelity import run_on_runtime
 from tests.support import ROOT
 
 FUNCTION_ID = "PublishChanges"
@@ -284,27 +282,7 @@ def test_its_asset_publishes_the_sample_stream_batch_on_the_runtime_python_with_
             "AWS_ENDPOINT_URL_DYNAMODB": server.endpoint,
             **credentials,
         }
-        module, _, entry = function["Handler"].rpartition(".")
-        layer = layer_dir(HOST_PLATFORM, version) / SITE_DIR
-        command = [
-            runtime_python(function["Runtime"]),
-            "-I",
-            "-S",
-            "-B",
-            "-c",
-            CHILD,
-            str(_asset(synthesized)),
-            str(layer),
-        ]
-        run = subprocess.run(
-            [*command, str(runtime_boto3(version)), module, entry, str(SAMPLE_EVENT)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        run = run_on_runtime(function, _asset(synthesized), SAMPLE_EVENT, env, tmp_path)
         counters = dynamodb.batch_get_item(
             RequestItems={
                 "registry-fidelity": {"Keys": [encode(table.stats_shard_key(n)) for n in range(table.STATS_SHARDS)]}

@@ -6,14 +6,12 @@ boto3 (as tests/infra/test_runtime_fidelity.py does for every route function).""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from infra.layer import SITE_DIR, layer_dir
 from local.dynamodb import EmbeddedDynamoDB, create_tables
 from registry import settings
 from registry.migrations import Migration
@@ -22,7 +20,7 @@ from registry.migrations.ledger import LedgerEntry
 from registry.routes import ROUTES
 from tests.infra.cfn import integration_target, methods, resources, role_of, statements_of_role
 from tests.infra.conftest import Synthesized
-from tests.infra.test_runtime_fidelity import CHILD, HOST_PLATFORM, runtime_boto3, runtime_python
+from tests.infra.test_runtime_fidelity import run_on_runtime
 
 FUNCTION_ID = "Migrate"
 # Written out here, not imported from the stack: what a migration run does to the table.
@@ -139,27 +137,7 @@ def test_its_asset_runs_on_the_runtime_python_with_only_the_runtime_and_its_laye
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
-        module, _, entry = function["Handler"].rpartition(".")
-        layer = layer_dir(HOST_PLATFORM, version) / SITE_DIR
-        command = [
-            runtime_python(function["Runtime"]),
-            "-I",
-            "-S",
-            "-B",
-            "-c",
-            CHILD,
-            str(_asset(synthesized)),
-            str(layer),
-        ]
-        run = subprocess.run(
-            [*command, str(runtime_boto3(version)), module, entry, str(event_file)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        run = run_on_runtime(function, _asset(synthesized), event_file, env, tmp_path)
     finally:
         server.stop()
 

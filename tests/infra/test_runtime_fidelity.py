@@ -103,6 +103,26 @@ def runtime_boto3(python: str) -> Path:
     return target
 
 
+def run_on_runtime(
+    function: dict[str, Any], asset: Path, event_file: Path, env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """One cold invocation of ``function``'s handler with ``event_file``, as :data:`CHILD` makes it:
+    the runtime's Python, only the asset, the layer (this machine's build) and the runtime's boto3."""
+    version = function["Runtime"].removeprefix("python")
+    module, _, entry = function["Handler"].rpartition(".")
+    layer = layer_dir(HOST_PLATFORM, version) / SITE_DIR
+    command = [runtime_python(function["Runtime"]), "-I", "-S", "-B", "-c", CHILD, str(asset), str(layer)]
+    return subprocess.run(
+        [*command, str(runtime_boto3(version)), module, entry, str(event_file)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def _function(template: dict[str, Any], route: Route) -> dict[str, Any]:
     return dict(template["Resources"][route.function_id]["Properties"])
 
