@@ -32,11 +32,19 @@ def proxy_event(
     path: str,
     path_parameters: dict[str, str] | None = None,
     query: str = "",
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
     body: bytes | str | None = None,
     claims: dict[str, str] | None = None,
+    method: str | None = None,
 ) -> dict[str, Any]:
-    headers = dict(headers or {})
+    """``headers``: a mapping, or every header line in order as sent: as API Gateway does,
+    ``multiValueHeaders`` holds every line of a field and ``headers`` the last one."""
+    lines = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    multi: dict[str, list[str]] = {}
+    for name, value in lines:
+        multi.setdefault(name, []).append(value)
+    single = {name: values[-1] for name, values in multi.items()}
+    method = method or route.method
     multi_query = parse_qs(query, keep_blank_values=True) if query else {}
     encoded = False
     text: str | None
@@ -51,23 +59,23 @@ def proxy_event(
     return {
         "resource": route.path,
         "path": path,
-        "httpMethod": route.method,
-        "headers": headers or None,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()} or None,
+        "httpMethod": method,
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
         "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
         "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": path_parameters or None,
         "stageVariables": None,
         "requestContext": {
             "resourcePath": route.path,
-            "httpMethod": route.method,
+            "httpMethod": method,
             "path": f"/local{path}",
             "stage": "local",
             "requestId": str(uuid.uuid4()),
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
             "protocol": "HTTP/1.1",
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": single.get("User-Agent", "")},
             "authorizer": {"claims": dict(claims if claims is not None else LOCAL_CLAIMS)},
             "accountId": "123456789012",
             "apiId": "local",

@@ -15,22 +15,37 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
+import socketserver
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+import h11
 
 from local.events import LambdaContext, match, proxy_event
 from registry import metrics
 from registry.errors import MethodNotAllowed, PayloadTooLarge, RegistryError, RouteNotFound
-from registry.routes import ROUTES
+from registry.routes import ROUTES, Route
 
 TABLE_NAME = "device-registry-local"
 IDEMPOTENCY_TABLE_NAME = "device-registry-idempotency-local"
 # API Gateway refuses payloads over 10 MB; the handlers answer 413 above 64 KiB.
 MAX_READ_BYTES = 10 * 1024 * 1024
+# The request target and each header line, as http.server had it (longer: 414 and 431).
+MAX_LINE_BYTES = 64 * 1024
+MAX_HEAD_BYTES = 2 * MAX_LINE_BYTES
+RECEIVE_BYTES = 64 * 1024
+# Connections waiting to be accepted: a burst of dozens of clients must not be reset.
+LISTEN_BACKLOG = 128
+# Seconds a request has to arrive in full once it began (LOCAL_REQUEST_TIMEOUT), and an idle
+# kept-alive connection is kept open.
+REQUEST_TIMEOUT = 30.0
+IDLE_TIMEOUT = 60.0
 # Concurrent requests run in this many worker processes ("execution environments").
 EXECUTION_ENVIRONMENTS = 4
 logger = logging.getLogger("local")
@@ -66,89 +81,201 @@ def _answer(error: RegistryError) -> dict[str, Any]:
     return error_proxy_response(error)
 
 
-def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def _problem(status: int, detail: str) -> dict[str, Any]:
+    """The server's own refusal (what API Gateway's front end answers in AWS) as a problem document."""
     from registry.problems import problem_body, problem_headers
 
-    slug = title.lower().replace(" ", "-")
-    return {
-        "statusCode": status,
-        "headers": {**problem_headers(), **(headers or {})},
-        "body": problem_body(status, slug, title, detail),
-    }
+    title = HTTPStatus(status).phrase
+    body = problem_body(status, _slug(title), title, detail)
+    return {"statusCode": status, "headers": problem_headers(), "body": body}
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    server_version = "DeviceRegistryLocal/1.0"
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle's algorithm on, every answer waited
-    # for the client's delayed ACK (~40 ms).
-    disable_nagle_algorithm = True
+def _slug(title: str) -> str:
+    return title.lower().replace(" ", "-")
 
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.info("%s %s", self.address_string(), format % args)
 
-    def _dispatch(self) -> None:
-        url = urlsplit(self.path)
-        matches, allowed = match(url.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_READ_BYTES:
-            response = _answer(PayloadTooLarge(f"The request body is {length} bytes; the limit is 65536 bytes."))
-            self.close_connection = True
-        else:
-            body = self.rfile.read(length) if length else None
-            response = self._invoke(url.path, url.query, matches, allowed, body)
-        self._send(response)
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as read off the connection: every header line in order, as sent."""
 
-    def _invoke(
-        self, path: str, query: str, matches: list[Any], allowed: list[str], body: bytes | None
-    ) -> dict[str, Any]:
-        if not matches:
-            return _answer(RouteNotFound(f"No route {self.command} {path}."))
-        chosen = [(route, params) for route, params in matches if route.method == self.command]
-        if not chosen:
-            response = _answer(MethodNotAllowed(f"{self.command} is not allowed on {path}; use {', '.join(allowed)}."))
-            response["headers"]["Allow"] = ", ".join(allowed)
-            return response
-        route, params = chosen[0]
-        headers = {name: value for name, value in self.headers.items()}
-        event = proxy_event(route, path=path, path_parameters=params, query=query, headers=headers, body=body)
-        server: _Server = self.server  # type: ignore[assignment]
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes | None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> str:
+        return urlsplit(self.target).query
+
+    def header(self, name: str) -> str | None:
+        lines = [value for key, value in self.headers if key.lower() == name.lower()]
+        return ", ".join(lines) if lines else None
+
+
+class _Refused(Exception):
+    """A request the server answers itself, then closes the connection: its framing cannot be trusted."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        # The API's own problem type where it has one (413 payload-too-large), else the status's.
+        self.response = (
+            _answer(PayloadTooLarge(detail)) if status == PayloadTooLarge.status else _problem(status, detail)
+        )
+
+
+class _Connection(socketserver.BaseRequestHandler):
+    """One client connection: requests read and answers written by h11 (RFC 9112 framing), each
+    request handed to :meth:`_Server.dispatch`. A connection whose next request cannot be framed
+    with certainty is answered and closed, never read on."""
+
+    server: _Server
+    request: socket.socket
+
+    def handle(self) -> None:
+        # Headers and body go out in one write; with Nagle's algorithm on, an answer could wait
+        # for the client's delayed ACK (~40 ms).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        while True:
+            try:
+                request = self._receive(connection)
+            except _Refused as refused:
+                self._send(connection, refused.response, None, close=True)
+                return
+            except OSError:  # reset by the client, or our timeout while idle
+                return
+            if request is None:
+                return
+            response = self.server.dispatch(request)
+            # A body left unread (413) would be read as the next request: close instead.
+            close = connection.their_state is not h11.DONE
+            self._send(connection, response, request.method, close=close)
+            if connection.our_state is not h11.DONE or connection.their_state is not h11.DONE:
+                return
+            connection.start_next_cycle()
+
+    def _receive(self, connection: h11.Connection) -> Request | None:
+        """The next request in full, or None when the client closed (or stayed idle) between requests."""
+        head = bytearray()  # what arrived before the request line and headers were complete
+        started: float | None = None
+        request: h11.Request | None = None
+        body = bytearray()
+        while True:
+            try:
+                event = connection.next_event()
+            except h11.RemoteProtocolError as error:
+                raise _Refused(*_framing_problem(error, bytes(head))) from None
+            if event is h11.NEED_DATA:
+                data = self._read(started)
+                if started is None and not data:
+                    return None
+                started = started or time.monotonic()
+                if request is None:
+                    head += data[: MAX_HEAD_BYTES + 1 - len(head)]
+                connection.receive_data(data)
+            elif isinstance(event, h11.Request):
+                request = event
+                self._check_head(connection, request)
+            elif isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > MAX_READ_BYTES:
+                    raise _Refused(413, f"The request body is over {MAX_READ_BYTES} bytes; the limit is 65536 bytes.")
+            elif isinstance(event, h11.EndOfMessage) and request is not None:
+                return Request(
+                    method=request.method.decode("ascii"),
+                    target=request.target.decode("iso-8859-1"),
+                    headers=_lines(request),
+                    body=bytes(body) if body else None,
+                )
+            else:  # ConnectionClosed before a request began
+                return None
+
+    def _read(self, started: float | None) -> bytes:
+        """Bytes from the client. A request must arrive in full within REQUEST_TIMEOUT of its
+        first byte (slow or stalled clients get 408); an idle connection is closed after IDLE_TIMEOUT."""
+        if started is None:
+            self.request.settimeout(IDLE_TIMEOUT)
+            return self.request.recv(RECEIVE_BYTES)
+        remaining = started + self.server.request_timeout - time.monotonic()
         try:
-            return server.environments.submit(_run_handler, route.handler, event).result()
-        except Exception:
-            # What API Gateway answers when the function itself fails.
-            logger.exception("handler %s failed", route.handler)
-            return _problem(502, "Bad gateway", "The function failed to answer; see the local server's log.")
+            if remaining <= 0:
+                raise TimeoutError
+            self.request.settimeout(remaining)
+            return self.request.recv(RECEIVE_BYTES)
+        except TimeoutError:
+            timeout = self.server.request_timeout
+            raise _Refused(408, f"The request did not arrive in full within {timeout:g} seconds.") from None
 
-    def _send(self, response: dict[str, Any]) -> None:
+    def _check_head(self, connection: h11.Connection, request: h11.Request) -> None:
+        if len(request.target) > MAX_LINE_BYTES:
+            raise _Refused(414, f"The request target is {len(request.target)} bytes; the limit is {MAX_LINE_BYTES}.")
+        for name, value in request.headers:
+            if len(name) + len(value) > MAX_LINE_BYTES:
+                raise _Refused(431, f"The {name.decode()} header is over {MAX_LINE_BYTES} bytes.")
+        names = {name for name, _ in request.headers}
+        if b"transfer-encoding" in names and b"content-length" in names:
+            # RFC 9112 §6.3: a request smuggling pattern; which framing the sender meant is unknowable.
+            raise _Refused(400, "The request has both Transfer-Encoding and Content-Length; send one.")
+        length = next((int(value) for name, value in request.headers if name == b"content-length"), 0)
+        if length > MAX_READ_BYTES:
+            raise _Refused(413, f"The request body is {length} bytes; the limit is 65536 bytes.")
+        if connection.they_are_waiting_for_100_continue:
+            self.request.sendall(connection.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
+
+    def _send(self, connection: h11.Connection, response: dict[str, Any], method: str | None, *, close: bool) -> None:
+        status = int(response.get("statusCode", 500))
         body = response.get("body") or ""
         payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
-        self.send_response(int(response.get("statusCode", 500)))
-        headers: dict[str, list[str]] = {k: [str(v)] for k, v in (response.get("headers") or {}).items()}
+        fields: dict[str, list[str]] = {k: [str(v)] for k, v in (response.get("headers") or {}).items()}
         for name, values in (response.get("multiValueHeaders") or {}).items():
-            headers[name] = [str(value) for value in values]
-        for name, values in headers.items():
-            if name.lower() not in {"content-length", "connection"}:
-                for value in values:
-                    self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+            fields[name] = [str(value) for value in values]
+        headers = [
+            (name, value)
+            for name, values in fields.items()
+            if name.lower() not in {"content-length", "connection", "transfer-encoding"}
+            for value in values
+        ]
+        bodiless = method == "HEAD" or status in (204, 304)
+        if not bodiless:
+            headers.append(("Content-Length", str(len(payload))))
+        if close:
+            headers.append(("Connection", "close"))
+        try:
+            data = connection.send(h11.Response(status_code=status, headers=headers, reason=_reason(status)))
+            if payload and not bodiless:
+                data = (data or b"") + (connection.send(h11.Data(data=payload)) or b"")
+            data = (data or b"") + (connection.send(h11.EndOfMessage()) or b"")
+            self.request.sendall(data)
+        except (h11.LocalProtocolError, OSError):
+            logger.exception("answer not sent")
+            connection.send_failed()
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # http.server's own refusals (request line or header too long, malformed request line)
-        # as problem documents like every other error, not its HTML page.
-        title = HTTPStatus(code).phrase
-        self.close_connection = True
-        self._send(_problem(code, title, f"{message or title}."))
 
-    def __getattr__(self, name: str) -> Any:
-        # Every method, TRACE and made-up ones included, gets the API's 404/405 problem
-        # rather than http.server's 501 HTML page.
-        if name.startswith("do_"):
-            return self._dispatch
-        raise AttributeError(name)
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
+def _lines(request: h11.Request) -> list[tuple[str, str]]:
+    """Every header line in order, names as the client spelled them."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw_items()]
+
+
+def _framing_problem(error: h11.RemoteProtocolError, head: bytes) -> tuple[int, str]:
+    """h11's refusal as the status and detail a client is answered with."""
+    if error.error_status_hint == 431 and b"\n" not in head:
+        return 414, f"The request line is over {MAX_LINE_BYTES} bytes."
+    if error.error_status_hint == 431:
+        return 431, f"The request's header section is over {MAX_HEAD_BYTES} bytes."
+    if error.error_status_hint == 501:
+        return 501, "Only Transfer-Encoding: chunked is supported for a request body (or send Content-Length)."
+    return 400, f"The request is not valid HTTP/1.1: {error}."
 
 
 def _start_environment() -> None:
@@ -167,17 +294,54 @@ def _run_handler(handler: str, event: dict[str, Any]) -> dict[str, Any]:
     return dict(module.lambda_handler(event, LambdaContext()))
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
+    allow_reuse_address = True
+    # http.server's default backlog of 5 reset connections under a burst of a few dozen clients.
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int]) -> None:
+    def __init__(self, address: tuple[str, int], request_timeout: float = REQUEST_TIMEOUT) -> None:
+        self.request_timeout = request_timeout
         self.environments = ProcessPoolExecutor(
             EXECUTION_ENVIRONMENTS, mp_context=multiprocessing.get_context("spawn"), initializer=_start_environment
         )
         # Listen only once every environment is warm: a client never waits for a cold start.
         for started in [self.environments.submit(_started) for _ in range(EXECUTION_ENVIRONMENTS)]:
             started.result()
-        super().__init__(address, _RequestHandler)
+        super().__init__(address, _Connection)
+
+    def dispatch(self, request: Request) -> dict[str, Any]:
+        """The answer to one request: what API Gateway answers itself (no route, wrong method),
+        else the route's function invoked with the proxy event API Gateway would send it."""
+        matches, allowed = match(request.path)
+        if not matches:
+            return _answer(RouteNotFound(f"No route {request.method} {request.path}."))
+        chosen = [(route, params) for route, params in matches if route.method == request.method]
+        if not chosen:
+            response = _answer(
+                MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}.")
+            )
+            response["headers"]["Allow"] = ", ".join(allowed)
+            return response
+        route, params = chosen[0]
+        event = proxy_event(
+            route,
+            path=request.path,
+            path_parameters=params,
+            query=request.query,
+            headers=request.headers,
+            body=request.body,
+        )
+        return self.invoke(route, event)
+
+    def invoke(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
+        """Run the route's function in an execution environment."""
+        try:
+            return self.environments.submit(_run_handler, route.handler, event).result()
+        except Exception:
+            # What API Gateway answers when the function itself fails.
+            logger.exception("handler %s failed", route.handler)
+            return _problem(502, "The function failed to answer; see the local server's log.")
 
     def server_close(self) -> None:
         super().server_close()
@@ -206,7 +370,7 @@ class LocalApi:
         from local.stream import StreamPublisher
 
         self.stream = StreamPublisher(endpoint, os.environ["TABLE_NAME"], os.environ.get("LOCAL_EVENTS_FILE")).start()
-        self.http = _Server((host, port))
+        self.http = _Server((host, port), float(os.environ.get("LOCAL_REQUEST_TIMEOUT") or REQUEST_TIMEOUT))
 
     @property
     def url(self) -> str:

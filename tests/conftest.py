@@ -180,6 +180,8 @@ def local_server(
         PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}",
         LOCAL_EVENTS_FILE=str(local_events_file),
         DYNAMODB_PORT=local_dynamodb_endpoint.rsplit(":", 1)[1],
+        # A stalled request is answered 408 this soon (tests/integration/test_local_http.py).
+        LOCAL_REQUEST_TIMEOUT="3",
     )
     with log.open("w") as output:
         process = subprocess.Popen(

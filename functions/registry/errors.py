@@ -9,6 +9,7 @@ class RegistryError(Exception):
     slug = "internal-error"
     title = "Internal error"
     retry_after: int | None = None
+    accept_encoding: str | None = None
 
     def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(detail)
@@ -111,6 +112,12 @@ class PayloadTooLarge(RegistryError):
 
 class UnsupportedMediaType(RegistryError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class UnsupportedContentEncoding(UnsupportedMediaType):
+    """RFC 9110 §15.5.16: a coded body we cannot decode; ``Accept-Encoding`` says what we take."""
+
+    accept_encoding = "identity"
 
 
 class ValidationFailed(RegistryError):

@@ -12,6 +12,7 @@ from typing import Any
 from registry.errors import (
     MalformedJson,
     PayloadTooLarge,
+    UnsupportedContentEncoding,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -35,6 +36,22 @@ def _body_bytes(event: dict[str, Any]) -> bytes:
         except (binascii.Error, ValueError):
             raise MalformedJson("The request body is not valid base64-encoded JSON.") from None
     return body.encode("utf-8", "surrogatepass")
+
+
+def _check_content_encoding(event: dict[str, Any], raw: bytes) -> None:
+    """A body in a content coding (gzip, br, ...) is refused rather than parsed as JSON text: 415
+    naming what is accepted (RFC 9110 §8.4, §15.5.16)."""
+    lines = [
+        str(line)
+        for key, values in (event.get("multiValueHeaders") or {}).items()
+        if key.lower() == "content-encoding"
+        for line in values or ()
+    ] or [_header(event, "content-encoding") or ""]
+    codings = {coding.strip().lower() for line in lines for coding in line.split(",")} - {"", "identity"}
+    if raw and codings:
+        raise UnsupportedContentEncoding(
+            f"Content-Encoding {', '.join(sorted(codings))} is not accepted; send the body unencoded (identity)."
+        )
 
 
 def _check_query(event: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
@@ -89,10 +106,13 @@ def guard(event: dict[str, Any], known_query: tuple[str, ...] = ()) -> dict[str,
     Returns the event to resolve: a declared header sent on several lines as one line, its body
     as UTF-8 text and its content type normalised to ``application/json`` (merge patches
     included) for the resolver's validation."""
+    # Methods are matched as API Gateway and Powertools match them: whatever case an event carries.
+    event = {**event, "httpMethod": str(event.get("httpMethod") or "").upper()}
     event = _combine_lines(_check_query(event, known_query))
     raw = _body_bytes(event)
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} bytes.")
+    _check_content_encoding(event, raw)
     if event.get("httpMethod") not in {"POST", "PUT", "PATCH"}:
         return event
     content_type = (_header(event, "content-type") or JSON).split(";")[0].strip().lower()

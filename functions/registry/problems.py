@@ -42,10 +42,12 @@ def problem_body(status: int, slug: str, title: str, detail: str, errors: list[d
     return json.dumps(document)
 
 
-def problem_headers(retry_after: int | None = None) -> dict[str, str]:
+def problem_headers(retry_after: int | None = None, accept_encoding: str | None = None) -> dict[str, str]:
     headers = {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store"}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
+    if accept_encoding is not None:
+        headers["Accept-Encoding"] = accept_encoding
     return headers
 
 
@@ -53,14 +55,14 @@ def error_proxy_response(error: RegistryError) -> dict[str, Any]:
     """The API Gateway proxy response for an error raised outside the resolver."""
     return {
         "statusCode": error.status,
-        "headers": problem_headers(error.retry_after),
+        "headers": problem_headers(error.retry_after, error.accept_encoding),
         "body": problem_body(error.status, error.slug, error.title, error.detail, error.errors),
         "isBase64Encoded": False,
     }
 
 
 def _response(error: RegistryError) -> Response[Any]:
-    headers = problem_headers(error.retry_after)
+    headers = problem_headers(error.retry_after, error.accept_encoding)
     return Response(
         status_code=error.status,
         content_type=headers.pop("Content-Type"),

@@ -161,7 +161,8 @@ CASES = [
         "PATCH",
         "/devices/{id}",
         _json({"location": "x"}),
-        (("Content-Type", "application/json"), ("If-Match", '"1"\r\nX-Injected: yes\r\nIf-Match: "9"')),
+        # On the wire these are two If-Match lines, one list (RFC 9110 §5.3): neither tag is current.
+        (("Content-Type", "application/json"), ("If-Match", '"7"\r\nX-Injected: yes\r\nIf-Match: "9"')),
         expect=(412, "precondition-failed"),
     ),
     Hostile(
