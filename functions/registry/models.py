@@ -26,6 +26,10 @@ from registry import cursors, table, types
 ATTRIBUTE_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_VALUE = 256
+# Tags: a set of labels, stored and answered lowercase and sorted; accepted in any case.
+TAG_PATTERN = r"^[a-z0-9_.:-]{1,64}$"
+TAG_INPUT_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+MAX_TAGS = 20
 
 
 def _trimmed(constraints: StringConstraints) -> WithJsonSchema:
@@ -108,6 +112,21 @@ AttributesPatch = Annotated[
         f"Merged key by key: a value sets the key, null removes it; at most {MAX_ATTRIBUTES} keys once merged",
     ),
 ]
+Tag = Annotated[
+    str,
+    StringConstraints(pattern=TAG_INPUT_PATTERN),
+    AfterValidator(str.lower),
+    WithJsonSchema({"type": "string", "pattern": TAG_INPUT_PATTERN, "description": "Any case; stored lowercase"}),
+]
+Tags = Annotated[
+    list[Tag],
+    Field(max_length=MAX_TAGS, description=f"A set of at most {MAX_TAGS} tags: lowercased, answered sorted"),
+    AfterValidator(types.tag_set),
+]
+AnsweredTags = Annotated[
+    list[Annotated[str, StringConstraints(pattern=TAG_PATTERN)]],
+    Field(max_length=MAX_TAGS, description="Sorted, lowercase", json_schema_extra={"uniqueItems": True}),
+]
 Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_length=cursors.MAX_LENGTH)]
 # Pages of lists and of history: this many items unless the client asks for another size.
 PAGE_SIZE_DEFAULT = 50
@@ -115,7 +134,7 @@ PAGE_SIZE_MAX = 100
 
 OPTIONAL_FIELDS = ("ip_address", "firmware_version", "serial_number", "location")
 REQUIRED_FIELDS = ("name", "device_type", "mac_address")
-ATTRIBUTE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS + ("attributes",)
+ATTRIBUTE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS + ("attributes", "tags")
 
 
 class StatusValue(StrEnum):
@@ -156,6 +175,7 @@ class DeviceAttributes(_Input):
     serial_number: SerialNumber | None = None
     location: Location | None = None
     attributes: Attributes = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=list)
 
 
 class DevicePatch(_Input):
@@ -172,6 +192,7 @@ class DevicePatch(_Input):
     serial_number: SerialNumber | None = None
     location: Location | None = None
     attributes: AttributesPatch | None = None
+    tags: Annotated[Tags | None, Field(description="Replaces the whole set; null or [] clears it")] = None
 
     @model_validator(mode="after")
     def _required_fields_cannot_be_cleared(self) -> DevicePatch:
@@ -195,6 +216,7 @@ class DeviceDetail(_Model):
     serial_number: SerialNumber | None
     location: Location | None
     attributes: Attributes
+    tags: AnsweredTags
     config_version: int = Field(ge=1)
     created_at: Timestamp
     updated_at: Timestamp

@@ -50,6 +50,7 @@ class Device(_Record):
     serial_number: str | None = None
     location: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)  # sorted, lowercase; [] for items written before tags
     reason: str | None = None
     deleted_at: str | None = None
     # Where the device's open holder intervals are (registry/table.py holder_key): when and at

@@ -126,14 +126,17 @@ def diff(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]) -> d
             for key in sorted(set(before) | set(after)):
                 if before.get(key) != after.get(key):
                     changes[f"attributes.{key}"] = {"old": before.get(key), "new": after.get(key)}
+        elif field == "tags":  # a whole set; a snapshot from before tags existed had none
+            before, after = before or [], after or []
+            if before != after:
+                changes[field] = {"old": before, "new": after}
         elif before != after:
             changes[field] = {"old": before, "new": after}
     return changes
 
 
-# The whole state a diff compares: attributes key by key, tags (where the device has them),
-# status and reason.
-DIFF_FIELDS = tuple(dict.fromkeys((*ATTRIBUTE_FIELDS, "tags", "status", "reason")))
+# The whole state a diff compares: attributes key by key, tags, status and reason.
+DIFF_FIELDS = (*ATTRIBUTE_FIELDS, "status", "reason")
 _CONFIG, _STATUS = table.history_group(HistoryKind.CONFIG), table.history_group(HistoryKind.STATUS)
 
 
@@ -157,6 +160,8 @@ def merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any
             merged["attributes"] = attributes
         elif field == "attributes":
             merged["attributes"] = {}
+        elif field == "tags":  # replaces the whole set; null clears it
+            merged["tags"] = value or []
         else:
             merged[field] = value
     return merged
@@ -266,6 +271,7 @@ class DeviceService:
         # History is immutable: what to revert to is found once, whatever the retries below.
         attributes = {name: entry.snapshot.get(name) for name in ATTRIBUTE_FIELDS}
         attributes["attributes"] = attributes["attributes"] or {}
+        attributes["tags"] = attributes["tags"] or []  # an entry from before tags existed: none then
 
         def plan(current: Device) -> Change | None:
             _check(expected, current.config_version, "device")

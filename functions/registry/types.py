@@ -75,6 +75,11 @@ def canonical_ip(value: str) -> str:
         raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
 
 
+def tag_set(tags: list[str]) -> list[str]:
+    """Tags as a set: each once, sorted (they are lowercased before they get here)."""
+    return sorted(set(tags))
+
+
 def canonical_uuid(value: str) -> str:
     """A UUID in its hyphenated lowercase form; ValueError otherwise."""
     if not _UUID.fullmatch(value):

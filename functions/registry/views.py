@@ -77,7 +77,8 @@ def status_response(device: Device) -> Response[DeviceStatus]:
 
 def device_as_of_response(device_id: str, entry: HistoryRecord) -> Response[DeviceDetail]:
     """The detail in force at an as-of time, from the config-kind entry then in force."""
-    detail = {**entry.snapshot, "id": device_id, "created_at": entry.created_at, "updated_at": entry.at}
+    # An entry written before tags existed: the device had none then.
+    detail = {"tags": [], **entry.snapshot, "id": device_id, "created_at": entry.created_at, "updated_at": entry.at}
     return Response(status_code=200, content_type=JSON, body=DeviceDetail.model_validate(detail))
 
 

@@ -40,6 +40,7 @@ def test_registration_is_201_with_location_etag_and_the_canonical_detail(invoke)
         "serial_number": None,
         "location": None,
         "attributes": {"floor": "2"},
+        "tags": [],
         "config_version": 1,
         "created_at": device["created_at"],
         "updated_at": device["created_at"],

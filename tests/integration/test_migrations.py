@@ -3,9 +3,9 @@ readers tolerate its items before the run, the run rewrites exactly the items th
 an interrupted run resumes where the ledger says, a second run rewrites nothing, and a writer's
 change made under the migration is neither lost nor overwritten.
 
-The migrations here are the kind the next features bring (a ``tags`` attribute on every device,
+The migrations here are the kind the next features bring (a ``labels`` attribute on every device,
 derived from what the item holds). The catalog's own (holder intervals) has its test in
-test_holders_migration.py; here, a hypothetical one registered after it is ``TAGS_AFTER``."""
+test_holders_migration.py; here, a hypothetical one registered after it is ``LABELS_AFTER``."""
 
 from __future__ import annotations
 
@@ -33,20 +33,20 @@ from tests.support import IDEMPOTENCY_TABLE_NAME, ROOT, TABLE_NAME
 PAGE_SIZE = 5
 DEVICES = 12
 
-TAGS = Migration(
+LABELS = Migration(
     1,
-    "device_tags",
-    applies_to=lambda item: item[table.SK] == table.STATE_SK and "tags" not in item,
-    transform=lambda item: {**item, "tags": [f"type:{item['device_type']}"]},
+    "device_labels",
+    applies_to=lambda item: item[table.SK] == table.STATE_SK and "labels" not in item,
+    transform=lambda item: {**item, "labels": [f"type:{item['device_type']}"]},
 )
 TAG_COUNT = Migration(
     2,
-    "tag_count",
-    applies_to=lambda item: item[table.SK] == table.STATE_SK and "tag_count" not in item,
-    transform=lambda item: {**item, "tag_count": len(item["tags"])},
+    "label_count",
+    applies_to=lambda item: item[table.SK] == table.STATE_SK and "label_count" not in item,
+    transform=lambda item: {**item, "label_count": len(item["labels"])},
 )
-# TAGS as the next migration after the registered catalog.
-TAGS_AFTER = dataclasses.replace(TAGS, number=len(MIGRATIONS) + 1)
+# LABELS as the next migration after the registered catalog.
+LABELS_AFTER = dataclasses.replace(LABELS, number=len(MIGRATIONS) + 1)
 CLAIM_KIND = Migration(
     1,
     "claim_kind",
@@ -136,17 +136,17 @@ def test_items_written_before_the_migration_read_as_migrated_and_the_run_rewrite
     fleet: list[dict[str, Any]], table_items: Items, run: Callable[..., Report], invoke: Any, client: Any
 ) -> None:
     before = table_items()
-    assert len(_states(before)) == DEVICES and not any("tags" in item for item in before)  # the old shape
+    assert len(_states(before)) == DEVICES and not any("labels" in item for item in before)  # the old shape
     for state in _states(before):  # a reader that calls upgrade() sees the new shape already
-        assert upgrade(state, [TAGS]) == {**state, "tags": [f"type:{state['device_type']}"]}
+        assert upgrade(state, [LABELS]) == {**state, "labels": [f"type:{state['device_type']}"]}
 
-    report = run([TAGS])
+    report = run([LABELS])
 
     after = _without_ledger(table_items())
-    assert [{k: v for k, v in item.items() if k != "tags"} for item in after] == before
-    assert all(item["tags"] == [f"type:{item['device_type']}"] for item in _states(after))
-    assert not any("tags" in item for item in after if item[table.SK] != table.STATE_SK)
-    assert all(upgrade(item, [TAGS]) is item for item in after)  # nothing left for readers to do
+    assert [{k: v for k, v in item.items() if k != "labels"} for item in after] == before
+    assert all(item["labels"] == [f"type:{item['device_type']}"] for item in _states(after))
+    assert not any("labels" in item for item in after if item[table.SK] != table.STATE_SK)
+    assert all(upgrade(item, [LABELS]) is item for item in after)  # nothing left for readers to do
     (outcome,) = report.outcomes
     assert report.complete and outcome.status is Status.DONE and outcome.rewritten == DEVICES
     ledger = _ledger(client)
@@ -178,17 +178,17 @@ def test_an_interrupted_run_resumes_from_the_last_page_recorded_and_rewrites_eac
 ) -> None:
     _crash_on(client, operation, call_number)
     with pytest.raises(Crash):
-        run([TAGS])
+        run([LABELS])
 
     interrupted = _ledger(client)
     assert (interrupted.state, interrupted.pages) == (State.RUNNING, pages_recorded)
     assert interrupted.resume_from is not None
     halfway = _states(table_items())
-    assert 0 < sum("tags" in state for state in halfway) < DEVICES
-    assert all("tags" in upgrade(state, [TAGS]) for state in halfway)  # readers tolerate the mix
+    assert 0 < sum("labels" in state for state in halfway) < DEVICES
+    assert all("labels" in upgrade(state, [LABELS]) for state in halfway)  # readers tolerate the mix
     calls_before_resume = len(calls)
 
-    report = run([TAGS])
+    report = run([LABELS])
 
     assert report.complete
     first_scan_of_resume = next(params for name, params, _ in calls[calls_before_resume:] if name == "Scan")
@@ -196,7 +196,7 @@ def test_an_interrupted_run_resumes_from_the_last_page_recorded_and_rewrites_eac
         name: {"S": value} for name, value in interrupted.resume_from.items()
     }
     assert _count(calls, "UpdateItem", succeeded=True) == DEVICES  # each device rewritten exactly once
-    assert all("tags" in state for state in _states(table_items()))
+    assert all("labels" in state for state in _states(table_items()))
     ledger = _ledger(client)
     assert (ledger.state, ledger.runs, ledger.updated <= DEVICES) == (State.DONE, 2, True)
 
@@ -208,18 +208,18 @@ def test_a_finished_migration_is_skipped_and_running_its_transform_again_rewrite
     client: Any,
     calls: list[tuple[str, dict[str, Any], bool]],
 ) -> None:
-    run([TAGS])
+    run([LABELS])
     migrated = table_items()
     calls.clear()
 
-    again = run([TAGS])
+    again = run([LABELS])
 
     assert [outcome.status for outcome in again.outcomes] == [Status.ALREADY_DONE]
     assert [name for name, _, _ in calls] == ["GetItem"]  # the ledger, nothing else
     client.delete_item(TableName=TABLE_NAME, Key={k: {"S": v} for k, v in table.migration_key(1).items()})
     calls.clear()
 
-    forgotten = run([TAGS])  # as if the ledger were lost: every item is read, none rewritten
+    forgotten = run([LABELS])  # as if the ledger were lost: every item is read, none rewritten
 
     (outcome,) = forgotten.outcomes
     assert outcome.status is Status.DONE and outcome.rewritten == 0 and outcome.scanned > 0
@@ -253,11 +253,11 @@ def test_a_change_a_writer_makes_under_the_migration_is_kept_and_the_item_decide
 
     client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", writer_gets_there_first)
 
-    run([TAGS])
+    run([LABELS])
 
     assert changed == [200]
     state = next(item for item in _states(table_items()) if item["id"] == target["id"])
-    assert (state["device_type"], state["tags"]) == ("gateway", ["type:gateway"])
+    assert (state["device_type"], state["labels"]) == ("gateway", ["type:gateway"])
     assert state["revision"] == before["revision"] + 1  # the writer's change is there
     target_updates = [
         ok for name, params, ok in calls if name == "UpdateItem" and params["Key"][table.PK] == {"S": target_pk}
@@ -295,7 +295,7 @@ def test_a_dry_run_counts_what_would_be_rewritten_through_the_pending_migrations
 ) -> None:
     before = table_items()
 
-    report = run([TAGS, TAG_COUNT], options=RunOptions(page_size=PAGE_SIZE, dry_run=True))
+    report = run([LABELS, TAG_COUNT], options=RunOptions(page_size=PAGE_SIZE, dry_run=True))
 
     assert [(o.status, o.rewritten) for o in report.outcomes] == [(Status.WOULD_REWRITE, DEVICES)] * 2
     assert {name for name, _, _ in calls} == {"GetItem", "Scan"}
@@ -307,15 +307,15 @@ def test_a_run_told_to_stop_stops_between_pages_and_the_next_run_finishes_in_num
 ) -> None:
     pages: list[int] = []
 
-    first = run([TAGS, TAG_COUNT], should_stop=lambda: len(pages) >= 2, progress=lambda entry: pages.append(1))
+    first = run([LABELS, TAG_COUNT], should_stop=lambda: len(pages) >= 2, progress=lambda entry: pages.append(1))
 
     assert [o.status for o in first.outcomes] == [Status.STOPPED, Status.NOT_STARTED] and not first.complete
     assert _ledger(client).pages == 2 and _ledger(client, 2) is None
 
-    second = run([TAGS, TAG_COUNT])
+    second = run([LABELS, TAG_COUNT])
 
     assert [o.status for o in second.outcomes] == [Status.DONE, Status.DONE] and second.complete
-    assert all(state["tag_count"] == 1 for state in _states(table_items()))
+    assert all(state["label_count"] == 1 for state in _states(table_items()))
 
 
 def test_a_run_that_finds_another_run_finished_the_migration_stops_and_never_reopens_it(
@@ -325,9 +325,9 @@ def test_a_run_that_finds_another_run_finished_the_migration_stops_and_never_reo
 
     def another_run_finishes_it(entry: Any) -> None:
         if not others:
-            others.append(run([TAGS]))
+            others.append(run([LABELS]))
 
-    slow = run([TAGS], progress=another_run_finishes_it)
+    slow = run([LABELS], progress=another_run_finishes_it)
 
     assert others[0].outcomes[0].status is Status.DONE
     assert slow.outcomes[0].status is Status.ALREADY_DONE
@@ -343,7 +343,7 @@ def test_the_scan_reads_pages_of_the_page_size_at_the_rate(
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    report = run([TAGS], options=RunOptions(page_size=4, rate=8), monotonic=lambda: now[0], sleep=sleep)
+    report = run([LABELS], options=RunOptions(page_size=4, rate=8), monotonic=lambda: now[0], sleep=sleep)
 
     scans = [params for name, params, _ in calls if name == "Scan"]
     assert {params["Limit"] for params in scans} == {4} and all(params["ConsistentRead"] for params in scans)
@@ -354,7 +354,7 @@ def test_the_scan_reads_pages_of_the_page_size_at_the_rate(
 def test_a_transform_that_would_move_an_item_is_refused_before_anything_is_written(
     fleet: list[dict[str, Any]], run: Callable[..., Report], calls: list[tuple[str, dict[str, Any], bool]]
 ) -> None:
-    moving = Migration(1, "moving", TAGS.applies_to, lambda item: {**item, table.SK: "ELSEWHERE"})
+    moving = Migration(1, "moving", LABELS.applies_to, lambda item: {**item, table.SK: "ELSEWHERE"})
 
     with pytest.raises(MigrationError, match="changes the key"):
         run([moving])
@@ -365,12 +365,12 @@ def test_a_transform_that_would_move_an_item_is_refused_before_anything_is_writt
 def test_the_command_lists_the_ledger_and_runs_what_is_registered(
     fleet: list[dict[str, Any]], run: Callable[..., Report], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run([*MIGRATIONS, TAGS_AFTER])
+    run([*MIGRATIONS, LABELS_AFTER])
 
     assert migrate_command(["--table", TABLE_NAME, "--list"]) == 0
     listed = capsys.readouterr().out
     assert "0001_address_holders: done: " in listed
-    assert "0002_device_tags (no longer registered): done: " in listed
+    assert "0002_device_labels (no longer registered): done: " in listed
     assert migrate_command(["--table", TABLE_NAME]) == 0  # the catalog: nothing pending any more
     assert capsys.readouterr().out == "0001_address_holders: already done\n"
 
@@ -389,12 +389,12 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
         service = DeviceService(DeviceStore(endpoint_client, TABLE_NAME))
         service.register(DeviceAttributes(name="Old", device_type="sensor", mac_address="02:00:00:00:0a:01"), "t")
 
-        migrate(server.endpoint, TABLE_NAME, [*MIGRATIONS, TAGS_AFTER])
+        migrate(server.endpoint, TABLE_NAME, [*MIGRATIONS, LABELS_AFTER])
 
         # The registered migration finds nothing to rewrite: the device was written by today's code.
         assert capsys.readouterr().out == (
             "Migration 0001_address_holders: done (0 items rewritten)\n"
-            "Migration 0002_device_tags: done (1 items rewritten)\n"
+            "Migration 0002_device_labels: done (1 items rewritten)\n"
         )
         command = [sys.executable, "-m", "registry.migrations", "--endpoint", server.endpoint, "--table", TABLE_NAME]
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"}
@@ -402,7 +402,7 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
         assert listed.returncode == 0, listed.stderr
         # 6 items: the device's state, its first history entry, its MAC claim, its MAC holder
         # interval, and the two ledger items.
-        assert "0002_device_tags (no longer registered): done: 6 items read, 1 rewritten" in listed.stdout
+        assert "0002_device_labels (no longer registered): done: 6 items read, 1 rewritten" in listed.stdout
     finally:
         server.stop()
 
