@@ -49,6 +49,7 @@ UPDATE_ITEM = "dynamodb:UpdateItem"
 DELETE_ITEM = "dynamodb:DeleteItem"
 QUERY = "dynamodb:Query"
 BATCH_GET_ITEM = "dynamodb:BatchGetItem"
+CONDITION_CHECK = "dynamodb:ConditionCheckItem"
 # What the Powertools idempotency utility does with its records: reads one, claims the key
 # with a conditional put, stores the answer with an update, deletes the claim when the
 # request fails (so that a retry runs again).
@@ -90,7 +91,8 @@ TABLE_ACCESS = {
     # GetItem here only names the holder of a taken MAC when the cancellation did not.
     "create_device": TableAccess(items=_WRITES, idempotency=True),
     "put_status": TableAccess(items=_WRITES, idempotency=True),
-    # These two also delete: the MAC claim a change of address or a deletion releases.
+    # These two also delete: the MAC claim a change of address or a deletion releases, and a
+    # deletion the device's credentials (read first, GetItem of their set).
     "update_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
     "delete_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
     # The device and the revision reverted to in one BatchGetItem; for a status revision, one
@@ -106,6 +108,14 @@ TABLE_ACCESS = {
     # One BatchGetItem of the fleet statistics' counter shards (registry/table.py stats_shard_key).
     "device_stats": TableAccess(items=(BATCH_GET_ITEM,)),
     "swagger": TableAccess(),  # a static document
+    # Device credentials (registry/credential_store.py). Create: one transaction checking that the
+    # device is live, adding the id to the device's credential set, putting the credential item.
+    # No idempotency: its answer holds the secret, which must never be stored.
+    "create_credential": TableAccess(items=(CONDITION_CHECK, UPDATE_ITEM, PUT_ITEM)),
+    # The device and its credential set, then the credential items: two BatchGetItems.
+    "list_credentials": TableAccess(items=(BATCH_GET_ITEM,)),
+    # Delete the credential item, drop its id from the set: one transaction.
+    "delete_credential": TableAccess(items=(DELETE_ITEM, UPDATE_ITEM), idempotency=True),
 }
 
 

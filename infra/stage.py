@@ -47,10 +47,14 @@ class Concurrency:
     read: int
     write: int
     docs: int
+    # Creating, listing and revoking device credentials: a few calls per device per rotation.
+    credentials: int
 
     def of(self, route: Route) -> int:
-        if route.scope is None:
+        if route.auth is None:
             return self.docs
+        if "/credentials" in route.path:
+            return self.credentials
         return self.write if route.is_write else self.read
 
     @property
@@ -132,11 +136,12 @@ STAGES = {
         # ≤ 60 concurrent executions per write function at ≤ 0.1 s a write.
         write_throttle=Throttle(rate=500, burst=60),
         docs_throttle=Throttle(rate=10, burst=20),
-        # 9 reads x 55 + 6 writes x 60 + docs 5 = 860 of a default account's 1,000: leaves 140
-        # unreserved, above Lambda's minimum of 100, for dev, the deploy-time custom resource
-        # and anything else in the account (docs/deployment.md). Reads are cached and take
-        # ~10 ms: 55 each (60 with the stats route would reserve 905, over the 900 allowed).
-        reserved_concurrency=Concurrency(read=55, write=60, docs=5),
+        # 9 reads x 55 + 6 writes x 60 + docs 5 + 3 credential routes x 5 = 875 of a default
+        # account's 1,000: leaves 125 unreserved, above Lambda's minimum of 100, for dev, the
+        # deploy-time custom resource and anything else in the account (docs/deployment.md). Reads
+        # are cached and take ~10 ms: 55 each (60 with the stats route would reserve 905, over
+        # the 900 allowed).
+        reserved_concurrency=Concurrency(read=55, write=60, docs=5, credentials=5),
         snap_start=True,
     ),
 }

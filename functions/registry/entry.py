@@ -22,7 +22,7 @@ logger = Logger()
 def entry(app: RouteApp) -> Handler:
     """``lambda_handler`` for ``app``'s route."""
     record = app.record
-    if record.is_write:
+    if record.is_write and record.idempotent:
         from registry.idempotency import idempotent  # reads never load the idempotency utility
 
         resolve: Handler = idempotent(app)

@@ -131,3 +131,27 @@ class IdempotencyKeyReused(RegistryError):
 class ServiceUnavailable(RegistryError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
     retry_after = 1
+
+
+class Unauthorized(RegistryError):
+    """No valid credentials: the same answer whatever was wrong, so that it tells nothing (not
+    whether a credential id exists). In AWS API Gateway answers it (infra/gateway_problems.py)."""
+
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class CredentialNotFound(RegistryError):
+    status, slug, title = 404, "credential-not-found", "Credential not found"
+
+    def __init__(self, device_id: str, credential_id: str) -> None:
+        super().__init__(f"Device {device_id} has no credential {credential_id}.")
+
+
+class TooManyCredentials(RegistryError):
+    status, slug, title = 409, "too-many-credentials", "Too many credentials"
+
+    def __init__(self, device_id: str, limit: int) -> None:
+        super().__init__(
+            f"Device {device_id} already has {limit} active credentials: revoke one "
+            "(DELETE /devices/{id}/credentials/{credential_id}) before creating another."
+        )

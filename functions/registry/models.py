@@ -363,3 +363,41 @@ class Problem(_Model):
 
 HistoryKindFilter = Literal["config", "status"]
 Order = Literal["asc", "desc"]
+
+
+# -- device credentials (registry/credentials.py) -------------------------------------------
+
+CredentialId = Annotated[
+    str,
+    AfterValidator(types.canonical_uuid),
+    Field(description="Credential id (UUID)", json_schema_extra={"format": "uuid", "pattern": types.UUID_PATTERN}),
+]
+
+
+class CredentialRequest(_Input):
+    """The body of ``POST /devices/{id}/credentials``: an empty object (every POST takes a JSON
+    object; there is nothing to choose about a credential yet)."""
+
+
+class CredentialCreated(_Model):
+    """The answer to a credential's creation: the only time its secret is ever shown."""
+
+    credential_id: CredentialId
+    secret: str = Field(
+        description=(
+            "256 random bits, URL-safe base64; shown once, stored only as a salted scrypt hash. The device "
+            "sends `Authorization: Device <credential_id>:<secret>`."
+        ),
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]{43}$"},
+    )
+    created_at: Timestamp
+
+
+class CredentialSummary(_Model):
+    credential_id: CredentialId
+    created_at: Timestamp
+    last_used_at: Timestamp | None = Field(description="Last successful use, kept to within an hour; null: never used")
+
+
+class CredentialPage(_Model):
+    items: list[CredentialSummary] = Field(description="The device's active credentials (at most 2), oldest first")

@@ -10,6 +10,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from registry import problems
+from registry.credentials import UNAUTHORIZED_DETAIL
+from registry.errors import Unauthorized
 from registry.routes import Route, resolver_path, route_for
 from registry.settings import get_settings
 
@@ -39,10 +41,24 @@ class RouteApp(APIGatewayRestResolver):
 
 
 def caller(event: dict[str, Any]) -> str:
-    """Who made the request: the token's subject (a user, or the app client for client
+    """Who made the request: a device, by the credential the device authorizer verified
+    (``device:<credential id>``); else the token's subject (a user, or the app client for client
     credentials) as the Cognito authorizer passed it; a fixed name where there is none."""
-    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    if authorizer.get("credential_id"):
+        return f"device:{authorizer['credential_id']}"
+    claims = authorizer.get("claims") or {}
     return str(claims.get("sub") or claims.get("client_id") or get_settings().anonymous_principal)
+
+
+def own_device(app: APIGatewayRestResolver) -> str:
+    """The device a device route acts on: the one whose credential the device authorizer
+    verified. Without one (a route deployed without its authorizer) nothing is served."""
+    authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    device_id = authorizer.get("device_id")
+    if not device_id:
+        raise Unauthorized(UNAUTHORIZED_DETAIL)
+    return str(device_id)
 
 
 def principal(app: APIGatewayRestResolver) -> str:

@@ -13,6 +13,11 @@ from typing import Literal
 Scope = Literal["devices/read", "devices/write"]
 READ: Scope = "devices/read"
 WRITE: Scope = "devices/write"
+# Who may call a route: an operator with a Cognito access token carrying the route's scope, a
+# device with its own credential (``Authorization: Device``, the device authorizer), or anyone.
+Auth = Literal["cognito", "device"]
+COGNITO: Auth = "cognito"
+DEVICE: Auth = "device"
 
 
 @dataclass(frozen=True)
@@ -20,9 +25,20 @@ class Route:
     method: str
     path: str
     handler: str  # module under functions/handlers/, entry point ``lambda_handler``
-    scope: Scope | None  # None: public (docs only)
+    scope: Scope | None  # the Cognito scope it needs; None: not a Cognito route
     cache_ttl: int = 0  # seconds API Gateway caches a GET answer; 0 disables
     query: tuple[str, ...] = ()  # the query parameters it takes, all part of its cache key
+    auth: Auth | None = COGNITO  # None: public (docs only)
+    # Writes honour Idempotency-Key (the first answer is stored and replayed) unless False: an
+    # answer that must never be stored (a credential's secret).
+    idempotent: bool = True
+
+    def __post_init__(self) -> None:
+        if (self.auth == COGNITO) != (self.scope is not None):
+            raise ValueError(f"{self.handler}: a scope goes with the Cognito authorizer, and only with it")
+        if self.auth == DEVICE and self.cache_ttl:
+            # API Gateway's cache keys on the path: /device would answer one device's data to another.
+            raise ValueError(f"{self.handler}: a device route acts on the caller's device and is never cached")
 
     @property
     def function_id(self) -> str:
@@ -96,7 +112,12 @@ ROUTES: tuple[Route, ...] = (
     # Holder intervals change with every move of the address: cached as briefly as history.
     Route("GET", "/mac-addresses/{mac}/holders", "list_mac_holders", READ, SHORT_TTL, HOLDERS_QUERY),
     Route("GET", "/ip-addresses/{ip}/holders", "list_ip_holders", READ, SHORT_TTL, HOLDERS_QUERY),
-    Route("GET", "/swagger", "swagger", None, DOCS_TTL, ("format",)),
+    # Device credentials (docs/security.md): created, listed and revoked by operators; never cached,
+    # so a revocation shows at once, and never replayed, so a secret is never stored.
+    Route("POST", "/devices/{device_id}/credentials", "create_credential", WRITE, idempotent=False),
+    Route("GET", "/devices/{device_id}/credentials", "list_credentials", READ),
+    Route("DELETE", "/devices/{device_id}/credentials/{credential_id}", "delete_credential", WRITE),
+    Route("GET", "/swagger", "swagger", None, DOCS_TTL, ("format",), auth=None),
 )
 
 

@@ -79,6 +79,17 @@ def get_settings() -> Settings:
 
 
 @dataclass(frozen=True)
+class AuthorizerSettings:
+    table_name: str
+
+
+@cache
+def get_authorizer_settings() -> AuthorizerSettings:
+    """The device authorizer's settings (handlers/authorize_device.py): the table of the credentials."""
+    return AuthorizerSettings(table_name=_required("TABLE_NAME"))
+
+
+@dataclass(frozen=True)
 class MigrationSettings:
     table_name: str
 

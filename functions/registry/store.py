@@ -20,10 +20,12 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from registry import table
+from registry.credential_store import revocations
 from registry.errors import MacAddressTaken, ServiceUnavailable
 from registry.item_codec import decode as _from_item
 from registry.item_codec import encode as _to_item
 from registry.migrations import upgraded
+from registry.models import HistoryKind
 from registry.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.stats import shard_for as stats_shard_for
 
@@ -355,7 +357,8 @@ class DeviceStore:
     ) -> None:
         """Replace the device's item if its revision is still ``expected_revision``, append
         the history entry, move the MAC claim when the address changes or the device goes, and
-        put the holder intervals the change opens or closes.
+        put the holder intervals the change opens or closes; a deletion also deletes the device's
+        credentials (registry/credential_store.py ``revocations``).
         Raises :class:`StaleRevision` if another writer got there first."""
         state_put = self._put(_device_item(device), new=False)
         state_put["Put"]["ConditionExpression"] = "revision = :expected"
@@ -372,6 +375,8 @@ class DeviceStore:
             }
             operations.append(_Operation({"Delete": release}))
         operations.extend(self._holder_puts(holders))
+        if history.kind == HistoryKind.DELETED:  # a deleted device's credentials go with it
+            operations.extend(_Operation(item) for item in revocations(self.client, self.table_name, device.id))
         self._transact(operations, device_id=device.id)
 
     # -- fleet statistics (registry/stats.py) --------------------------------------------

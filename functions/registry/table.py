@@ -257,3 +257,24 @@ def stats_attribute(dimension: str, value: str) -> str:
 def stats_batch_key(batch_digest: str, chunk: int) -> dict[str, str]:
     """The marker that a batch's chunk was counted (a digest of the batch id, so keys are short)."""
     return {PK: f"{STATS_BATCH_PREFIX}{batch_digest}#{chunk}", SK: STATS_BATCH_SK}
+
+
+# Device credentials (registry/credentials.py): each credential is an item in a partition of its
+# own, ``pk = CREDENTIAL#<credential id>, sk = SECRET``, holding its device id and the salted hash
+# of its secret, so that the device authorizer reads one item by the id a device sends, and its
+# role can be confined to these partitions (IAM ``dynamodb:LeadingKeys`` = ``CREDENTIAL#*``). The
+# device's partition holds ``sk = CREDENTIALS``, the set of its active credential ids: the one
+# item a creation's limit condition, a listing and a device deletion's revocation read.
+CREDENTIAL_PREFIX = "CREDENTIAL#"
+CREDENTIAL_SK = "SECRET"
+DEVICE_CREDENTIALS_SK = "CREDENTIALS"
+
+
+def credential_key(credential_id: str) -> dict[str, str]:
+    """One credential's item (what the authorizer reads)."""
+    return {PK: f"{CREDENTIAL_PREFIX}{credential_id}", SK: CREDENTIAL_SK}
+
+
+def device_credentials_key(device_id: str) -> dict[str, str]:
+    """The set of a device's active credential ids, in the device's partition."""
+    return {PK: device_pk(device_id), SK: DEVICE_CREDENTIALS_SK}

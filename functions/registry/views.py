@@ -6,7 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
+from registry.credentials import StoredCredential
 from registry.models import (
+    CredentialPage,
+    CredentialSummary,
     DeviceDetail,
     DeviceDiff,
     DeviceStatus,
@@ -96,4 +99,14 @@ def device_diff(device_id: str, first: int, second: int, changes: dict[str, dict
             "to": second,
             "changes": {field: FieldChange.model_validate(change) for field, change in changes.items()},
         }
+    )
+
+
+def credential_page(records: list[StoredCredential]) -> CredentialPage:
+    """A device's credentials as operators see them: never a secret, nor its hash."""
+    return CredentialPage(
+        items=[
+            CredentialSummary(credential_id=r.credential_id, created_at=r.created_at, last_used_at=r.last_used_at)
+            for r in records
+        ]
     )

@@ -10,6 +10,8 @@ import boto3
 from botocore.config import Config
 
 from registry import metrics
+from registry.credential_service import CredentialService
+from registry.credential_store import CredentialStore
 from registry.service import DeviceService
 from registry.settings import get_settings
 from registry.store import DeviceStore
@@ -37,3 +39,8 @@ def get_service() -> DeviceService:
         count=metrics.count,
         status_history_days=settings.status_history_days,
     )
+
+
+@cache
+def get_credential_service() -> CredentialService:
+    return CredentialService(CredentialStore(dynamodb_client(), get_settings().table_name))

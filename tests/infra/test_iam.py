@@ -82,6 +82,12 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     # one BatchGetItem of the fleet statistics' counter shards (each its own partition key)
     "device_stats": {"table": {BATCH_GET}},
     "swagger": {},
+    # the device is live (condition check), its credential set gains the id, the credential is put
+    "create_credential": {"table": {"dynamodb:ConditionCheckItem", UPDATE, PUT}},
+    # the device and its credential set, then the credential items: BatchGetItems
+    "list_credentials": {"table": {BATCH_GET}},
+    # the credential item goes, its id leaves the set
+    "delete_credential": {"table": {DELETE, UPDATE}, **IDEMPOTENCY},
 }
 
 
@@ -123,10 +129,12 @@ def test_read_routes_may_only_get_items_and_query_history_indexes(prod: dict[str
         assert all(target.startswith("index:history_") and actions == {QUERY} for target, actions in grants.items())
 
 
-def test_only_the_writes_that_release_a_mac_claim_may_delete_device_table_items(prod: dict[str, Any]) -> None:
+def test_only_the_writes_that_release_a_mac_claim_or_revoke_credentials_may_delete_items(
+    prod: dict[str, Any],
+) -> None:
     deleting = {route.handler for route in ROUTES if "dynamodb:DeleteItem" in _grants(prod, route).get("table", set())}
 
-    assert deleting == {"update_device", "delete_device", "revert_device"}
+    assert deleting == {"update_device", "delete_device", "revert_device", "delete_credential"}
 
 
 def test_the_docs_function_has_no_table_access(prod: dict[str, Any]) -> None:

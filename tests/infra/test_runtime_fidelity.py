@@ -29,12 +29,14 @@ import pytest
 from infra import REPO_ROOT
 from infra.layer import BUILD_DIR, SITE_DIR, layer_dir, pinned
 from local.dynamodb import EmbeddedDynamoDB, create_tables
+from registry.credential_service import CredentialService
+from registry.credential_store import CredentialStore
 from registry.models import DeviceAttributes
 from registry.routes import ROUTES, Route
 from registry.service import DeviceService
 from registry.store import DeviceStore
 from tests.infra.conftest import Synthesized
-from tests.integration.test_events import EXPECTED_STATUS, SAMPLE_DEVICE_ID
+from tests.integration.test_events import EXPECTED_STATUS, SAMPLE_CREDENTIAL_ID, SAMPLE_DEVICE_ID
 
 # The Lambda runtime ships its own boto3, older than ours and different per region. The code
 # must work with an old one: this is the release of November 2024, when python3.13 came to
@@ -168,7 +170,7 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
     layer = layer_dir(HOST_PLATFORM, version) / SITE_DIR
     boto3_dir = runtime_boto3(version)
 
-    def serve(route: Route, device_id: str | None) -> subprocess.Popen[str]:
+    def serve(route: Route, device_id: str | None, credential_id: str | None) -> subprocess.Popen[str]:
         function = _function(template, route)
         variables = function["Environment"]["Variables"]
         # What CloudFormation resolves at deploy time; a new unresolved variable fails here until named.
@@ -182,7 +184,9 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
         env |= {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "POWERTOOLS_LOG_LEVEL": "ERROR"}
         text = (REPO_ROOT / "events" / f"{route.handler}.json").read_text(encoding="utf-8")
         event_file = tmp_path / f"{route.handler}.json"
-        event_file.write_text(text.replace(SAMPLE_DEVICE_ID, device_id or SAMPLE_DEVICE_ID), encoding="utf-8")
+        text = text.replace(SAMPLE_DEVICE_ID, device_id or SAMPLE_DEVICE_ID)
+        text = text.replace(SAMPLE_CREDENTIAL_ID, credential_id or SAMPLE_CREDENTIAL_ID)
+        event_file.write_text(text, encoding="utf-8")
         module, _, entry = function["Handler"].rpartition(".")
         asset = _asset(synthesized, function["Code"])
         # -I: no PYTHON* variables, no user site; -S: no site-packages at all; -B: the staged asset
@@ -218,9 +222,17 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
     for route in ROUTES:
         create_tables(dynamodb_endpoint, f"devices-{route.handler}", f"idempotency-{route.handler}")
         device_id = None if route.handler == "create_device" else _register(dynamodb_endpoint, route)
-        runs[route] = serve(route, device_id)
+        revoked = _credential(dynamodb_endpoint, route, device_id) if route.handler == "delete_credential" else None
+        runs[route] = serve(route, device_id, revoked)
     for route, run in runs.items():
         answer(route, run)
+
+
+def _credential(endpoint: str, route: Route, device_id: str | None) -> str:
+    """A credential of the device, for the revocation's event to revoke."""
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    credentials = CredentialService(CredentialStore(client, f"devices-{route.handler}"))
+    return credentials.create(str(device_id)).record.credential_id
 
 
 def _register(endpoint: str, route: Route) -> str:

@@ -12,6 +12,8 @@ from registry.routes import ROUTES
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_DEVICE_ID = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
+# The credential events/delete_credential.json revokes: replaced by one the test creates.
+SAMPLE_CREDENTIAL_ID = "5f0c3a1e-2b4d-4c6e-8f10-2a3b4c5d6e7f"
 # The top-level fields of `sam local generate-event apigateway aws-proxy`.
 PROXY_FIELDS = {
     "body",
@@ -44,6 +46,9 @@ EXPECTED_STATUS = {
     "list_ip_holders": 200,
     "device_stats": 200,
     "swagger": 200,
+    "create_credential": 201,
+    "list_credentials": 200,
+    "delete_credential": 204,
 }
 
 
@@ -97,7 +102,11 @@ def registered(make_device):
 
 @pytest.mark.parametrize("route", ROUTES, ids=[route.handler for route in ROUTES])
 def test_event_fed_to_its_handler_gets_the_route_success_status(route, registered, invoke):
-    event = json.loads((EVENTS / f"{route.handler}.json").read_text().replace(SAMPLE_DEVICE_ID, registered["id"]))
+    text = (EVENTS / f"{route.handler}.json").read_text().replace(SAMPLE_DEVICE_ID, registered["id"])
+    if route.handler == "delete_credential":  # a credential of the device, to revoke
+        created = invoke("create_credential", f"/devices/{registered['id']}/credentials", body={})["json"]
+        text = text.replace(SAMPLE_CREDENTIAL_ID, created["credential_id"])
+    event = json.loads(text)
     if route.handler == "restore_device":  # only a deleted device can be restored
         assert invoke("delete_device", f"/devices/{registered['id']}")["statusCode"] == 204
     module = importlib.import_module(f"handlers.{route.handler}")

@@ -39,7 +39,12 @@ REQUEST_HEADERS = {
     "GET": set(),
 }
 # A revert changes the version the client read (the detail's ETag); a restore has none to match.
-HONOURED_BY_HANDLER = {"revert_device": {"If-Match", "Idempotency-Key"}}
+# A credential has no version; its creation's answer holds the secret, never stored for replays.
+HONOURED_BY_HANDLER = {
+    "revert_device": {"If-Match", "Idempotency-Key"},
+    "create_credential": set(),
+    "delete_credential": {"Idempotency-Key"},
+}
 
 
 def test_every_write_declares_the_request_headers_it_honours_and_no_read_declares_any():

@@ -1,0 +1,31 @@
+"""GET /devices/{device_id}/credentials — a device's active credentials (never their secrets)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+
+from registry.credential_service import CredentialService
+from registry.entry import entry
+from registry.models import CredentialPage
+from registry.operation_docs import errors
+from registry.params import DeviceIdPath
+from registry.resolver import RouteApp
+from registry.views import credential_page
+from registry.wiring import get_credential_service
+
+app = RouteApp("list_credentials")
+
+
+@app.operation(
+    summary="List a device's credentials",
+    description="Ids, creation and last use (kept to within an hour) of its active credentials; never a secret.",
+    responses={200: {"description": "The device's active credentials"}, **errors(404, 422)},
+    tags=["credentials"],
+)
+def list_credentials(
+    device_id: DeviceIdPath, credentials: Annotated[CredentialService, Depends(get_credential_service)]
+) -> CredentialPage:
+    return credential_page(credentials.of_device(device_id))
+
+
+lambda_handler = entry(app)
