@@ -23,7 +23,9 @@ def match(path: str) -> tuple[list[tuple[Route, dict[str, str]]], list[str]]:
         # wins (/devices/stats over /devices/{device_id}); only its methods are allowed.
         best = max(route.specificity for route, _ in found)
         found = [(route, parameters) for route, parameters in found if route.specificity == best]
-    return found, sorted({route.method for route, _ in found})
+    methods = {route.method for route, _ in found}
+    # HEAD wherever GET is (RFC 9110 §9.3.2): the GET route's function answers it.
+    return found, sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
 
 def proxy_event(

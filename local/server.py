@@ -28,9 +28,11 @@ from urllib.parse import urlsplit
 import h11
 
 from local.events import LambdaContext, match, proxy_event
-from registry import metrics
+from registry import cors, metrics
+from registry.edge import with_headers
 from registry.errors import MethodNotAllowed, PayloadTooLarge, RegistryError, RouteNotFound
 from registry.routes import ROUTES, Route
+from registry.settings import get_edge_settings
 
 TABLE_NAME = "device-registry-local"
 IDEMPOTENCY_TABLE_NAME = "device-registry-idempotency-local"
@@ -255,6 +257,11 @@ class _Connection(socketserver.BaseRequestHandler):
             connection.send_failed()
 
 
+def _route_method(method: str) -> str:
+    """``HEAD`` is answered by the ``GET`` route's function (RFC 9110 §9.3.2), as in AWS."""
+    return "GET" if method == "HEAD" else method
+
+
 def _reason(status: int) -> bytes:
     try:
         return HTTPStatus(status).phrase.encode()
@@ -311,28 +318,35 @@ class _Server(socketserver.ThreadingTCPServer):
         super().__init__(address, _Connection)
 
     def dispatch(self, request: Request) -> dict[str, Any]:
-        """The answer to one request: what API Gateway answers itself (no route, wrong method),
-        else the route's function invoked with the proxy event API Gateway would send it."""
+        """The answer to one request: what API Gateway answers itself (no route, wrong method,
+        a CORS preflight), else the route's function invoked with the proxy event API Gateway
+        would send it. As in AWS, the function adds the CORS headers to its own answers."""
         matches, allowed = match(request.path)
+        origin = request.header("Origin")
+        origins = get_edge_settings().cors_origins
+        chosen = [(route, params) for route, params in matches if route.method == _route_method(request.method)]
+        if chosen:
+            route, params = chosen[0]
+            event = proxy_event(
+                route,
+                path=request.path,
+                path_parameters=params,
+                query=request.query,
+                headers=request.headers,
+                body=request.body,
+                method=request.method,
+            )
+            return self.invoke(route, event)
         if not matches:
-            return _answer(RouteNotFound(f"No route {request.method} {request.path}."))
-        chosen = [(route, params) for route, params in matches if route.method == request.method]
-        if not chosen:
+            response = _answer(RouteNotFound(f"No route {request.method} {request.path}."))
+        elif request.method == "OPTIONS" and origins:
+            response = {"statusCode": 204, "headers": cors.preflight_headers(origin, origins, allowed), "body": ""}
+        else:
             response = _answer(
                 MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}.")
             )
             response["headers"]["Allow"] = ", ".join(allowed)
-            return response
-        route, params = chosen[0]
-        event = proxy_event(
-            route,
-            path=request.path,
-            path_parameters=params,
-            query=request.query,
-            headers=request.headers,
-            body=request.body,
-        )
-        return self.invoke(route, event)
+        return with_headers(response, cors.answer_headers(origin, origins))
 
     def invoke(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
         """Run the route's function in an execution environment."""

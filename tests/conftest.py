@@ -19,7 +19,15 @@ import pytest
 import requests
 from moto import mock_aws
 
-from tests.support import DYNAMODB_ENDPOINT, IDEMPOTENCY_TABLE_NAME, ROOT, TABLE_NAME, DeviceBodies, free_port
+from tests.support import (
+    DYNAMODB_ENDPOINT,
+    IDEMPOTENCY_TABLE_NAME,
+    LOCAL_CORS_ORIGINS,
+    ROOT,
+    TABLE_NAME,
+    DeviceBodies,
+    free_port,
+)
 
 # Tests never reach AWS: fixed dummy credentials, a region, no endpoint override.
 os.environ.update(
@@ -182,6 +190,7 @@ def local_server(
         DYNAMODB_PORT=local_dynamodb_endpoint.rsplit(":", 1)[1],
         # A stalled request is answered 408 this soon (tests/integration/test_local_http.py).
         LOCAL_REQUEST_TIMEOUT="3",
+        CORS_ORIGINS=",".join(LOCAL_CORS_ORIGINS),
     )
     with log.open("w") as output:
         process = subprocess.Popen(

@@ -9,11 +9,19 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.client import parse_headers
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+# The browser origins the tests' local server allows (CORS_ORIGINS).
+LOCAL_CORS_ORIGINS = ("http://app.example", "https://admin.example:8443")
 TABLE_NAME = "devices-test"
 IDEMPOTENCY_TABLE_NAME = "idempotency-test"
 DYNAMODB_ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"  # for botocore's connection errors
@@ -115,3 +123,70 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# -- a raw HTTP/1.1 client: bytes written as given, answers read in order ---------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def problem(self, status: int, slug: str | None = None) -> dict[str, Any]:
+        return assert_problem(
+            {"statusCode": self.status, "headers": self.headers, "body": self.body.decode()}, status, slug
+        )
+
+
+class Client:
+    """One connection, bytes written as given, answers read in order."""
+
+    def __init__(self, url: str) -> None:
+        where = urlsplit(url)
+        self.host = where.netloc
+        self.sock = socket.create_connection((where.hostname, where.port), timeout=30)
+        self.stream: BinaryIO = self.sock.makefile("rb")
+
+    def send(self, raw: bytes) -> None:
+        self.sock.sendall(raw)
+
+    def request(self, method: str, path: str, body: bytes = b"", headers: tuple[str, ...] = ()) -> bytes:
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", *headers]
+        if body and not any(line.lower().startswith(("content-length", "transfer-encoding")) for line in headers):
+            head.append(f"Content-Length: {len(body)}")
+        return "\r\n".join(head).encode() + b"\r\n\r\n" + body
+
+    def answer(self, *, head: bool = False) -> Answer | None:
+        """The next answer, or None if the server closed the connection."""
+        line = self.stream.readline()
+        if not line:
+            return None
+        status = int(line.split(b" ", 2)[1])
+        message = parse_headers(self.stream)  # type: ignore[arg-type]
+        headers = {name: value for name, value in message.items()}
+        length = 0 if head or status in (204, 304) else int(message.get("Content-Length", 0))
+        return Answer(status, headers, self.stream.read(length))
+
+    def closed(self) -> bool:
+        return self.stream.read(1) == b""
+
+    def close(self) -> None:
+        self.stream.close()
+        self.sock.close()
+
+
+@contextmanager
+def connection(url: str) -> Iterator[Client]:
+    client = Client(url)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def device_body() -> bytes:
+    """A device to register, with a random locally administered MAC, as bytes to send."""
+    mac = ":".join(f"{b:02x}" for b in [0x0A, *uuid.uuid4().bytes[:5]])
+    return json.dumps({"name": "Framed", "device_type": "sensor", "mac_address": mac}).encode()

@@ -1,5 +1,6 @@
 """The Lambda entry point of a route function, built from its route-table record: structured
-logs carrying the API Gateway request id as correlation id, the request guard, idempotency for
+logs carrying the API Gateway request id as correlation id, the HTTP edge (``HEAD``, ``304``,
+CORS, the path as the route knows it: registry/edge.py), the request guard, idempotency for
 writes (``Idempotency-Key``), the resolver, metrics flushed once per invocation, and the end of
 the cold start (the collector paused while ``handlers`` imported is resumed)."""
 
@@ -11,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
-from registry import metrics, problems
+from registry import edge, metrics, problems
 from registry.errors import RegistryError
 from registry.guard import guard
 from registry.resolver import Handler, RouteApp
@@ -32,11 +33,11 @@ def entry(app: RouteApp) -> Handler:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            checked = guard(event, record.query)
+            checked = guard(edge.request(event, record), record.query)
         except RegistryError as error:
-            return problems.error_proxy_response(error)
+            return edge.response(event, problems.error_proxy_response(error))
         try:
-            return dict(resolve(checked, context))
+            return edge.response(event, dict(resolve(checked, context)))
         finally:
             metrics.flush()
 

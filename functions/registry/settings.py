@@ -90,6 +90,23 @@ def get_authorizer_settings() -> AuthorizerSettings:
 
 
 @dataclass(frozen=True)
+class EdgeSettings:
+    # Browser origins allowed to call the API (registry/cors.py); empty: no cross-origin access.
+    cors_origins: tuple[str, ...]
+
+
+@cache
+def get_edge_settings() -> EdgeSettings:
+    """What every route function (and the local server) applies to its answers: CORS_ORIGINS."""
+    from registry.cors import parse_origins
+
+    try:
+        return EdgeSettings(cors_origins=parse_origins(os.environ.get("CORS_ORIGINS", "")))
+    except ValueError as error:
+        raise SettingsError(f"environment variable CORS_ORIGINS: {error}") from None
+
+
+@dataclass(frozen=True)
 class MigrationSettings:
     table_name: str
 

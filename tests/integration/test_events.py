@@ -100,8 +100,8 @@ def registered(make_device):
     return make_device(name="Sample", device_type="sensor", mac_address="02:00:00:00:ee:01")
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=[route.handler for route in ROUTES])
-def test_event_fed_to_its_handler_gets_the_route_success_status(route, registered, invoke):
+def sample_for(route, registered, invoke):
+    """The route's sample event, acting on ``registered`` (deleted first where the route needs that)."""
     text = (EVENTS / f"{route.handler}.json").read_text().replace(SAMPLE_DEVICE_ID, registered["id"])
     if route.handler == "delete_credential":  # a credential of the device, to revoke
         created = invoke("create_credential", f"/devices/{registered['id']}/credentials", body={})["json"]
@@ -109,8 +109,37 @@ def test_event_fed_to_its_handler_gets_the_route_success_status(route, registere
     event = json.loads(text)
     if route.handler == "restore_device":  # only a deleted device can be restored
         assert invoke("delete_device", f"/devices/{registered['id']}")["statusCode"] == 204
-    module = importlib.import_module(f"handlers.{route.handler}")
-    response = module.lambda_handler(event, LambdaContext())
+    return event
+
+
+def answer(route, event):
+    return importlib.import_module(f"handlers.{route.handler}").lambda_handler(event, LambdaContext())
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.handler for route in ROUTES])
+def test_event_behind_a_custom_domain_base_path_gets_the_route_success_status(route, registered, invoke):
+    """A base path mapping (https://api.example.com/registry/...) puts its prefix in ``path`` only."""
+    event = sample_for(route, registered, invoke)
+    event["path"] = f"/registry{event['path']}"
+    event["requestContext"]["path"] = event["path"]
+    assert answer(route, event)["statusCode"] == EXPECTED_STATUS[route.handler]
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "GET"], ids=lambda r: r.handler)
+def test_get_event_sent_as_head_gets_the_same_status_and_headers_without_a_body(route, registered, invoke):
+    event = sample_for(route, registered, invoke)
+    get = answer(route, event)
+    head = answer(
+        route, {**event, "httpMethod": "HEAD", "requestContext": {**event["requestContext"], "httpMethod": "HEAD"}}
+    )
+    assert head["statusCode"] == get["statusCode"] == EXPECTED_STATUS[route.handler] and head["body"] == ""
+    assert head.get("multiValueHeaders") == get.get("multiValueHeaders") and head.get("headers") == get.get("headers")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.handler for route in ROUTES])
+def test_event_fed_to_its_handler_gets_the_route_success_status(route, registered, invoke):
+    event = sample_for(route, registered, invoke)
+    response = answer(route, event)
     assert response["statusCode"] == EXPECTED_STATUS[route.handler], response.get("body")
     if route.handler == "list_devices":
         assert [item["id"] for item in json.loads(response["body"])["items"]] == [registered["id"]]

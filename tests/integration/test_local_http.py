@@ -5,85 +5,14 @@ connection hanging or reads one request's bytes as the next request."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from http.client import parse_headers
-from typing import Any, BinaryIO
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support import assert_problem
+from tests.support import connection, device_body
 
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def problem(self, status: int, slug: str | None = None) -> dict[str, Any]:
-        return assert_problem(
-            {"statusCode": self.status, "headers": self.headers, "body": self.body.decode()}, status, slug
-        )
-
-
-class Client:
-    """One connection, bytes written as given, answers read in order."""
-
-    def __init__(self, url: str) -> None:
-        where = urlsplit(url)
-        self.host = where.netloc
-        self.sock = socket.create_connection((where.hostname, where.port), timeout=30)
-        self.stream: BinaryIO = self.sock.makefile("rb")
-
-    def send(self, raw: bytes) -> None:
-        self.sock.sendall(raw)
-
-    def request(self, method: str, path: str, body: bytes = b"", headers: tuple[str, ...] = ()) -> bytes:
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", *headers]
-        if body and not any(line.lower().startswith(("content-length", "transfer-encoding")) for line in headers):
-            head.append(f"Content-Length: {len(body)}")
-        return "\r\n".join(head).encode() + b"\r\n\r\n" + body
-
-    def answer(self, *, head: bool = False) -> Answer | None:
-        """The next answer, or None if the server closed the connection."""
-        line = self.stream.readline()
-        if not line:
-            return None
-        status = int(line.split(b" ", 2)[1])
-        message = parse_headers(self.stream)  # type: ignore[arg-type]
-        headers = {name: value for name, value in message.items()}
-        length = 0 if head or status in (204, 304) else int(message.get("Content-Length", 0))
-        return Answer(status, headers, self.stream.read(length))
-
-    def closed(self) -> bool:
-        return self.stream.read(1) == b""
-
-    def close(self) -> None:
-        self.stream.close()
-        self.sock.close()
-
-
-@contextmanager
-def connection(url: str) -> Iterator[Client]:
-    client = Client(url)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def device_body() -> bytes:
-    mac = ":".join(f"{b:02x}" for b in [0x0A, *uuid.uuid4().bytes[:5]])
-    return json.dumps({"name": "Framed", "device_type": "sensor", "mac_address": mac}).encode()
 
 
 def chunked(body: bytes, size: int = 7) -> bytes:

@@ -173,10 +173,10 @@ def test_every_error_is_a_problem_document(api, method, path, kwargs, status):
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("PUT", "/devices", "GET, POST"),
-        ("POST", f"/devices/{UNKNOWN}", "DELETE, GET, PATCH"),
-        ("PATCH", f"/devices/{UNKNOWN}/status", "GET, PUT"),
-        ("DELETE", f"/devices/{UNKNOWN}/history", "GET"),
+        ("PUT", "/devices", "GET, HEAD, POST"),
+        ("POST", f"/devices/{UNKNOWN}", "DELETE, GET, HEAD, PATCH"),
+        ("PATCH", f"/devices/{UNKNOWN}/status", "GET, HEAD, PUT"),
+        ("DELETE", f"/devices/{UNKNOWN}/history", "GET, HEAD"),
     ],
 )
 def test_wrong_method_is_405_with_allow(api, method, path, allowed):
