@@ -68,9 +68,12 @@ def cached_routes() -> list[Route]:
 
 
 def method_throttle(route: Route, stage: StageConfig) -> Throttle | None:
-    """A method's own limit under the stage's: writes (the costly calls) and the public docs."""
+    """A method's own limit under the stage's: writes (the costly calls), batches (costlier) and
+    the public docs."""
     if route.scope is None:
         return stage.docs_throttle
+    if route.batch:
+        return stage.batch_throttle
     return stage.write_throttle if route.is_write else None
 
 

@@ -49,12 +49,15 @@ class Concurrency:
     docs: int
     # Creating, listing and revoking device credentials: a few calls per device per rotation.
     credentials: int
+    batch: int  # a batch route's function (up to 100 writes an invocation, 8 at a time)
 
     def of(self, route: Route) -> int:
         if route.auth is None:
             return self.docs
         if "/credentials" in route.path:
             return self.credentials
+        if route.batch:
+            return self.batch
         return self.write if route.is_write else self.read
 
     @property
@@ -76,6 +79,9 @@ class StageConfig:
     # write functions' reserved concurrency, so a flood of writes gets API Gateway's 429 with
     # Retry-After rather than a Lambda throttle (a 5xx).
     write_throttle: Throttle
+    # Each batch method's limit (up to 100 items a request): under the batch functions'
+    # reserved concurrency, at ~1 s a batch.
+    batch_throttle: Throttle
     # GET /swagger: public, so it has a low limit of its own (and is cached).
     docs_throttle: Throttle
     # None: no reservation (the functions share the account's unreserved pool).
@@ -98,7 +104,7 @@ class StageConfig:
             raise ValueError(f"{self.name}: webhook_url must be https:// and come with webhook_secret_name")
         if not self.throttle.below(ACCOUNT_THROTTLE):
             raise ValueError(f"{self.name}: the stage throttle must stay below the account's {ACCOUNT_THROTTLE}")
-        for limit in (self.write_throttle, self.docs_throttle):
+        for limit in (self.write_throttle, self.batch_throttle, self.docs_throttle):
             if not limit.within(self.throttle):
                 raise ValueError(f"{self.name}: a method throttle {limit} exceeds the stage's {self.throttle}")
         reserved = self.reserved_concurrency.total if self.reserved_concurrency else 0
@@ -115,6 +121,7 @@ STAGES = {
         log_level="DEBUG",
         throttle=Throttle(rate=50, burst=100),
         write_throttle=Throttle(rate=20, burst=40),
+        batch_throttle=Throttle(rate=2, burst=4),
         docs_throttle=Throttle(rate=5, burst=10),
         # No reservation: dev must deploy into any account, also a new one whose concurrency
         # quota is still below 1,000 (where any reservation is refused) or one that prod
@@ -135,13 +142,16 @@ STAGES = {
         throttle=Throttle(rate=8_000, burst=4_000),
         # ≤ 60 concurrent executions per write function at ≤ 0.1 s a write.
         write_throttle=Throttle(rate=500, burst=60),
+        # ≤ 10 concurrent executions per batch function at ≤ 1 s a batch of 100: up to 1,000
+        # devices or reports a second per batch route.
+        batch_throttle=Throttle(rate=10, burst=10),
         docs_throttle=Throttle(rate=10, burst=20),
-        # 9 reads x 55 + 6 writes x 60 + docs 5 + 3 credential routes x 5 = 875 of a default
-        # account's 1,000: leaves 125 unreserved, above Lambda's minimum of 100, for dev, the
-        # deploy-time custom resource and anything else in the account (docs/deployment.md). Reads
-        # are cached and take ~10 ms: 55 each (60 with the stats route would reserve 905, over
-        # the 900 allowed).
-        reserved_concurrency=Concurrency(read=55, write=60, docs=5, credentials=5),
+        # 9 reads x 55 + 6 writes x 60 + docs 5 + 3 credential routes x 5 + 2 batch routes x 10
+        # = 895 of a default account's 1,000: leaves 105 unreserved, above Lambda's minimum of 100,
+        # for dev, the deploy-time custom resource and anything else in the account
+        # (docs/deployment.md). Reads are cached and take ~10 ms: 55 each (60 with the stats route
+        # would reserve 905, over the 900 allowed).
+        reserved_concurrency=Concurrency(read=55, write=60, docs=5, credentials=5, batch=10),
         snap_start=True,
     ),
 }

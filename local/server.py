@@ -36,7 +36,8 @@ from registry.settings import get_edge_settings
 
 TABLE_NAME = "device-registry-local"
 IDEMPOTENCY_TABLE_NAME = "device-registry-idempotency-local"
-# API Gateway refuses payloads over 10 MB; the handlers answer 413 above 64 KiB.
+# API Gateway refuses payloads over 10 MB; the handlers answer 413 above their route's limit
+# (registry/routes.py: 64 KiB, 1 MiB for a batch).
 MAX_READ_BYTES = 10 * 1024 * 1024
 # The request target and each header line, as http.server had it (longer: 414 and 431).
 MAX_LINE_BYTES = 64 * 1024

@@ -8,11 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
@@ -61,10 +64,27 @@ def _reset_cached_clients() -> None:
     idempotency._runner.cache_clear()
 
 
+@contextmanager
+def _one_request_at_a_time() -> Iterator[None]:
+    """moto's backend answers requests made at once from several threads (a batch's items)
+    interleaved, where DynamoDB applies each atomically: as the local server's embedded
+    DynamoDB does (local/dynamodb.py), answer one at a time."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock, answer = threading.Lock(), BotocoreStubber.process_request
+
+    def serialized(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return answer(self, request)
+
+    with patch.object(BotocoreStubber, "process_request", serialized):
+        yield
+
+
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
     """A fresh moto DynamoDB with both tables, created from the stack's own definitions."""
-    with mock_aws():
+    with mock_aws(), _one_request_at_a_time():
         _reset_cached_clients()
         client = boto3.client("dynamodb")
         client.create_table(**table.create_table_request(TABLE_NAME))
@@ -202,7 +222,7 @@ def local_server(
         try:
             requests.get(f"{url}/devices", timeout=1)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a busy machine
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise RuntimeError(f"local server did not start:\n{log.read_text()}") from None

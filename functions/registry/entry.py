@@ -33,7 +33,7 @@ def entry(app: RouteApp) -> Handler:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            checked = guard(edge.request(event, record), record.query)
+            checked = guard(edge.request(event, record), record.query, record.max_body_bytes)
         except RegistryError as error:
             return edge.response(event, problems.error_proxy_response(error))
         try:

@@ -85,6 +85,18 @@ class MacAddressTaken(RegistryError):
         self.existing_id = existing_id
 
 
+class MacRepeatedInBatch(RegistryError):
+    """A MAC address that an earlier item of the same batch claimed and could not register."""
+
+    status, slug, title = 409, "mac-address-repeated", "MAC address repeated in the batch"
+
+    def __init__(self, mac: str, first_index: int) -> None:
+        super().__init__(
+            f"MAC address {mac} is also in item {first_index} of this batch, whose registration did not "
+            "complete; send that item again (this one is a repeat of it)."
+        )
+
+
 class DeviceNotDeleted(RegistryError):
     status, slug, title = 409, "device-not-deleted", "Device not deleted"
 

@@ -17,8 +17,7 @@ from registry.errors import (
     ValidationFailed,
 )
 from registry.resolver import JSON, REQUEST_HEADERS, body_media_types
-
-MAX_BODY_BYTES = 64 * 1024
+from registry.routes import MAX_BODY_BYTES
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -99,7 +98,9 @@ def _combine_lines(event: dict[str, Any]) -> dict[str, Any]:
     return event if combined == multi else {**event, "headers": headers, "multiValueHeaders": combined}
 
 
-def guard(event: dict[str, Any], known_query: tuple[str, ...] = ()) -> dict[str, Any]:
+def guard(
+    event: dict[str, Any], known_query: tuple[str, ...] = (), max_body_bytes: int = MAX_BODY_BYTES
+) -> dict[str, Any]:
     """Reject what no route should parse: query parameters on writes, oversized, non-JSON or
     malformed bodies.
 
@@ -110,8 +111,8 @@ def guard(event: dict[str, Any], known_query: tuple[str, ...] = ()) -> dict[str,
     event = {**event, "httpMethod": str(event.get("httpMethod") or "").upper()}
     event = _combine_lines(_check_query(event, known_query))
     raw = _body_bytes(event)
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} bytes.")
+    if len(raw) > max_body_bytes:
+        raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {max_body_bytes} bytes.")
     _check_content_encoding(event, raw)
     if event.get("httpMethod") not in {"POST", "PUT", "PATCH"}:
         return event

@@ -8,6 +8,7 @@ nothing of CloudWatch and tests can count in a list."""
 
 from __future__ import annotations
 
+import threading
 from enum import StrEnum
 
 from aws_lambda_powertools import Metrics
@@ -16,6 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 NAMESPACE = "DeviceRegistry"
 
 _metrics = Metrics()
+# A batch's items are written by several threads (registry/batch.py); the metric set is a plain dict.
+_lock = threading.Lock()
 
 
 class Counter(StrEnum):
@@ -25,7 +28,8 @@ class Counter(StrEnum):
 
 
 def count(counter: Counter) -> None:
-    _metrics.add_metric(name=counter.value, unit=MetricUnit.Count, value=1)
+    with _lock:
+        _metrics.add_metric(name=counter.value, unit=MetricUnit.Count, value=1)
 
 
 def flush() -> None:

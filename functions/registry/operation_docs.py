@@ -6,6 +6,7 @@ from typing import Any
 
 from registry.models import Problem
 from registry.problems import PROBLEM_JSON
+from registry.routes import MAX_BODY_BYTES, Route
 
 _MEANING = {
     400: "Malformed JSON, cursor or header",
@@ -13,7 +14,6 @@ _MEANING = {
     405: "Method not allowed on this path",
     409: "Conflict: MAC address taken, concurrent update, or Idempotency-Key in use",
     412: "If-Match does not match the current ETag",
-    413: "Body over 64 KiB",
     415: "Body is not JSON",
     422: "Validation failed; `errors` lists each field",
     503: "Store busy or unreachable; retry after `Retry-After` seconds",
@@ -67,12 +67,28 @@ def answer(
     return response
 
 
-def errors(*codes: int) -> dict[int, dict[str, Any]]:
-    """OpenAPI responses for these error codes (and 503, which any route may answer)."""
+def errors(*codes: int, body_limit: int = MAX_BODY_BYTES) -> dict[int, dict[str, Any]]:
+    """OpenAPI responses for these error codes (and 503, which any route may answer); 413 names
+    the route's ``body_limit``."""
+    meaning = {**_MEANING, 413: f"Body over {_size(body_limit)}"}
     responses: dict[int, dict[str, Any]] = {
-        code: {"description": _MEANING[code], "content": {PROBLEM_JSON: {"model": Problem}}} for code in (*codes, 503)
+        code: {"description": meaning[code], "content": {PROBLEM_JSON: {"model": Problem}}} for code in (*codes, 503)
     }
     responses[503]["headers"] = headers(RETRY_AFTER)
     if 409 in responses:  # a concurrent update or a key still in progress says when to retry
         responses[409]["headers"] = headers(sometimes=(RETRY_AFTER,))
     return responses
+
+
+def _size(size: int) -> str:
+    """1024 → "1 KiB", 1048576 → "1 MiB"."""
+    return f"{size // 1024**2} MiB" if size % 1024**2 == 0 else f"{size // 1024} KiB"
+
+
+def batch_answers(route: Route, what: str) -> dict[int, dict[str, Any]]:
+    """A batch route's answers: 200 with each item's result (``what``), or an error about the
+    whole request, whose body may be as large as the route takes."""
+    return {
+        200: answer(f"{what}, in the order sent", replayable=True),
+        **errors(400, 413, 415, 422, body_limit=route.max_body_bytes),
+    }

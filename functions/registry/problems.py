@@ -35,11 +35,20 @@ logger = Logger(child=True)  # structured, with the request's correlation id
 _OUR_CODE = str(Path(__file__).resolve().parent.parent)
 
 
-def problem_body(status: int, slug: str, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> str:
+def _document(status: int, slug: str, title: str, detail: str, errors: list[dict[str, str]] | None) -> dict[str, Any]:
     document: dict[str, Any] = {"type": TYPE_PREFIX + slug, "title": title, "status": status, "detail": detail}
     if errors:
         document["errors"] = errors
-    return json.dumps(document)
+    return document
+
+
+def problem_body(status: int, slug: str, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> str:
+    return json.dumps(_document(status, slug, title, detail, errors))
+
+
+def problem_document(error: RegistryError) -> dict[str, Any]:
+    """The problem document of ``error`` as an object: one item's answer inside a batch's."""
+    return _document(error.status, error.slug, error.title, error.detail, error.errors)
 
 
 def problem_headers(retry_after: int | None = None, accept_encoding: str | None = None) -> dict[str, str]:

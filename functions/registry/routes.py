@@ -18,6 +18,10 @@ WRITE: Scope = "devices/write"
 Auth = Literal["cognito", "device"]
 COGNITO: Auth = "cognito"
 DEVICE: Auth = "device"
+# Request bodies: one device or report fits in 64 KiB; a batch of up to 100 in 1 MiB (API
+# Gateway takes 10 MB, Lambda 6 MB).
+MAX_BODY_BYTES = 64 * 1024
+MAX_BATCH_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class Route:
     # Writes honour Idempotency-Key (the first answer is stored and replayed) unless False: an
     # answer that must never be stored (a credential's secret).
     idempotent: bool = True
+    # Up to 100 items a request (registry/batch.py): a larger body, its own function size,
+    # reserved concurrency and throttle.
+    batch: bool = False
 
     def __post_init__(self) -> None:
         if (self.auth == COGNITO) != (self.scope is not None):
@@ -44,6 +51,10 @@ class Route:
     def function_id(self) -> str:
         """CamelCase name, e.g. ``GetDevice``: the CDK construct id of its Lambda."""
         return "".join(part.capitalize() for part in self.handler.split("_"))
+
+    @property
+    def max_body_bytes(self) -> int:
+        return MAX_BATCH_BODY_BYTES if self.batch else MAX_BODY_BYTES
 
     @property
     def is_write(self) -> bool:
@@ -96,6 +107,7 @@ DOCS_TTL = 300
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/devices", "create_device", WRITE),
+    Route("POST", "/devices/batch", "create_devices", WRITE, batch=True),
     Route("GET", "/devices", "list_devices", READ, LIST_TTL, LIST_QUERY),
     # A static segment wins over {device_id}, in API Gateway and in Route.match's callers.
     Route("GET", "/devices/stats", "device_stats", READ, STATS_TTL),
@@ -107,6 +119,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/devices/{device_id}/status", "get_status", READ, SHORT_TTL, AS_OF_QUERY),
     Route("GET", "/devices/{device_id}/diff", "diff_device", READ, SHORT_TTL, DIFF_QUERY),
     Route("PUT", "/devices/{device_id}/status", "put_status", WRITE),
+    Route("POST", "/status-reports", "report_statuses", WRITE, batch=True),
     Route("GET", "/devices/{device_id}/history", "list_history", READ, SHORT_TTL, HISTORY_QUERY),
     Route("GET", "/devices/{device_id}/history/{revision}", "get_history_entry", READ, IMMUTABLE_TTL),
     # Holder intervals change with every move of the address: cached as briefly as history.

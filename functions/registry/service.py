@@ -309,7 +309,13 @@ class DeviceService:
     # -- status ------------------------------------------------------------------------
 
     def set_status(
-        self, device_id: str, update: StatusUpdate, *, expected: ExpectedVersion | None, principal: str
+        self,
+        device_id: str,
+        update: StatusUpdate,
+        *,
+        expected: ExpectedVersion | None,
+        principal: str,
+        first: Device | None = None,
     ) -> Device:
         def plan(current: Device) -> Change | None:
             _check(expected, current.status_version, "status")
@@ -330,7 +336,7 @@ class DeviceService:
             )
             return Change(device=device, history=self._entry(device, HistoryKind.STATUS, at, principal, changes))
 
-        return self._write(device_id, plan)
+        return self._write(device_id, plan, first=first)
 
     # -- lists -----------------------------------------------------------------------
 

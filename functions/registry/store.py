@@ -53,6 +53,9 @@ _MIN_TIMESTAMP, _MAX_TIMESTAMP = "0000", "9999"
 # DynamoDB's 4 KB), and attempts at a transaction that conflicts with a concurrent batch.
 STATS_BUCKETS_PER_UPDATE = 100
 STATS_ATTEMPTS = 8
+# A BatchGetItem whose keys DynamoDB leaves unprocessed (throttling) asks for them again, after
+# a full-jitter backoff (≤ 50 ms, 100 ms, ...), at most this many times in all.
+BATCH_GET_ATTEMPTS = 5
 
 
 def _chunks[T](items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -173,6 +176,27 @@ class DeviceStore:
             else:
                 entry = HistoryRecord.from_item(values)
         return device, entry
+
+    def get_devices(self, device_ids: Sequence[str]) -> dict[str, Device]:
+        """The current items (tombstones too) of up to 100 devices by id, in one strongly
+        consistent BatchGetItem; ids never registered are absent. Keys DynamoDB leaves
+        unprocessed are asked for again (bounded); still unprocessed: busy, retry shortly."""
+        keys = [_to_item(table.device_key(device_id)) for device_id in dict.fromkeys(device_ids)]
+        found: dict[str, Device] = {}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            response = self._call(
+                self.client.batch_get_item,
+                RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}},
+            )
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                device = Device.from_item(upgraded(_from_item(item)))
+                found[device.id] = device
+            keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+            if not keys:
+                return found
+            if attempt + 1 < BATCH_GET_ATTEMPTS:
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        raise _unavailable(RuntimeError("BatchGetItem left keys unprocessed"))
 
     def latest_config_entry(self, device_id: str, *, at_or_before: HistoryRecord) -> HistoryRecord | None:
         """The latest config-kind entry (created, config, deleted, restored) at or before the entry

@@ -195,8 +195,10 @@ def test_every_write_method_has_its_own_throttle_under_the_stage_limit(synthesiz
     for route in (r for r in ROUTES if r.is_write):
         setting = _method_setting(template, route)
         assert setting is not None, f"no method setting for {route.method} {route.path}"
-        assert setting["ThrottlingRateLimit"] == STAGES[stage].write_throttle.rate < defaults["ThrottlingRateLimit"]
-        assert setting["ThrottlingBurstLimit"] == STAGES[stage].write_throttle.burst < defaults["ThrottlingBurstLimit"]
+        # A batch (up to 100 writes a request) has a lower limit of its own.
+        limit = STAGES[stage].batch_throttle if route.batch else STAGES[stage].write_throttle
+        assert setting["ThrottlingRateLimit"] == limit.rate < defaults["ThrottlingRateLimit"]
+        assert setting["ThrottlingBurstLimit"] == limit.burst < defaults["ThrottlingBurstLimit"]
         assert setting["CachingEnabled"] is False
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from infra.functions import RETENTION_HANDLERS
+from infra.functions import BATCH_MEMORY_MB, BATCH_TIMEOUT, MEMORY_MB, RETENTION_HANDLERS, TIMEOUT
 from infra.stage import STAGES, StageConfig
-from registry import settings, wiring
+from registry import batch, settings, wiring
 from registry.routes import ROUTES, Route, route_for
 from tests.infra.cfn import methods, resources
 from tests.infra.conftest import Synthesized
@@ -153,9 +153,9 @@ def test_the_docs_function_names_the_cognito_token_endpoint_for_swagger_ui(prod:
 def test_the_retention_setting_reaches_only_the_functions_that_write_or_need_status_history(
     prod: dict[str, Any], dev: dict[str, Any]
 ) -> None:
-    # put_status writes each status entry's expires_at; status as_of and diff need the horizon.
-    # Every other function tells an expired entry by its own expires_at, or reads none.
-    assert {"put_status", "get_status", "diff_device"} == RETENTION_HANDLERS
+    # put_status and report_statuses write each status entry's expires_at; status as_of and diff
+    # need the horizon. Every other function tells an expired entry by its own expires_at, or reads none.
+    assert {"put_status", "report_statuses", "get_status", "diff_device"} == RETENTION_HANDLERS
     for stage, template in (("prod", prod), ("dev", dev)):
         for route in ROUTES:
             variables = _function(template, route)["Environment"]["Variables"]
@@ -170,3 +170,15 @@ def test_status_history_is_kept_forever_unless_a_stage_says_otherwise() -> None:
     assert all(stage.status_history_days == 0 for stage in STAGES.values())
     with pytest.raises(ValueError, match="status_history_days"):
         replace(STAGES["dev"], status_history_days=-1)
+
+
+def test_a_batch_function_has_more_memory_and_time_and_writes_within_the_clients_connections(
+    prod: dict[str, Any],
+) -> None:
+    for route in ROUTES:
+        function = _function(prod, route)
+        if route.batch:
+            assert (function["MemorySize"], function["Timeout"]) == (BATCH_MEMORY_MB, BATCH_TIMEOUT.to_seconds())
+            assert function["MemorySize"] > MEMORY_MB and function["Timeout"] > TIMEOUT.to_seconds()
+    # The items written at once each hold one of the client's pooled connections.
+    assert wiring.CLIENT_CONFIG.max_pool_connections >= batch.WORKERS

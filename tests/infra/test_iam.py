@@ -69,6 +69,9 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "list_history": {"table": {GET, QUERY}, **{f"index:{name}": {QUERY} for name in _index_names("history_")}},
     "create_device": {"table": {GET, PUT}, **IDEMPOTENCY},
     "put_status": {"table": {GET, PUT}, **IDEMPOTENCY},
+    "create_devices": {"table": {GET, PUT}, **IDEMPOTENCY},  # as create_device, per device
+    # the devices in one batch, then as put_status per device
+    "report_statuses": {"table": {GET, BATCH_GET, PUT}, **IDEMPOTENCY},
     "update_device": {"table": {GET, PUT, DELETE}, **IDEMPOTENCY},  # releases the old MAC's claim
     "delete_device": {"table": {GET, PUT, DELETE}, **IDEMPOTENCY},  # releases the MAC's claim
     # device + revision in one batch; a status revision's config entry by Query; moves the MAC claim

@@ -31,6 +31,8 @@ PROXY_FIELDS = {
 }
 EXPECTED_STATUS = {
     "create_device": 201,
+    "create_devices": 200,
+    "report_statuses": 200,
     "list_devices": 200,
     "get_device": 200,
     "update_device": 200,
@@ -155,3 +157,8 @@ def test_event_fed_to_its_handler_gets_the_route_success_status(route, registere
         assert (entry["kind"], entry["reason"]) == ("restored", "deleted by mistake")
     if route.handler == "create_device":
         assert json.loads(response["body"])["mac_address"] == "00:1a:2b:3c:4d:5e"
+    if route.handler == "create_devices":
+        assert json.loads(response["body"])["created"] == 2
+    if route.handler == "report_statuses":
+        answered = json.loads(response["body"])
+        assert (answered["changed"], answered["results"][0]["device_id"]) == (1, registered["id"])

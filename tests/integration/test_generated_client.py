@@ -267,3 +267,39 @@ def test_generated_client_reads_the_fleet_statistics(client):
     assert fleet.total >= 0 and fleet.as_of
     for counts in (fleet.by_status, fleet.by_device_type, fleet.by_firmware_version):
         assert all(isinstance(n, int) and n > 0 for n in counts.to_dict().values())
+
+
+def test_generated_client_registers_a_batch_and_reports_statuses_for_it(client):
+    m = models()
+    create_devices, report_statuses = api("devices.create_devices"), api("status.report_statuses")
+    digits = f"02c3{uuid.uuid4().hex[:6]}"
+    # A batch's items are declared inline (each is validated on its own): the generator names them.
+    device = m.DeviceBatchDeviceAttributes
+    devices = [
+        device(name="Batch one", device_type="sensor", mac_address=f"{digits}01"),
+        device(name="Batch twin", device_type="sensor", mac_address=f"{digits}01"),
+        device(name="Batch two", device_type="meter", mac_address=f"{digits}02"),
+    ]
+    key = f"generated-batch-{uuid.uuid4()}"
+    batch = create_devices.sync_detailed(client=client, body=m.DeviceBatch(devices=devices), idempotency_key=key)
+    assert batch.status_code == HTTPStatus.OK, batch.content
+    first, twin, second = batch.parsed.results
+    assert isinstance(first, m.DeviceRegistered) and isinstance(second, m.DeviceRegistered)
+    assert isinstance(twin, m.RegistrationFailed) and twin.status == 409 and str(first.device.id) in twin.problem.detail
+    assert (batch.parsed.created, batch.parsed.failed) == (2, 1)
+    replay = create_devices.sync_detailed(client=client, body=m.DeviceBatch(devices=devices), idempotency_key=key)
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.parsed.to_dict() == batch.parsed.to_dict()
+
+    unknown = str(uuid.uuid4())
+    report = m.StatusReportBatchStatusReport
+    reports = [
+        report(device_id=first.device.id, status=m.StatusValue.ONLINE, reason="booted"),
+        report(device_id=second.device.id, status=m.StatusValue.UNKNOWN),
+        report(device_id=unknown, status=m.StatusValue.ONLINE),
+    ]
+    reported = report_statuses.sync_detailed(client=client, body=m.StatusReportBatch(reports=reports))
+    assert reported.status_code == HTTPStatus.OK, reported.content
+    changed, unchanged, missing = reported.parsed.results
+    assert (changed.changed, changed.version, unchanged.changed, unchanged.version) == (True, 2, False, 1)
+    assert isinstance(missing, m.ReportFailed) and missing.status == 404 and unknown in missing.problem.detail
+    assert (reported.parsed.changed, reported.parsed.unchanged, reported.parsed.failed) == (1, 1, 1)

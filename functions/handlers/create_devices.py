@@ -1,0 +1,40 @@
+"""POST /devices/batch — register up to 100 devices, each on its own."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+
+from registry.batch import register_all
+from registry.batch_models import DeviceBatch, DeviceBatchResults
+from registry.batch_views import registration_results
+from registry.entry import entry
+from registry.operation_docs import batch_answers
+from registry.params import IdempotencyKey
+from registry.resolver import RouteApp, principal
+from registry.service import DeviceService
+from registry.wiring import get_service
+
+app = RouteApp("create_devices")
+
+
+@app.operation(
+    summary="Register up to 100 devices",
+    description=(
+        "Each device registers on its own, as `POST /devices` would register it: `results` answers each, "
+        "in the order sent (201 with the device, or 409/422/503 with a problem document), and one bad device "
+        "stops no other. A MAC address sent twice registers once: the repeat gets 409. A request that is not "
+        "a batch (malformed JSON, no `devices`, none or more than 100) registers nothing. Send "
+        "`Idempotency-Key` to make a retry of the whole batch safe."
+    ),
+    responses=batch_answers(app.record, "Each device's result"),
+    tags=["devices"],
+)
+def create_devices(
+    batch: DeviceBatch,
+    service: Annotated[DeviceService, Depends(get_service)],
+    idempotency_key: IdempotencyKey = None,
+) -> DeviceBatchResults:
+    return registration_results(register_all(service, batch.devices, principal(app)))
+
+
+lambda_handler = entry(app)
