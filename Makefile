@@ -81,7 +81,9 @@ FUZZ_EXAMPLES ?= 1000
 fuzz: install  ## long contract fuzz: schemathesis, every check, against the local server, FUZZ_EXAMPLES per operation (~6 min at 1000)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/reliability/test_contract_fuzz.py
 
-bench: install node_modules/.installed
+bench: install node_modules/.installed  ## docs/cost.md's units and bills checked against the code, then the benchmarks (docs/performance.md)
+	$(PY) -m pytest -q tests/integration/test_dynamodb_cost.py -k units_per_device
+	$(PY) -m benchmarks.bill --check
 	$(PY) -m benchmarks
 
 clean:

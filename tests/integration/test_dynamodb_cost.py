@@ -10,12 +10,15 @@ Run with ``-s`` (or look at the terminal summary) for the figures."""
 from __future__ import annotations
 
 import json
+import math
+import threading
 from collections import Counter
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from benchmarks import bill, cost
 from registry import table, wiring
 from registry.models import DeviceAttributes, StatusUpdate
 from registry.routes import ROUTES
@@ -48,6 +51,9 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
     other = make_device()
     keyed = dict(status=201, body=_new("00:00:00:00:00:03"), headers={"Idempotency-Key": "cost-1"})
     taken = dict(status=409, body=_new("00:00:00:00:00:01"), headers={"Idempotency-Key": "cost-2"})
+    two_new = {"devices": [_new("00:00:00:00:00:04"), _new("00:00:00:00:00:05")]}
+    statuses = [{"device_id": device["id"], "status": "maintenance"}, {"device_id": other["id"], "status": "unknown"}]
+    reports = dict(status=200, body={"reports": statuses})
     # (route, what, expected requests, the call)
     cases = [
         ("create_device", "201", {"TransactWriteItems": 1}, dict(status=201, body={**_new(), "name": "n"})),
@@ -132,6 +138,10 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         ("create_device", "201 with Idempotency-Key", {"PutItem": 1, "TransactWriteItems": 1, "UpdateItem": 1}, keyed),
         ("create_device", "201 replayed", {"PutItem": 1}, keyed),
         ("create_device", "409 with Idempotency-Key", {"PutItem": 1, "TransactWriteItems": 1, "DeleteItem": 1}, taken),
+        # A batch: one transaction per device registered; the reports' devices in one BatchGetItem,
+        # then one transaction per device whose status changes.
+        ("create_devices", "200, two devices", {"TransactWriteItems": 2}, dict(status=200, body=two_new)),
+        ("report_statuses", "200, one change, one the same", {"BatchGetItem": 1, "TransactWriteItems": 1}, reports),
     ]
     rows = []
     for handler, what, expected, call in cases:
@@ -423,3 +433,158 @@ def _report(cost_figures, title, header, rows):
     text = "\n".join(lines)
     print(f"\n{text}")
     cost_figures.append(text)
+
+
+# -- capacity units per device, the figures docs/cost.md prices ------------------------------------
+#
+# moto reports no true ConsumedCapacity, so the units are computed from the items each request read
+# or wrote, by DynamoDB's billing rules: a read 1 unit per 4 KB (at least 1, per item in a
+# BatchGetItem, half when eventually consistent); a write 1 unit per KB, doubled inside a
+# transaction; an index entry 1 unit per KB of what it projects, written only when the entry
+# appears, goes or changes (a key change is a delete and a put), never doubled.
+
+DEVICES_PER_BATCH = 10  # devices per batch here: each device's units do not depend on it (only the requests do)
+
+
+class CapacityMeter:
+    """Read and write units of the requests the handlers' client makes, from the items involved
+    (the items a write replaces are read beforehand on the test's own, unmetered client)."""
+
+    def __init__(self, client, reader) -> None:
+        self.reader = reader
+        self.rru = self.wru = 0.0
+        self.lock = threading.Lock()  # a batch's items are written from several threads
+        client.meta.events.register("before-parameter-build.dynamodb", self._before)
+        client.meta.events.register("after-call.dynamodb", self._after)
+
+    def reset(self) -> None:
+        self.rru = self.wru = 0.0
+
+    def _before(self, model, params, context, **_) -> None:
+        context["metered_params"] = dict(params)
+        units = 0
+        if model.name == "TransactWriteItems":
+            for operation in params["TransactItems"]:
+                ((kind, body),) = operation.items()
+                old = self._stored(body["TableName"], body.get("Key") or _key(body["Item"]))
+                new = body.get("Item") if kind == "Put" else None
+                units += 2 * _kb(new or old or {})
+                if body["TableName"] == TABLE_NAME:
+                    units += sum(_index_units(index, old, new) for index in table.INDEXES)
+        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):  # the idempotency record
+            # billed on the item written: the answer an UpdateItem stores, for replays, included
+            written = {**params.get("Key", {}), **params.get("Item", {}), **params.get("ExpressionAttributeValues", {})}
+            units = max(1, _kb(written))
+        with self.lock:
+            self.wru += units
+
+    def _after(self, model, parsed, context, **_) -> None:
+        params = context.get("metered_params", {})
+        consistent = 1 if params.get("ConsistentRead") else 0.5
+        units = 0.0
+        if model.name == "GetItem":
+            units = consistent * max(1, _four_kb(parsed.get("Item", {})))
+        elif model.name == "BatchGetItem":
+            for name, request in params["RequestItems"].items():
+                found = parsed.get("Responses", {}).get(name, [])
+                weight = 1 if request.get("ConsistentRead") else 0.5
+                missing = len(request["Keys"]) - len(found)
+                units += weight * (sum(max(1, _four_kb(item)) for item in found) + missing)
+        elif model.name == "Query":
+            size = sum(cost.item_size(item) for item in parsed.get("Items", []))
+            units = consistent * max(1, math.ceil(size / 4096))
+        with self.lock:
+            self.rru += units
+
+    def _stored(self, table_name, key):
+        if table_name != TABLE_NAME:
+            return None
+        return self.reader.get_item(TableName=table_name, Key=key, ConsistentRead=True).get("Item")
+
+
+def _key(item):
+    return {name: item[name] for name in (table.PK, table.SK)}
+
+
+def _kb(item) -> int:
+    return math.ceil(cost.item_size(item) / 1024)
+
+
+def _four_kb(item) -> int:
+    return math.ceil(cost.item_size(item) / 4096)
+
+
+def _index_units(index, old, new) -> int:
+    """Units an index's entry costs when ``old`` becomes ``new`` (either may be None)."""
+
+    def entry(item):
+        if item is None or index.partition_key not in item or index.sort_key not in item:
+            return None
+        keys = {table.PK, table.SK, index.partition_key, index.sort_key}
+        kept = None if index.projection is None else keys | set(index.projection)
+        return {name: value for name, value in item.items() if kept is None or name in kept}
+
+    before, after = entry(old), entry(new)
+    if before == after:
+        return 0
+    if before is None or after is None:
+        return _kb(before or after)
+    moved = any(before[name] != after[name] for name in (index.partition_key, index.sort_key))
+    return _kb(before) + _kb(after) if moved else _kb(after)
+
+
+@pytest.fixture
+def capacity(dynamodb):
+    return CapacityMeter(wiring.dynamodb_client(), boto3.client("dynamodb"))
+
+
+def test_units_per_device_of_single_and_batched_writes_are_those_docs_cost_md_prices(invoke, capacity, cost_figures):
+    """The per-device units of each operation the monthly bill counts: the same whether a device
+    is registered or reported on alone or in a batch (a batch saves requests, not units), and
+    exactly the figures of docs/cost.md's units table."""
+    fields = {"ip_address": "192.0.2.10", "firmware_version": "1.4.2", "location": "Building A, boiler room"}
+    body = lambda n: {**_new(f"02:c0:57:00:00:{n:02x}"), **fields, "attributes": {"floor": "B1", "vendor": "Acme"}}  # noqa: E731
+    measured: dict[str, tuple[float, float]] = {}
+
+    def measure_units(operation, devices, call):
+        capacity.reset()
+        response = call()
+        assert response["statusCode"] in (200, 201), response
+        measured[operation] = (capacity.rru / devices, capacity.wru / devices)
+        return response
+
+    single = measure_units("register", 1, lambda: invoke("create_device", body=body(0)))["json"]
+    batch = measure_units(
+        "register_batched",
+        DEVICES_PER_BATCH,
+        lambda: invoke("create_devices", body={"devices": [body(n) for n in range(1, 1 + DEVICES_PER_BATCH)]}),
+    )["json"]
+    keyed = {"devices": [body(n) for n in range(20, 20 + DEVICES_PER_BATCH)]}
+    measure_units(
+        "register_batched_keyed",
+        DEVICES_PER_BATCH,
+        lambda: invoke("create_devices", body=keyed, headers={"Idempotency-Key": "cost-batch"}),
+    )
+    path = f"/devices/{single['id']}"
+    measure_units("read_device", 1, lambda: invoke("get_device", path))
+    measure_units("attribute_change", 1, lambda: invoke("update_device", path, body={"location": "Roof"}))
+    measure_units("status_change", 1, lambda: invoke("put_status", f"{path}/status", body={"status": "online"}))
+    measure_units("status_unchanged", 1, lambda: invoke("put_status", f"{path}/status", body={"status": "online"}))
+    ids = [result["device"]["id"] for result in batch["results"]]
+    for operation, status in (("status_change_batched", "online"), ("status_unchanged_batched", "online")):
+        reports = {"reports": [{"device_id": device_id, "status": status} for device_id in ids]}
+        answer = measure_units(operation, DEVICES_PER_BATCH, lambda: invoke("report_statuses", body=reports))["json"]  # noqa: B023
+        assert answer["failed"] == 0
+
+    rounded = {name: (round(rru, 2), round(wru, 2)) for name, (rru, wru) in measured.items()}
+    rows = [(name, f"{rru:g}", f"{wru:g}") for name, (rru, wru) in rounded.items()]
+    _report(cost_figures, "Capacity units per device", ("operation", "RRU", "WRU"), rows)
+    documented = {name: (units.rru, units.wru) for name, units in bill.units().items()}
+    assert rounded == documented, "docs/cost.md's units table differs from the code: update it"
+    # A batch changes the requests, never a device's units.
+    assert measured["register"] == measured["register_batched"]
+    assert measured["status_change"][1] == measured["status_change_batched"][1]
+
+
+def test_docs_cost_md_bills_are_what_its_units_workload_and_prices_give():
+    assert bill.current(), "docs/cost.md: run .venv/bin/python -m benchmarks.bill --write"
