@@ -11,6 +11,7 @@ from typing import Any
 
 from registry import table
 from registry.errors import RegistryError, ValidationFailed
+from registry.fleet import FleetFilter
 from registry.guard import guard
 from registry.models import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
 from registry.preconditions import expected_version
@@ -72,7 +73,9 @@ def list_devices(event: Event) -> dict[str, Any]:
     status = StatusValue(query["status"]).value if "status" in query else None
     mac = canonical_mac(query["mac_address"]) if "mac_address" in query else None
     items, next_cursor = get_service().list_devices(
-        limit=_limit(query), cursor=_cursor(query), device_type=device_type, status=status, mac_address=mac
+        limit=_limit(query),
+        cursor=_cursor(query),
+        filters=FleetFilter(device_type=device_type, status=status, mac_address=mac),
     )
     return _answer(200, DevicePage(items=[device_summary(item) for item in items], next_cursor=next_cursor))
 

@@ -20,6 +20,8 @@ def _string(name: str) -> dynamodb.Attribute:
 def _projection(index: schema.Index) -> dict[str, Any]:
     if index.projection is None:
         return {"projection_type": dynamodb.ProjectionType.ALL}
+    if not index.projection:
+        return {"projection_type": dynamodb.ProjectionType.KEYS_ONLY}
     return {
         "projection_type": dynamodb.ProjectionType.INCLUDE,
         "non_key_attributes": list(index.projection),

@@ -89,8 +89,9 @@ TABLE_ACCESS = {
     # force when the entry does not carry it.
     "diff_device": TableAccess(items=(GET_ITEM,), indexes=(schema.HISTORY_BY_KIND,)),
     "get_history_entry": _READS_ONE_ITEM,
-    # One Query on the sparse list index that matches the filters; never the table itself.
-    "list_devices": TableAccess(indexes=tuple(index.name for index in schema.GLOBAL_INDEXES)),
+    # One Query on the sparse list index that matches the filters; a lookup index (fleet queries)
+    # names devices whose items one BatchGetItem then reads. Never a Query of the table itself.
+    "list_devices": TableAccess(items=(BATCH_GET_ITEM,), indexes=tuple(index.name for index in schema.GLOBAL_INDEXES)),
     # One Query on the table or a history index; an empty first page adds a GetItem of the
     # device, to tell "no such device" (404) from "no entries in this window".
     "list_history": TableAccess(items=(GET_ITEM, QUERY), indexes=tuple(index.name for index in schema.LOCAL_INDEXES)),

@@ -18,6 +18,7 @@ from mangum import Mangum
 from pydantic import AfterValidator
 
 from registry.errors import RegistryError
+from registry.fleet import FleetFilter
 from registry.models import (
     DeviceAttributes,
     DeviceDetail,
@@ -99,9 +100,7 @@ def list_devices(
     items, next_cursor = service.list_devices(
         limit=limit,
         cursor=cursor,
-        device_type=device_type,
-        status=status.value if status else None,
-        mac_address=mac_address,
+        filters=FleetFilter(device_type=device_type, status=status.value if status else None, mac_address=mac_address),
     )
     summaries = [DeviceSummary.model_validate(item.to_item()) for item in items]
     return DevicePage(items=summaries, next_cursor=next_cursor)

@@ -6,9 +6,10 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from registry.entry import entry
-from registry.models import PAGE_SIZE_DEFAULT, DevicePage, DeviceType, MacAddress, StatusValue
+from registry.fleet import FleetFilter
+from registry.models import PAGE_SIZE_DEFAULT, DevicePage, DeviceType, IpAddress, MacAddress, StatusValue, Tag
 from registry.operation_docs import errors
-from registry.params import PageCursor, PageSize
+from registry.params import FirmwareFilter, LocationFilter, NamePrefix, PageCursor, PageSize, SerialFilter
 from registry.resolver import RouteApp
 from registry.service import DeviceService
 from registry.views import device_summary
@@ -19,7 +20,13 @@ app = RouteApp("list_devices")
 
 @app.operation(
     summary="List devices",
-    description="Summaries (with status), ordered by id (registration order). Follow `next_cursor` until null.",
+    description=(
+        "Summaries (with status), ordered by id (registration order). Filters are exact and combine with AND. "
+        "One filter: a page reads at most `limit + 1` entries and is full unless it is the last. Several filters "
+        "(or a `name_prefix` of a length other than 1, 2, 4 or 8): a page reads at most `5 × (limit + 1)`, so it "
+        "may hold fewer than `limit` items, even none, while `next_cursor` is not null. Follow `next_cursor` "
+        "until null. Unknown query parameters are ignored."
+    ),
     responses={200: {"description": "A page of summaries"}, **errors(400, 422)},
     tags=["devices"],
 )
@@ -30,14 +37,25 @@ def list_devices(
     device_type: Annotated[DeviceType | None, Query(description="Only this type")] = None,
     status: Annotated[StatusValue | None, Query(description="Only this status")] = None,
     mac_address: Annotated[MacAddress | None, Query(description="Only this MAC address, any spelling")] = None,
+    firmware_version: FirmwareFilter = None,
+    location: LocationFilter = None,
+    serial_number: SerialFilter = None,
+    ip_address: Annotated[IpAddress | None, Query(description="Only this IP address, any spelling")] = None,
+    tag: Annotated[Tag | None, Query(description="Only devices carrying this tag (any case)")] = None,
+    name_prefix: NamePrefix = None,
 ) -> DevicePage:
-    items, next_cursor = service.list_devices(
-        limit=limit,
-        cursor=cursor,
+    filters = FleetFilter(
         device_type=device_type,
         status=status.value if status else None,
         mac_address=mac_address,
+        firmware_version=firmware_version,
+        location=location,
+        serial_number=serial_number,
+        ip_address=ip_address,
+        tag=tag,
+        name_prefix=name_prefix,
     )
+    items, next_cursor = service.list_devices(limit=limit, cursor=cursor, filters=filters)
     return DevicePage(items=[device_summary(item) for item in items], next_cursor=next_cursor)
 
 

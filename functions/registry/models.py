@@ -87,12 +87,15 @@ TimestampQuery = Annotated[
     AfterValidator(types.parse_timestamp),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": types.TIMESTAMP_PATTERN}),
 ]
-_NAME = StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+MAX_NAME = 128
+MAX_FIRMWARE = 64
+MAX_SERIAL = 128
+_NAME = StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)
 Name = Annotated[str, _NAME, _trimmed(_NAME)]
 _DEVICE_TYPE = StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
 DeviceType = Annotated[str, _DEVICE_TYPE, _trimmed(_DEVICE_TYPE)]
-FirmwareVersion = Annotated[str, StringConstraints(max_length=64)]
-SerialNumber = Annotated[str, StringConstraints(max_length=128)]
+FirmwareVersion = Annotated[str, StringConstraints(max_length=MAX_FIRMWARE)]
+SerialNumber = Annotated[str, StringConstraints(max_length=MAX_SERIAL)]
 MAX_LOCATION = 256
 MAX_REASON = 256
 Location = Annotated[str, StringConstraints(max_length=MAX_LOCATION)]

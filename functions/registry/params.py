@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from pydantic import AfterValidator
 
 from registry import cursors, preconditions
-from registry.models import PAGE_SIZE_MAX, DeviceId, TimestampQuery
+from registry.models import MAX_FIRMWARE, MAX_LOCATION, MAX_NAME, MAX_SERIAL, PAGE_SIZE_MAX, DeviceId, TimestampQuery
 from registry.resolver import IDEMPOTENCY_KEY, IF_MATCH
 
 # RFC 9110 entity tags as the API compares them: "*" or a comma-separated list of tags (quoted,
@@ -70,4 +70,15 @@ PageCursor = Annotated[
 AsOf = Annotated[
     TimestampQuery | None,
     Query(description="Answer as it was at this ISO 8601 time, which must have passed; such an answer has no `ETag`"),
+]
+
+# Fleet query filters (GET /devices): exact values, as long as the attribute they compare with can be.
+FirmwareFilter = Annotated[
+    str | None, Query(min_length=1, max_length=MAX_FIRMWARE, description="Only this firmware version")
+]
+LocationFilter = Annotated[str | None, Query(min_length=1, max_length=MAX_LOCATION, description="Only this location")]
+SerialFilter = Annotated[str | None, Query(min_length=1, max_length=MAX_SERIAL, description="Only this serial number")]
+NamePrefix = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_NAME, description="Only names starting with this (case-sensitive)"),
 ]

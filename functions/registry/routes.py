@@ -88,7 +88,19 @@ class Route:
         return parameters
 
 
-LIST_QUERY = ("limit", "cursor", "device_type", "status", "mac_address")
+LIST_QUERY = (
+    "limit",
+    "cursor",
+    "device_type",
+    "status",
+    "mac_address",
+    "firmware_version",
+    "location",
+    "serial_number",
+    "ip_address",
+    "tag",
+    "name_prefix",
+)
 HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
 AS_OF_QUERY = ("as_of",)
 DIFF_QUERY = ("from", "to")

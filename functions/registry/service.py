@@ -23,6 +23,7 @@ from registry.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from registry.fleet import UNFILTERED, FleetFilter
 from registry.metrics import Counter
 from registry.models import (
     ATTRIBUTE_FIELDS,
@@ -341,19 +342,11 @@ class DeviceService:
     # -- lists -----------------------------------------------------------------------
 
     def list_devices(
-        self,
-        *,
-        limit: int,
-        cursor: str | None,
-        device_type: str | None = None,
-        status: str | None = None,
-        mac_address: str | None = None,
+        self, *, limit: int, cursor: str | None, filters: FleetFilter = UNFILTERED
     ) -> tuple[list[ListedDevice], str | None]:
         after = cursors.decode_device_cursor(cursor) if cursor else None
-        page = self.store.list_devices(
-            device_type=device_type, status=status, mac_address=mac_address, limit=limit, after_id=after
-        )
-        next_cursor = cursors.encode_device_cursor(page.items[-1].id) if page.has_more else None
+        page = self.store.list_devices(filters, limit=limit, after_id=after)
+        next_cursor = cursors.encode_device_cursor(page.resume_after) if page.resume_after else None
         return page.items, next_cursor
 
     def history(
@@ -563,6 +556,7 @@ class DeviceService:
                     claim_mac=change.claim_mac,
                     release_mac=change.release_mac,
                     holders=change.holders,
+                    previous=current,
                 )
             except StaleRevision:
                 self.count(Counter.WRITE_CONFLICTS)

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from registry import table
+from registry import fleet, table
 from registry.credential_store import revocations
 from registry.errors import MacAddressTaken, ServiceUnavailable
+from registry.fleet import FleetFilter
 from registry.item_codec import decode as _from_item
 from registry.item_codec import encode as _to_item
 from registry.migrations import upgraded
@@ -58,6 +59,14 @@ STATS_ATTEMPTS = 8
 BATCH_GET_ATTEMPTS = 5
 
 
+BATCH_GET_KEYS = 100  # DynamoDB's most keys in one BatchGetItem
+
+
+def _start(start_key: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A Query's ``ExclusiveStartKey`` argument, if it has one."""
+    return {} if start_key is None else {"ExclusiveStartKey": _to_item(start_key)}
+
+
 def _chunks[T](items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
@@ -77,7 +86,13 @@ def _list_index_attributes(device: Device) -> dict[str, str]:
         table.LIST_BY_STATUS: device.status,
         table.LIST_BY_TYPE_STATUS: table.type_status_key(device.device_type, device.status),
         table.LIST_BY_MAC: device.mac_address,
+        **table.lookup_attributes(device.config()),
     }
+
+
+def _live_tags(device: Device) -> set[str]:
+    """The tags under which a device is listed: none once deleted."""
+    return set() if device.deleted else set(device.tags)
 
 
 def _device_item(device: Device) -> dict[str, Any]:
@@ -111,6 +126,18 @@ def _unavailable(error: Exception) -> ServiceUnavailable:
 class Page[RecordT]:
     items: list[RecordT]
     has_more: bool
+
+
+@dataclass(frozen=True)
+class DeviceList:
+    """A page of device summaries, and the id the next page starts after (None: the last page)."""
+
+    items: list[ListedDevice]
+    resume_after: str | None
+
+
+def _listed(device: Device) -> ListedDevice:
+    return ListedDevice(device.id, device.name, device.device_type, device.mac_address, device.status)
 
 
 @dataclass(frozen=True)
@@ -286,47 +313,91 @@ class DeviceStore:
         )
         return Page([Holder.from_item(item) for item in page.items], page.has_more)
 
-    def list_devices(
-        self,
-        *,
-        device_type: str | None,
-        status: str | None,
-        mac_address: str | None,
-        limit: int,
-        after_id: str | None,
-    ) -> Page[ListedDevice]:
-        """One Query on the sparse list index that matches the filters."""
-        filters: dict[str, str] = {}
-        if mac_address is not None:
-            index, value = table.LIST_BY_MAC, mac_address
-            filters = {k: v for k, v in (("device_type", device_type), ("status", status)) if v is not None}
-        elif device_type is not None and status is not None:
-            index, value = table.LIST_BY_TYPE_STATUS, table.type_status_key(device_type, status)
-        elif device_type is not None:
-            index, value = table.LIST_BY_TYPE, device_type
-        elif status is not None:
-            index, value = table.LIST_BY_STATUS, status
+    def list_devices(self, filters: FleetFilter, *, limit: int, after_id: str | None) -> DeviceList:
+        """A page of live devices matching ``filters``, in id order, after ``after_id``. Type,
+        status and MAC alone: one Query on the summary index that matches. Any other filter: the
+        lookup index :func:`fleet.plan` chooses, then the devices it names (BatchGetItem)."""
+        if filters.lookup:
+            return self._lookup_devices(filters, limit=limit, after_id=after_id)
+        extra: dict[str, str] = {}
+        if filters.mac_address is not None:
+            index, value = table.LIST_BY_MAC, filters.mac_address
+            extra = {k: v for k, v in (("device_type", filters.device_type), ("status", filters.status)) if v}
+        elif filters.device_type is not None and filters.status is not None:
+            index, value = table.LIST_BY_TYPE_STATUS, table.type_status_key(filters.device_type, filters.status)
+        elif filters.device_type is not None:
+            index, value = table.LIST_BY_TYPE, filters.device_type
+        elif filters.status is not None:
+            index, value = table.LIST_BY_STATUS, filters.status
         else:
             index, value = table.LIST_ALL, table.LIST_ALL_VALUE
         request: dict[str, Any] = {"IndexName": index}
         values: dict[str, Any] = {":v": value}
-        if filters:
-            request["FilterExpression"] = " AND ".join(f"#f{i} = :f{i}" for i in range(len(filters)))
-            request["ExpressionAttributeNames"] = {f"#f{i}": name for i, name in enumerate(filters)}
-            values.update({f":f{i}": v for i, v in enumerate(filters.values())})
-        start_key = None
-        if after_id is not None:
-            start_key = {**table.device_key(after_id), index: value, table.LIST_SORT: after_id}
+        if extra:
+            request["FilterExpression"] = " AND ".join(f"#f{i} = :f{i}" for i in range(len(extra)))
+            request["ExpressionAttributeNames"] = {f"#f{i}": name for i, name in enumerate(extra)}
+            values.update({f":f{i}": v for i, v in enumerate(extra.values())})
         page = self._query(
             request,
             condition=f"{index} = :v",
             values=values,
             limit=limit,
             ascending=True,
-            start_key=start_key,
+            start_key=self._list_start_key(index, value, after_id),
             consistent=False,  # global indexes are eventually consistent
         )
-        return Page([ListedDevice.from_item(item) for item in page.items], page.has_more)
+        items = [ListedDevice.from_item(item) for item in page.items]
+        return DeviceList(items, items[-1].id if page.has_more else None)
+
+    def _list_start_key(self, index: str, value: str, after_id: str | None) -> dict[str, Any] | None:
+        if after_id is None:
+            return None
+        # The entry's table key: the device's STATE item, or its tag item in list_by_tag.
+        key = table.tag_key(after_id, value) if index == table.LIST_BY_TAG else table.device_key(after_id)
+        return {**key, index: value, table.LIST_SORT: after_id}
+
+    def _lookup_devices(self, filters: FleetFilter, *, limit: int, after_id: str | None) -> DeviceList:
+        """Read up to :func:`fleet.read_budget` ids from the serving lookup index, then the
+        devices' items a chunk at a time (eventually consistent, as the index is) until one more
+        than a page matches every filter. The cursor is the last id examined, so a page may be
+        short, even empty, and the next one goes on from there."""
+        served = fleet.plan(filters)
+        budget = fleet.read_budget(served, limit)
+        response = self._call(
+            self.client.query,
+            TableName=self.table_name,
+            IndexName=served.index,
+            KeyConditionExpression=f"{served.index} = :v",
+            ExpressionAttributeValues=_to_item({":v": served.value}),
+            Limit=budget,
+            **_start(self._list_start_key(served.index, served.value, after_id)),
+        )
+        ids = [str(_from_item(item)[table.LIST_SORT]) for item in response.get("Items", [])]
+        more = len(ids) == budget or "LastEvaluatedKey" in response
+        if served.exact:
+            # Every entry matches: the page is the first `limit`, the one after tells "more".
+            more, ids = more or len(ids) > limit, ids[:limit]
+        matched: list[Device] = []
+        for chunk in _chunks(ids, BATCH_GET_KEYS):
+            devices = self._devices(chunk)
+            matched.extend(device for device in (devices.get(i) for i in chunk) if device and filters.matches(device))
+            if len(matched) > limit:
+                page = matched[:limit]
+                return DeviceList([_listed(device) for device in page], page[-1].id)
+        return DeviceList([_listed(device) for device in matched], ids[-1] if more and ids else None)
+
+    def _devices(self, device_ids: Sequence[str]) -> dict[str, Device]:
+        """The STATE items of these devices (≤ 100), eventually consistent, by id; throttled
+        keys (UnprocessedKeys) are asked again."""
+        keys = [_to_item(table.device_key(device_id)) for device_id in device_ids]
+        devices: dict[str, Device] = {}
+        while keys:
+            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": keys}})
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                device = Device.from_item(upgraded(_from_item(item)))
+                devices[device.id] = device
+            keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+        return devices
 
     def _query(
         self,
@@ -349,9 +420,7 @@ class DeviceStore:
             ScanIndexForward=ascending,
             ConsistentRead=consistent,
         )
-        if start_key is not None:
-            request["ExclusiveStartKey"] = _to_item(start_key)
-        response = self._call(self.client.query, **request)
+        response = self._call(self.client.query, **request, **_start(start_key))
         items = [_from_item(item) for item in response.get("Items", [])]
         return Page(items=items[:limit], has_more=len(items) > limit)
 
@@ -365,6 +434,7 @@ class DeviceStore:
                 self._claim(device.mac_address, device.id),
                 _Operation(self._put_history(device.id, history)),
                 *self._holder_puts(holders),
+                *self._tag_writes(device.id, set(), _live_tags(device)),
             ],
             device_id=device.id,
         )
@@ -378,11 +448,13 @@ class DeviceStore:
         claim_mac: str | None = None,
         release_mac: str | None = None,
         holders: tuple[HolderWrite, ...] = (),
+        previous: Device | None = None,
     ) -> None:
         """Replace the device's item if its revision is still ``expected_revision``, append
-        the history entry, move the MAC claim when the address changes or the device goes, and
-        put the holder intervals the change opens or closes; a deletion also deletes the device's
-        credentials (registry/credential_store.py ``revocations``).
+        the history entry, move the MAC claim when the address changes or the device goes,
+        put the holder intervals the change opens or closes, and move its tag items from the
+        ``previous`` device's live tags to this one's (no ``previous``: the tags are unchanged);
+        a deletion also deletes the device's credentials (registry/credential_store.py ``revocations``).
         Raises :class:`StaleRevision` if another writer got there first."""
         state_put = self._put(_device_item(device), new=False)
         state_put["Put"]["ConditionExpression"] = "revision = :expected"
@@ -399,6 +471,8 @@ class DeviceStore:
             }
             operations.append(_Operation({"Delete": release}))
         operations.extend(self._holder_puts(holders))
+        if previous is not None:
+            operations.extend(self._tag_writes(device.id, _live_tags(previous), _live_tags(device)))
         if history.kind == HistoryKind.DELETED:  # a deleted device's credentials go with it
             operations.extend(_Operation(item) for item in revocations(self.client, self.table_name, device.id))
         self._transact(operations, device_id=device.id)
@@ -485,6 +559,23 @@ class DeviceStore:
         # Unconditional: the transaction's device condition already orders the writes, and an
         # interval's key is its device's and revision's, so no other writer puts the same item.
         return [_Operation(self._put(_holder_item(*holder), new=False)) for holder in holders]
+
+    def _tag_writes(self, device_id: str, before: set[str], after: set[str]) -> list[_Operation]:
+        """Put an item for each tag the device gains, delete the item of each it loses: what
+        places it in ``list_by_tag``. Unconditional, ordered by the device's own condition."""
+        puts = [
+            _Operation(
+                self._put(
+                    {**table.tag_key(device_id, tag), table.LIST_BY_TAG: tag, table.LIST_SORT: device_id}, new=False
+                )
+            )
+            for tag in sorted(after - before)
+        ]
+        deletes = [
+            _Operation({"Delete": {"TableName": self.table_name, "Key": _to_item(table.tag_key(device_id, tag))}})
+            for tag in sorted(before - after)
+        ]
+        return puts + deletes
 
     def _put(self, item: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.table_name, "Item": _to_item(item)}

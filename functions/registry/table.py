@@ -7,6 +7,7 @@ Items of one device live under ``pk = DEVICE#<id>``:
   device is live, the attributes that place it in the list indexes (sparse GSIs);
 * ``sk = REV#<12 digits>``: one immutable history entry per revision, carrying the two
   local-index sort keys used by the history filters.
+* ``sk = TAG#<tag>``: one per tag of a live device, placing it in the ``list_by_tag`` index.
 
 A MAC claim item ``pk = MAC#<mac>, sk = CLAIM`` makes MAC addresses unique: it is written
 in the same transaction as the device.
@@ -21,6 +22,7 @@ open intervals, so closing one knows its key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 PK = "pk"
@@ -51,6 +53,48 @@ LIST_BY_MAC = "list_by_mac"
 # Summary fields copied into every list index, so a page is one Query.
 LIST_PROJECTION = ("id", "name", "device_type", "mac_address", "status")
 LIST_ALL_VALUE = "DEVICE"  # the one partition of the list_all index: every live device
+
+# Lookup indexes (fleet queries, docs/decisions.md): sparse, KEYS_ONLY, sorted by id. They hold
+# neither status nor any summary field, so a status change (most writes) writes nothing to them
+# and a change of one attribute writes only that attribute's index; a page reads their keys and
+# then the devices' items (one BatchGetItem). One index per single-valued attribute, on the
+# device's STATE item, partitioned by the attribute's value:
+LIST_BY_FIRMWARE = "list_by_firmware"
+LIST_BY_LOCATION = "list_by_location"
+LIST_BY_SERIAL = "list_by_serial"
+LIST_BY_IP = "list_by_ip"
+LOOKUP_ATTRIBUTES = {
+    "firmware_version": LIST_BY_FIRMWARE,
+    "location": LIST_BY_LOCATION,
+    "serial_number": LIST_BY_SERIAL,
+    "ip_address": LIST_BY_IP,
+}
+# name_prefix: one index per prefix length, partitioned by the name's first n characters (a name
+# shorter than n is not in it). A prefix of one of these lengths is an exact lookup; another is
+# served by the longest level shorter than it, the rest compared on the items read.
+NAME_PREFIX_LEVELS = (1, 2, 4, 8)
+# tag: a device has up to 20, an item can have one index key: one small item per (device, tag) in
+# the device's own partition (``sk = TAG#<tag>``), written when the tag set changes.
+LIST_BY_TAG = "list_by_tag"
+TAG_PREFIX = "TAG#"
+
+
+def name_prefix_index(length: int) -> str:
+    return f"list_by_name{length}"
+
+
+def lookup_attributes(values: Mapping[str, object]) -> dict[str, str]:
+    """The lookup index keys of a live device's STATE item, from its attributes (an empty value
+    is no key: DynamoDB refuses empty index keys, and no filter asks for one)."""
+    keys = {index: str(values[field]) for field, index in LOOKUP_ATTRIBUTES.items() if values.get(field)}
+    name = str(values.get("name") or "")
+    keys.update({name_prefix_index(n): name[:n] for n in NAME_PREFIX_LEVELS if len(name) >= n})
+    return keys
+
+
+def tag_key(device_id: str, tag: str) -> dict[str, str]:
+    """The item that places a device under one tag in ``list_by_tag``."""
+    return {PK: device_pk(device_id), SK: f"{TAG_PREFIX}{tag}"}
 
 
 # -- key formats: every key and index key value is built here and nowhere else ------------
@@ -135,7 +179,7 @@ class Index:
     partition_key: str
     sort_key: str
     local: bool = False
-    projection: tuple[str, ...] | None = None  # None: ALL attributes
+    projection: tuple[str, ...] | None = None  # None: ALL attributes; (): KEYS_ONLY
 
 
 LOCAL_INDEXES = (
@@ -143,10 +187,15 @@ LOCAL_INDEXES = (
     Index(HISTORY_BY_KIND, PK, HISTORY_KIND_AT, local=True),
 )
 
+LOOKUP_INDEXES = (
+    *LOOKUP_ATTRIBUTES.values(),
+    *(name_prefix_index(n) for n in NAME_PREFIX_LEVELS),
+    LIST_BY_TAG,
+)
 GLOBAL_INDEXES = tuple(
     Index(name, name, LIST_SORT, projection=LIST_PROJECTION)
     for name in (LIST_ALL, LIST_BY_TYPE, LIST_BY_STATUS, LIST_BY_TYPE_STATUS, LIST_BY_MAC)
-)
+) + tuple(Index(name, name, LIST_SORT, projection=()) for name in LOOKUP_INDEXES)
 
 INDEXES = LOCAL_INDEXES + GLOBAL_INDEXES
 
@@ -164,6 +213,8 @@ def string_attributes() -> list[str]:
 def _projection(index: Index) -> dict[str, object]:
     if index.projection is None:
         return {"ProjectionType": "ALL"}
+    if not index.projection:
+        return {"ProjectionType": "KEYS_ONLY"}
     return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.projection)}
 
 

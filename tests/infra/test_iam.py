@@ -65,7 +65,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "get_device": {"table": {GET}, "index:history_by_kind": {QUERY}},
     "get_status": {"table": {GET}, "index:history_by_time": {QUERY}, "index:history_by_kind": {QUERY}},
     "get_history_entry": {"table": {GET}},
-    "list_devices": {f"index:{name}": {QUERY} for name in _index_names("list_")},
+    # a lookup index's ids, then those devices' items in one BatchGetItem (fleet queries)
+    "list_devices": {"table": {BATCH_GET}, **{f"index:{name}": {QUERY} for name in _index_names("list_")}},
     "list_history": {"table": {GET, QUERY}, **{f"index:{name}": {QUERY} for name in _index_names("history_")}},
     "create_device": {"table": {GET, PUT}, **IDEMPOTENCY},
     "put_status": {"table": {GET, PUT}, **IDEMPOTENCY},

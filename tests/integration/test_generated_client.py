@@ -303,3 +303,49 @@ def test_generated_client_registers_a_batch_and_reports_statuses_for_it(client):
     assert (changed.changed, changed.version, unchanged.changed, unchanged.version) == (True, 2, False, 1)
     assert isinstance(missing, m.ReportFailed) and missing.status == 404 and unknown in missing.problem.detail
     assert (reported.parsed.changed, reported.parsed.unchanged, reported.parsed.failed) == (1, 1, 1)
+
+
+def test_generated_client_tags_devices_and_lists_them_by_every_fleet_filter(client):
+    m = models()
+    create_device, update_device = api("devices.create_device"), api("devices.update_device")
+    list_devices = api("devices.list_devices")
+    site = f"Site {uuid.uuid4().hex[:8]}"  # a location no other test's device has
+    digits = f"02c2{uuid.uuid4().hex[:8]}"
+    created = create_device.sync_detailed(
+        client=client,
+        body=m.DeviceAttributes(
+            name=f"gw-{site}",
+            device_type="gateway",
+            mac_address=digits,
+            ip_address="192.0.2.77",
+            firmware_version="9.1",
+            serial_number=f"SN-{digits}",
+            location=site,
+            tags=["Edge", "prod", "edge"],
+        ),
+    )
+    assert created.status_code == HTTPStatus.CREATED, created.content
+    device = created.parsed
+    assert device.tags == ["edge", "prod"]
+    patched = update_device.sync_detailed(device.id, client=client, body=m.DevicePatch(tags=["lab", "edge"]))
+    assert patched.status_code == HTTPStatus.OK and patched.parsed.tags == ["edge", "lab"]
+
+    def ids(**filters: Any) -> list[str]:
+        found, cursor = [], None
+        while True:
+            page = list_devices.sync_detailed(client=client, limit=1, cursor=cursor, **filters)
+            assert page.status_code == HTTPStatus.OK, page.content
+            found.extend(summary.id for summary in page.parsed.items)
+            cursor = page.parsed.next_cursor
+            if not cursor:
+                return found
+
+    assert ids(location=site) == [device.id]
+    assert ids(serial_number=f"SN-{digits}") == [device.id]
+    assert ids(location=site, firmware_version="9.1", tag="LAB", name_prefix="gw-", ip_address="192.0.2.77") == [
+        device.id
+    ]
+    assert ids(location=site, tag="prod") == []
+    refused = list_devices.sync_detailed(client=client, ip_address="192.0.2.777")
+    assert refused.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert [error.field for error in refused.parsed.errors] == ["ip_address"]

@@ -370,9 +370,9 @@ def test_the_command_lists_the_ledger_and_runs_what_is_registered(
     assert migrate_command(["--table", TABLE_NAME, "--list"]) == 0
     listed = capsys.readouterr().out
     assert "0001_address_holders: done: " in listed
-    assert "0002_device_labels (no longer registered): done: " in listed
+    assert f"{LABELS_AFTER.label} (no longer registered): done: " in listed
     assert migrate_command(["--table", TABLE_NAME]) == 0  # the catalog: nothing pending any more
-    assert capsys.readouterr().out == "0001_address_holders: already done\n"
+    assert capsys.readouterr().out == "".join(f"{migration.label}: already done\n" for migration in MIGRATIONS)
 
 
 def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_from_another_process(
@@ -391,18 +391,19 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
 
         migrate(server.endpoint, TABLE_NAME, [*MIGRATIONS, LABELS_AFTER])
 
-        # The registered migration finds nothing to rewrite: the device was written by today's code.
+        # The registered migrations find nothing to rewrite: the device was written by today's code.
         assert capsys.readouterr().out == (
-            "Migration 0001_address_holders: done (0 items rewritten)\n"
-            "Migration 0002_device_labels: done (1 items rewritten)\n"
+            "".join(f"Migration {migration.label}: done (0 items rewritten)\n" for migration in MIGRATIONS)
+            + f"Migration {LABELS_AFTER.label}: done (1 items rewritten)\n"
         )
         command = [sys.executable, "-m", "registry.migrations", "--endpoint", server.endpoint, "--table", TABLE_NAME]
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"}
         listed = subprocess.run([*command, "--list"], capture_output=True, text=True, env=env, timeout=60)
         assert listed.returncode == 0, listed.stderr
-        # 6 items: the device's state, its first history entry, its MAC claim, its MAC holder
-        # interval, and the two ledger items.
-        assert "0002_device_labels (no longer registered): done: 6 items read, 1 rewritten" in listed.stdout
+        # The device's state, its first history entry, its MAC claim, its MAC holder interval, and
+        # the ledger items of the registered migrations and of this one.
+        read = 4 + len(MIGRATIONS) + 1
+        assert f"{LABELS_AFTER.label} (no longer registered): done: {read} items read, 1 rewritten" in listed.stdout
     finally:
         server.stop()
 

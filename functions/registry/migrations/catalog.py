@@ -18,7 +18,7 @@ A migration that makes new items from old ones (holder intervals from history) g
 
 from __future__ import annotations
 
-from registry.migrations import m0001_address_holders
+from registry.migrations import m0001_address_holders, m0002_fleet_lookups
 from registry.migrations.migration import Migration
 
-MIGRATIONS: tuple[Migration, ...] = (m0001_address_holders.MIGRATION,)
+MIGRATIONS: tuple[Migration, ...] = (m0001_address_holders.MIGRATION, m0002_fleet_lookups.MIGRATION)
