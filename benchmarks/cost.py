@@ -31,6 +31,37 @@ SIZES = {"small": (100, 10), "large": (100_000, 10_000)}  # (devices, history en
 DEVICE_TYPES = ("sensor", "gateway", "camera", "meter")
 
 
+def fleet_attributes(n: int) -> dict[str, Any]:
+    """Device n's filterable attributes: a firmware version shared by a quarter of the fleet, ten
+    sites, seven tag groups plus one tag on every device, a serial number and an IP each its own."""
+    return {
+        "name": f"Device {n}",
+        "firmware_version": ("1.4.2", "1.5.0", "2.0.0", "2.1.0")[n % 4],
+        "location": f"Site {n % 10}",
+        "serial_number": f"SN-{n:06d}",
+        "ip_address": f"10.{n // 65536}.{n // 256 % 256}.{n % 256}",
+        "tags": [f"batch-{n % 7}", "fleet"],
+    }
+
+
+# Fleet queries measured (label → query string): each filter alone, then combinations, which read
+# at most 5 × (limit + 1) index entries and may answer a short page.
+FLEET_QUERIES = {
+    "firmware_version (¼ of the fleet)": "firmware_version=1.4.2",
+    "location (1/10)": "location=Site%203",
+    "serial_number (one device)": "serial_number=SN-000042",
+    "ip_address (one device)": "ip_address=10.0.0.42",
+    "tag (1/7)": "tag=batch-3",
+    "tag on every device": "tag=fleet",
+    "name_prefix, indexed length (4)": "name_prefix=Devi",
+    "name_prefix, 9 characters (level 8 + compare)": "name_prefix=Device%2012",
+    "firmware_version + location": "firmware_version=1.4.2&location=Site%204",
+    "tag + status": "tag=batch-3&status=unknown",
+    "firmware_version + location + tag": "firmware_version=1.4.2&location=Site%204&tag=fleet",
+    "location + device_type": "location=Site%205&device_type=gateway",
+}
+
+
 def attribute_size(value: dict[str, Any]) -> int:
     """Bytes of one attribute value, as DynamoDB counts them."""
     ((kind, inner),) = value.items()
@@ -93,10 +124,14 @@ class Meter:
             self._read([parsed["Item"]] if "Item" in parsed else [], 1 if "Item" in parsed else 0, params)
         elif model.name == "Query":
             self._read(parsed.get("Items", []), parsed.get("ScannedCount", parsed.get("Count", 0)), params)
+        elif model.name == "BatchGetItem":  # a fleet query's devices, named by a lookup index
+            for name, request in params.get("RequestItems", {}).items():
+                items = parsed.get("Responses", {}).get(name, [])
+                self._read(items, len(items), request, units=sum(max(1, math.ceil(item_size(i) / 4096)) for i in items))
 
-    def _read(self, items: list[dict[str, Any]], scanned: int, params: dict[str, Any]) -> None:
+    def _read(self, items: list[dict[str, Any]], scanned: int, params: dict[str, Any], units: int = 0) -> None:
         size = sum(item_size(item) for item in items)
-        units = max(1, math.ceil(size / 4096))
+        units = units or max(1, math.ceil(size / 4096))
         self.cost.items_read += int(scanned)
         self.cost.bytes_read += size
         self.cost.rcu += units if params.get("ConsistentRead") else units / 2
@@ -121,6 +156,7 @@ def _cases(ids: dict[str, str], macs: dict[str, str], cursors: dict[str, str], r
         Case("list_devices", "type + status filter", "/devices", "device_type=camera&status=unknown"),
         Case("list_devices", "first 5 (limit=5)", "/devices", "limit=5"),
         Case("list_devices", "one MAC address", "/devices", f"mac_address={macs['target']}"),
+        *(Case("list_devices", label, "/devices", query) for label, query in FLEET_QUERIES.items()),
         Case("get_device", "one device", f"/devices/{ids['history']}"),
         Case(
             "update_device",
@@ -288,7 +324,7 @@ class Seeder:
 
     def grow_fleet(self, devices: int) -> None:
         for n in range(len(self.ids), devices):
-            body = device_body(device_type=DEVICE_TYPES[n % len(DEVICE_TYPES)], name=f"Device {n}")
+            body = device_body(device_type=DEVICE_TYPES[n % len(DEVICE_TYPES)], **fleet_attributes(n))
             state = self.service.register(DeviceAttributes.model_validate(body), "bench")
             self.ids.append(state.id)
             self.macs.append(state.mac_address)

@@ -304,6 +304,62 @@ def test_page_reads_do_not_grow_with_the_fleet_or_the_history(invoke, seeder, qu
 HOLDER_LIMIT = 5
 
 
+# -- fleet queries: index entries and devices read per page, at two fleet sizes -------------
+
+
+@pytest.fixture
+def fleet_reads(dynamodb_calls):
+    """Per page: the lookup index entries its Query read (ScannedCount), and the devices'
+    items its BatchGetItem calls read."""
+    reads = {"index": 0, "devices": 0}
+
+    def query(parsed, **_):
+        reads["index"] += parsed["ScannedCount"]
+
+    def batch(parsed, **_):
+        reads["devices"] += sum(len(items) for items in parsed.get("Responses", {}).values())
+
+    events = wiring.dynamodb_client().meta.events
+    events.register("after-call.dynamodb.Query", query)
+    events.register("after-call.dynamodb.BatchGetItem", batch)
+    return reads
+
+
+def grow_filtered_fleet(seeder, start, stop):
+    for n in range(start, stop):
+        mac = f"02:00:02:00:{n // 256:02x}:{n % 256:02x}"
+        body = {**cost.fleet_attributes(n), "device_type": "sensor", "mac_address": mac}
+        seeder.service.register(DeviceAttributes.model_validate(body), "s")
+    seeder.flush()
+
+
+def test_fleet_query_pages_read_a_bounded_number_of_items_whatever_the_fleet(invoke, seeder, fleet_reads, cost_figures):
+    measured: dict[str, list[tuple[int, int, int]]] = {}
+    for start, stop in ((0, SMALL_FLEET), (SMALL_FLEET, LARGE_FLEET)):
+        grow_filtered_fleet(seeder, start, stop)
+        for name, query in cost.FLEET_QUERIES.items():
+            fleet_reads.update(index=0, devices=0)
+            response = invoke("list_devices", query=f"limit={LIST_LIMIT}&{query}")
+            assert response["statusCode"] == 200, response
+            page = response["json"]
+            measured.setdefault(name, []).append((fleet_reads["index"], fleet_reads["devices"], len(page["items"])))
+            one_filter = query.count("=") == 1 and not name.startswith("name_prefix, 9")
+            bound = LIST_LIMIT + 1 if one_filter else 5 * (LIST_LIMIT + 1)
+            assert fleet_reads["index"] <= bound and fleet_reads["devices"] <= bound, (name, fleet_reads)
+            if one_filter and page["next_cursor"] is not None:
+                assert len(page["items"]) == LIST_LIMIT, name  # one filter: a full page unless the last
+    rows = [
+        (name, *(f"{index} + {devices} / {items}" for index, devices, items in sizes))
+        for name, sizes in measured.items()
+    ]
+    _report(
+        cost_figures,
+        f"Fleet queries: index entries + devices read / answered (limit={LIST_LIMIT})",
+        ("filters", f"{SMALL_FLEET} devices", f"{LARGE_FLEET} devices"),
+        rows,
+    )
+
+
 @pytest.fixture
 def transaction_items(dynamodb_calls):
     """Item keys of each TransactWriteItems the handlers make."""
@@ -588,3 +644,49 @@ def test_units_per_device_of_single_and_batched_writes_are_those_docs_cost_md_pr
 
 def test_docs_cost_md_bills_are_what_its_units_workload_and_prices_give():
     assert bill.current(), "docs/cost.md: run .venv/bin/python -m benchmarks.bill --write"
+
+
+def test_a_status_change_costs_the_same_whatever_lookup_indexes_the_device_is_in(invoke, capacity, cost_figures):
+    """The fleet-query lookup indexes hold neither status nor a summary field: a status change of
+    a device in every one of them (and with tags) writes exactly what it writes for a device in
+    none. Registrations and attribute changes pay for the lookups they touch, shown per write."""
+    bare = {"name": "N", "device_type": "sensor"}  # a 1-character name: one name-prefix level
+    full = {
+        "name": "gw-berlin-0001",
+        "device_type": "sensor",
+        "firmware_version": "1.4.2",
+        "location": "Berlin",
+        "serial_number": "SN-1",
+        "ip_address": "192.0.2.10",
+        "tags": ["edge", "prod"],
+    }
+    units: dict[str, float] = {}
+
+    def measure(label, handler, path=None, body=None):
+        capacity.reset()
+        response = invoke(handler, path, body=body)
+        assert response["statusCode"] in (200, 201), response
+        units[label] = capacity.wru
+        return response.get("json")
+
+    plain = measure(
+        "register: no optional attribute", "create_device", body={**bare, "mac_address": "02:00:03:00:00:01"}
+    )
+    rich = measure(
+        "register: every filter + 2 tags", "create_device", body={**full, "mac_address": "02:00:03:00:00:02"}
+    )
+    for label, device in (("plain", plain), ("rich", rich)):
+        measure(f"status change ({label})", "put_status", f"/devices/{device['id']}/status", {"status": "online"})
+    path = f"/devices/{rich['id']}"
+    measure("PATCH firmware_version", "update_device", path, {"firmware_version": "1.5.0"})
+    measure("PATCH attributes only (no lookup)", "update_device", path, {"attributes": {"rack": "7"}})
+    measure("PATCH tags: one replaced", "update_device", path, {"tags": ["edge", "lab"]})
+    measure("PATCH name (4 prefix levels move)", "update_device", path, {"name": "cam-paris-0001"})
+
+    assert units["status change (plain)"] == units["status change (rich)"]
+    _report(
+        cost_figures,
+        "WRU per write with fleet-query lookups",
+        ("write", "WRU"),
+        [(k, f"{v:g}") for k, v in units.items()],
+    )
