@@ -28,7 +28,7 @@ def test_local_server_uses_the_endpoint_named_by_aws_endpoint_url_dynamodb(tmp_p
             try:
                 requests.get(f"{url}/devices", timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a busy machine
                 time.sleep(0.1)
         created = requests.post(
             f"{url}/devices",
