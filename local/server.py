@@ -22,6 +22,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -372,11 +373,13 @@ class LocalApi:
         port: int = 3000,
         dynamodb_endpoint: str | None = None,
         dynamodb_port: int = 0,
+        data_dir: Path | None = None,
     ) -> None:
         # Imported here: the execution environments import this module, and need no moto.
         from local.dynamodb import EmbeddedDynamoDB, create_tables, migrate
 
-        self.dynamodb = None if dynamodb_endpoint else EmbeddedDynamoDB(port=dynamodb_port).start()
+        embedded = None if dynamodb_endpoint else EmbeddedDynamoDB(port=dynamodb_port, data_dir=data_dir)
+        self.dynamodb = embedded.start() if embedded else None
         endpoint = dynamodb_endpoint or (self.dynamodb.endpoint if self.dynamodb else None)
         configure_environment(endpoint)
         create_tables(endpoint, os.environ["TABLE_NAME"], os.environ["IDEMPOTENCY_TABLE_NAME"])
@@ -406,9 +409,13 @@ def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "3000"))
     external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-    # `make run` fixes the embedded DynamoDB's port (3001) so that `make migrate` finds it.
-    api = LocalApi(host, port, external, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0")))
+    # `make run` fixes the embedded DynamoDB's port (3001) so that `make migrate` finds it, and
+    # keeps its data in LOCAL_DATA_DIR (unset: in memory, gone at exit).
+    data_dir = Path(os.environ["LOCAL_DATA_DIR"]) if os.environ.get("LOCAL_DATA_DIR") else None
+    api = LocalApi(host, port, external, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0")), data_dir=data_dir)
     where = external or f"embedded DynamoDB at {api.dynamodb.endpoint if api.dynamodb else '?'}"
+    if api.dynamodb and data_dir:
+        where += f", data in {data_dir}/ ({api.dynamodb.replayed:,} writes replayed)"
     print(f"Device Registry API on {api.url} ({where}); Swagger UI at {api.url}/swagger. Ctrl-C stops.")
     try:
         api.http.serve_forever()
@@ -424,7 +431,7 @@ def main() -> int:
 
 if __name__ == "__main__":
     code = main()
-    # Everything is stopped and nothing is kept: skip the interpreter's teardown, which after a
+    # Everything is stopped and the journal closed: skip the interpreter's teardown, which after a
     # long session spent seconds freeing the embedded DynamoDB's data.
     logging.shutdown()
     sys.stdout.flush()

@@ -6,10 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,9 +23,9 @@ from tests.support import (
     DYNAMODB_ENDPOINT,
     IDEMPOTENCY_TABLE_NAME,
     LOCAL_CORS_ORIGINS,
-    ROOT,
     TABLE_NAME,
     DeviceBodies,
+    LocalServer,
     free_port,
 )
 
@@ -199,37 +196,17 @@ def local_dynamodb_endpoint() -> str:
 def local_server(
     tmp_path_factory: pytest.TempPathFactory, local_events_file: Path, local_dynamodb_endpoint: str
 ) -> Iterator[str]:
-    port = free_port()
     log = tmp_path_factory.mktemp("local") / "server.log"
-    env = {k: v for k, v in os.environ.items() if k not in {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"}}
-    env.update(
-        PORT=str(port),
-        HOST="127.0.0.1",
-        PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}",
+    server = LocalServer(
+        log,
         LOCAL_EVENTS_FILE=str(local_events_file),
         DYNAMODB_PORT=local_dynamodb_endpoint.rsplit(":", 1)[1],
         # A stalled request is answered 408 this soon (tests/integration/test_local_http.py).
         LOCAL_REQUEST_TIMEOUT="3",
         CORS_ORIGINS=",".join(LOCAL_CORS_ORIGINS),
     )
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local.server"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{url}/devices", timeout=1)
-            break
-        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a busy machine
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"local server did not start:\n{log.read_text()}") from None
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture

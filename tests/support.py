@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +23,8 @@ from http.client import parse_headers
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 # The browser origins the tests' local server allows (CORS_ORIGINS).
@@ -190,3 +197,54 @@ def device_body() -> bytes:
     """A device to register, with a random locally administered MAC, as bytes to send."""
     mac = ":".join(f"{b:02x}" for b in [0x0A, *uuid.uuid4().bytes[:5]])
     return json.dumps({"name": "Framed", "device_type": "sensor", "mac_address": mac}).encode()
+
+
+class LocalServer:
+    """``python -m local.server`` as a user starts it, on a free port, its output in ``log``;
+    ``environment`` over ours (never a data directory unless given: in memory, as tests need)."""
+
+    def __init__(self, log: Path, **environment: str) -> None:
+        self.log = log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if k not in {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"}}
+        self.env.pop("LOCAL_DATA_DIR", None)
+        self.env.update(PORT=str(self.port), HOST="127.0.0.1", PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}")
+        self.env.update(environment)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120) -> str:
+        with self.log.open("a") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "local.server"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                requests.get(f"{self.url}/devices", timeout=1)
+                return self.url
+            except requests.RequestException:  # not listening yet, or still warming up
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()
+                    raise RuntimeError(f"local server did not start:\n{self.log.read_text()}") from None
+                time.sleep(0.1)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stops it with ``sig`` (SIGINT: Ctrl-C; SIGKILL: the server and its execution
+        environments, with no chance to tidy up)."""
+        assert self.process is not None
+        if sig == signal.SIGKILL:
+            os.killpg(self.process.pid, sig)
+        else:
+            self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+
+    def close(self) -> None:
+        """Whatever a failed test left running goes (it runs in a session of its own)."""
+        if self.process is not None and self.process.poll() is None:
+            self.stop(signal.SIGKILL)

@@ -1,0 +1,190 @@
+"""``make run``'s data on disk (``LOCAL_DATA_DIR``): the embedded DynamoDB's tables survive a
+restart, and nothing acknowledged is lost however the process ends.
+
+Two files: ``snapshot`` (every table as it was at a point, pickled moto tables) and
+``journal.<generation>`` (every write that succeeded since that snapshot, one JSON line each,
+appended and fsynced before the write is answered). At start the snapshot is loaded and its
+journal replayed; then a new snapshot is taken, as at every clean stop and every
+``SNAPSHOT_EVERY`` writes, so that a start never replays much. A snapshot is written aside and
+renamed into place, and names the journal generation that follows it: a crash at any point
+leaves either the old snapshot and its journal, or the new snapshot and its (new, empty) one.
+A last journal line cut short (the process killed while writing it) was never acknowledged: it
+is dropped. A lock file keeps a second server off the same directory.
+
+The snapshot is moto's own objects: another moto version may not read it, which is said plainly
+(``make run FRESH=1`` starts afresh)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from moto.dynamodb.models import dynamodb_backends
+from werkzeug.test import EnvironBuilder
+
+SNAPSHOT_EVERY = 1_000  # journaled writes: a start replays at most this many (~10-30 ms each)
+# The operations that change what a DynamoDB holds (PartiQL statements may: they are kept too).
+WRITES = frozenset(
+    {
+        "CreateTable",
+        "UpdateTable",
+        "DeleteTable",
+        "UpdateTimeToLive",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "ExecuteStatement",
+        "BatchExecuteStatement",
+        "ExecuteTransaction",
+        "TagResource",
+        "UntagResource",
+    }
+)
+# What moto reads from a request besides its body: the operation, and the account and region
+# (the signature's credential scope).
+_HEADERS = {
+    "HTTP_X_AMZ_TARGET": "X-Amz-Target",
+    "HTTP_AUTHORIZATION": "Authorization",
+    "HTTP_HOST": "Host",
+    "CONTENT_TYPE": "Content-Type",
+}
+
+
+class DataDirectory:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._lock = (directory / "lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise RuntimeError(
+                f"Another local server is using {directory}; stop it or use another directory."
+            ) from None
+        self.generation = 0
+        self._journal: IO[bytes] | None = None
+        self._since_snapshot = 0
+
+    @property
+    def snapshot_path(self) -> Path:
+        return self.directory / "snapshot"
+
+    def journal_path(self, generation: int) -> Path:
+        return self.directory / f"journal.{generation}"
+
+    def restore(self, app: Any) -> int:
+        """Loads the snapshot into moto and replays its journal through ``app``; returns how
+        many writes were replayed. Afterwards the state is snapshotted afresh."""
+        if self.snapshot_path.exists():
+            try:
+                state = pickle.loads(self.snapshot_path.read_bytes())
+                for account, regions in state["tables"].items():
+                    for region, tables in regions.items():
+                        dynamodb_backends[account][region].tables = tables
+            except Exception as error:
+                raise RuntimeError(
+                    f"Cannot read the local data in {self.directory} ({error}); it may come from another "
+                    "version of moto. `make run FRESH=1` starts with an empty registry."
+                ) from None
+            self.generation = int(state["generation"])
+        replayed = self._replay(app, self.journal_path(self.generation))
+        self.snapshot()
+        return replayed
+
+    def _replay(self, app: Any, path: Path) -> int:
+        if not path.exists():
+            return 0
+        replayed = 0
+        with path.open("rb") as journal:
+            for line in journal:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    break  # cut short by a kill: never acknowledged, and nothing follows it
+                environ = EnvironBuilder(
+                    method="POST", path="/", data=entry["body"].encode(), headers=entry["headers"]
+                ).get_environ()
+                b"".join(app(environ, lambda status, headers, exc_info=None: None))
+                replayed += 1
+        return replayed
+
+    def append(self, environ: dict[str, Any], body: bytes) -> None:
+        """Journals one write that succeeded; returns once it is on disk."""
+        if self._journal is None:
+            self._journal = self.journal_path(self.generation).open("ab")
+        headers = {header: environ[name] for name, header in _HEADERS.items() if name in environ}
+        self._journal.write(json.dumps({"headers": headers, "body": body.decode()}).encode() + b"\n")
+        self._journal.flush()
+        os.fsync(self._journal.fileno())
+        self._since_snapshot += 1
+
+    def snapshot_if_due(self) -> None:
+        if self._since_snapshot >= SNAPSHOT_EVERY:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        """Every table now, in a new snapshot naming a new, empty journal; the old journal goes.
+        The caller holds the embedded DynamoDB's lock (no write in between)."""
+        following = self.generation + 1
+        tables = {
+            account: {region: backend.tables for region, backend in regions.items()}
+            for account, regions in dynamodb_backends.items()
+        }
+        written = self.snapshot_path.with_name("snapshot.new")
+        with written.open("wb") as file, _stream_records_set_aside():
+            pickle.dump({"generation": following, "tables": tables}, file, protocol=pickle.HIGHEST_PROTOCOL)
+            file.flush()
+            os.fsync(file.fileno())
+        written.replace(self.snapshot_path)
+        _sync_directory(self.directory)
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self.journal_path(self.generation).unlink(missing_ok=True)
+        self.generation = following
+        self._since_snapshot = 0
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self._lock.close()
+
+
+@contextmanager
+def _stream_records_set_aside() -> Iterator[None]:
+    """While a snapshot is taken, the tables' stream records are set aside: a restarted server
+    reads its stream from the latest record on (``local/stream.py``), so they would never be
+    read again; the snapshot's sequence numbers go on from where they were."""
+    shards: list[Any] = [
+        table.stream_shard
+        for regions in dynamodb_backends.values()
+        for backend in regions.values()
+        for table in backend.tables.values()
+        if table.stream_shard is not None
+    ]
+    kept = [(shard.items, shard.starting_sequence_number) for shard in shards]
+    for shard, (items, start) in zip(shards, kept, strict=True):
+        shard.items, shard.starting_sequence_number = [], start + len(items)
+    try:
+        yield
+    finally:
+        for shard, (items, start) in zip(shards, kept, strict=True):
+            shard.items, shard.starting_sequence_number = items, start
+
+
+def _sync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
