@@ -15,11 +15,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 .PHONY: install run test lint openapi synth deploy bench fuzz clean chromium migrate
 STAGE ?= dev
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt cli/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.13 (Lambda's runtime) not found: on PATH or under pyenv" >&2; exit 1; }
 	@$(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e cli
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -44,8 +45,11 @@ chromium:
 
 install: $(VENV)/.installed
 
-run: install  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB
-	$(PY) -m local.server
+# `make run` keeps its data here (git-ignored); `make run FRESH=1` starts with an empty registry.
+LOCAL_DATA_DIR ?= .local-data
+run: install  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB, its data kept in LOCAL_DATA_DIR
+	$(if $(FRESH),rm -rf $(LOCAL_DATA_DIR))
+	LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) $(PY) -m local.server
 
 # Under `make run` the embedded DynamoDB listens on this port, so that `make migrate` (another
 # process) reaches the local server's data; elsewhere (the tests) it takes a free port.
@@ -85,6 +89,7 @@ bench: install node_modules/.installed  ## docs/cost.md's units and bills checke
 	$(PY) -m pytest -q tests/integration/test_dynamodb_cost.py -k units_per_device
 	$(PY) -m benchmarks.bill --check
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.bulk_import
 
 clean:
 	rm -rf $(VENV) .venv-tools build node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

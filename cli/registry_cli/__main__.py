@@ -1,0 +1,3 @@
+from registry_cli.main import run
+
+run()

@@ -1,0 +1,286 @@
+"""The ``registry`` command against the local server: import (summary, errors file, exit codes),
+an interrupted import resumed without registering anything twice, a server answering 503 for a
+while, export round trips, status reports, and usage errors that send nothing.
+
+Faults come from an httpx transport in front of the real server (the requests still reach it):
+it can lose an answer, refuse to connect, or answer 503 itself."""
+
+from __future__ import annotations
+
+import csv
+import json
+import secrets
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+from typer.testing import CliRunner
+
+from registry_cli.main import Connection, app
+from tests.support import ROOT
+
+SAMPLE = ROOT / "samples" / "devices.csv"
+HEADER = "name,device_type,mac_address,ip_address,firmware_version,serial_number,location,tags,attributes.rack"
+
+
+class Transport(httpx.BaseTransport):
+    """Forwards to the real server; ``fault(n, request)`` for the n-th batch request (from 1) may
+    answer instead (a response), raise (an exception), or let it through (None). ``lose`` makes
+    the n-th batch's answer get lost after the server has applied it."""
+
+    def __init__(
+        self,
+        fault: Callable[[int, httpx.Request], httpx.Response | None] = lambda n, request: None,
+        lose: int | None = None,
+    ) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.fault = fault
+        self.lose = lose
+        self.batches = 0
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests += 1
+            batch = request.method == "POST" and request.url.path in {"/devices/batch", "/status-reports"}
+            self.batches += batch
+            n = self.batches
+        if batch:
+            answer = self.fault(n, request)
+            if answer is not None:
+                return answer
+        response = self.inner.handle_request(request)
+        if batch and n == self.lose:
+            response.read()
+            raise KeyboardInterrupt  # Ctrl-C after the server applied the batch, before its answer
+        return response
+
+
+@pytest.fixture
+def registry(local_server: str) -> Callable[..., Any]:
+    """Runs ``registry ARGS`` in-process against the local server; sleeps are recorded, not slept."""
+
+    def run(*args: str, transport: Transport | None = None, sleeps: list[float] | None = None) -> Any:
+        connection = Connection(url=local_server, transport=transport or Transport())
+        connection.sleep = (sleeps if sleeps is not None else []).append
+        return CliRunner().invoke(app, ["--url", local_server, *args], obj=connection)
+
+    return run
+
+
+@pytest.fixture
+def device_type() -> str:
+    """A device type of this test's own: exports filtered on it see only this test's devices."""
+    return f"cli-{secrets.token_hex(4)}"
+
+
+def _macs(n: int) -> list[str]:
+    prefix = secrets.token_bytes(3).hex()  # the session's server holds other tests' devices
+    return [f"0a:{prefix[0:2]}:{prefix[2:4]}:{prefix[4:6]}:{i // 256:02x}:{i % 256:02x}" for i in range(n)]
+
+
+def _devices_csv(path: Path, device_type: str, n: int) -> Path:
+    lines = [HEADER]
+    for i, mac in enumerate(_macs(n)):
+        tags = "edge;rack-" + str(i % 3) if i % 2 else ""
+        lines.append(f"Device {i},{device_type},{mac},192.0.2.{i % 250},1.{i % 4}.0,SN{i},hall {i % 5},{tags},r{i % 7}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _exported(registry: Callable[..., Any], tmp_path: Path, device_type: str, format: str = "jsonl") -> list[Any]:
+    output = tmp_path / f"export.{format}"
+    result = registry("export", "--format", format, "--device-type", device_type, "-o", str(output))
+    assert result.exit_code == 0, result.output
+    if format == "jsonl":
+        return [json.loads(line) for line in output.read_text().splitlines()]
+    return list(csv.DictReader(output.open()))
+
+
+def test_the_sample_imports_its_good_rows_and_writes_every_bad_one_with_its_problem(registry, tmp_path, local_server):
+    sample = shutil.copy(SAMPLE, tmp_path / "devices.csv")
+    result = registry("import", str(sample))
+
+    assert result.exit_code == 1, result.output
+    assert "15 devices: created 9, already present 1, failed 5." in result.output
+    errors = list(csv.DictReader((tmp_path / "devices.errors.csv").open()))
+    problems = {row["name"] or row["mac_address"]: row["problem"] for row in errors}
+    assert problems.keys() == {
+        "Loading bay camera",
+        "00:1a:2b:3c:4d:10",
+        "Roof gateway",
+        "Boiler sensor (copy)",
+        "Kitchen sensor",
+    }
+    assert "is not a MAC address" in problems["Loading bay camera"]
+    assert "name" in problems["00:1a:2b:3c:4d:10"]
+    assert "192.0.2.999" in problems["Roof gateway"]
+    assert "already registered to device" in problems["Boiler sensor (copy)"]
+    assert "name: 'Boiler sensor (copy)' in the file, 'Boiler sensor' registered" in problems["Boiler sensor (copy)"]
+    assert "has 11 fields; the header has 10" in problems["Kitchen sensor"]
+
+    # Fixed, the errors file imports as it is (its problem column is ignored).
+    fixed = (tmp_path / "devices.errors.csv").read_text().replace("00:1a:2b:3c:4d:zz", "00:1a:2b:3c:4d:13")
+    (tmp_path / "devices.errors.csv").write_text(fixed)
+    again = registry("import", str(tmp_path / "devices.errors.csv"))
+    assert "5 devices: created 1, already present 0, failed 4." in again.output
+    assert requests.get(f"{local_server}/devices?mac_address=00:1a:2b:3c:4d:13", timeout=30).json()["items"]
+
+
+def test_an_import_interrupted_and_run_again_registers_nothing_twice(registry, tmp_path, device_type):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 450)
+    # Ctrl-C arrives just after the server applied the third batch, before its answer.
+    interrupted = registry("import", str(source), transport=Transport(lose=3))
+
+    assert interrupted.exit_code == 130, interrupted.output
+    assert "Stopped: interrupted" in interrupted.output
+    errors = list(csv.DictReader((tmp_path / "fleet.errors.csv").open()))
+    registered = {device["mac_address"] for device in _exported(registry, tmp_path, device_type)}
+    everything = {row["mac_address"] for row in csv.DictReader(source.open())}
+    # Every row not registered is in the errors file (and perhaps a few that are: unconfirmed).
+    assert everything - registered <= {row["mac_address"] for row in errors}
+
+    resumed = registry("import", str(source))
+    assert resumed.exit_code == 0, resumed.output
+    assert "450 devices: created" in resumed.output and "failed 0" in resumed.output
+    devices = _exported(registry, tmp_path, device_type)
+    assert sorted(device["mac_address"] for device in devices) == sorted(everything)
+    assert not (tmp_path / "fleet.errors.csv").exists()
+
+
+def test_a_server_out_of_reach_stops_the_import_and_every_unsent_row_is_in_the_errors_file(
+    registry, tmp_path, device_type
+):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 300)
+
+    def unreachable_after_one(n: int, request: httpx.Request) -> httpx.Response | None:
+        if n > 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return None
+
+    result = registry("import", str(source), transport=Transport(unreachable_after_one))
+
+    assert result.exit_code == 1, result.output
+    assert "cannot connect" in result.output
+    errors = list(csv.DictReader((tmp_path / "fleet.errors.csv").open()))
+    assert len(errors) == 200 and all("not" in row["problem"] for row in errors)
+    resumed = registry("import", str(tmp_path / "fleet.errors.csv"))
+    assert resumed.exit_code == 0 and "200 devices: created 200" in resumed.output
+    assert len(_exported(registry, tmp_path, device_type)) == 300
+
+
+def test_a_server_answering_503_for_a_while_is_waited_for_as_its_retry_after_says(registry, tmp_path, device_type):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 150)
+    unavailable = {"type": "about:blank", "title": "Service unavailable", "status": 503, "detail": "Busy."}
+
+    def busy_three_times(n: int, request: httpx.Request) -> httpx.Response | None:
+        if n <= 3:
+            return httpx.Response(503, json=unavailable, headers={"Retry-After": "2"})
+        return None
+
+    sleeps: list[float] = []
+    result = registry("import", str(source), transport=Transport(busy_three_times), sleeps=sleeps)
+
+    assert result.exit_code == 0, result.output
+    assert "150 devices: created 150, already present 0, failed 0." in result.output
+    assert sleeps == [2.0, 2.0, 2.0]
+
+
+def test_an_export_imports_back_unchanged_as_csv_and_as_json_lines(registry, tmp_path, device_type):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 120)
+    assert registry("import", str(source)).exit_code == 0
+
+    for format in ("csv", "jsonl"):
+        exported = tmp_path / f"export.{format}"
+        assert registry("export", "--format", format, "--device-type", device_type, "-o", str(exported)).exit_code == 0
+        again = registry("import", str(exported))
+        assert again.exit_code == 0, again.output
+        assert "120 devices: created 0, already present 120, failed 0." in again.output
+    rows = list(csv.DictReader((tmp_path / "export.csv").open()))
+    given = {row["mac_address"]: row for row in csv.DictReader(source.open())}
+    assert len(rows) == 120
+    for row in rows:
+        original = given[row["mac_address"]]
+        assert row["tags"] == ";".join(sorted(original["tags"].split(";"))) if original["tags"] else not row["tags"]
+        assert (row["name"], row["ip_address"], row["attributes.rack"]) == (
+            original["name"],
+            original["ip_address"],
+            original["attributes.rack"],
+        )
+
+
+def test_status_reports_are_sent_in_batches_and_a_repeat_changes_nothing(registry, tmp_path, device_type, local_server):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 30)
+    assert registry("import", str(source)).exit_code == 0
+    page = requests.get(f"{local_server}/devices", params={"device_type": device_type, "limit": 100}, timeout=30)
+    ids = [device["id"] for device in page.json()["items"]]
+    reports = tmp_path / "reports.csv"
+    reports.write_text("device_id,status,reason\n" + "".join(f"{i},online,first report\n" for i in ids))
+
+    first = registry("report", str(reports))
+    assert first.exit_code == 0, first.output
+    assert "30 status reports: changed 30, unchanged 0, failed 0." in first.output
+    second = registry("report", str(reports))
+    assert "changed 0, unchanged 30" in second.output
+    status = registry("status", ids[0])
+    assert json.loads(status.stdout)["status"] == "online"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name,device_type\nx,sensor\n", "missing required column mac_address"),
+        ("name,device_type,mac_address,colour\nx,sensor,00:00:00:00:00:01,red\n", "unknown column 'colour'"),
+        (b"name,device_type,mac_address\nCaf\xe9,sensor,00:00:00:00:00:01\n", "is not UTF-8: line 2"),
+        ("", "is empty"),
+    ],
+)
+def test_a_file_that_cannot_be_imported_is_a_usage_error_and_nothing_is_sent(registry, tmp_path, content, message):
+    source = tmp_path / "bad.csv"
+    source.write_bytes(content if isinstance(content, bytes) else content.encode())
+    transport = Transport()
+    result = registry("import", str(source), transport=transport)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert transport.requests == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "--colour", "red"],
+        ["import"],
+        ["import", "no-such-file.csv"],
+        ["import", "devices.txt"],
+        ["export", "--format", "xml"],
+        ["history", "x", "--kind", "sometimes"],
+    ],
+)
+def test_usage_errors_exit_2_before_anything_is_sent(registry, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "devices.txt").write_text("name\n")
+    transport = Transport()
+    result = registry(*args, transport=transport)
+    assert result.exit_code == 2, result.output
+    assert transport.requests == 0
+    assert "Traceback" not in result.output
+
+
+def test_a_refusal_is_shown_as_its_detail_and_exits_1(registry):
+    result = registry("get", "00000000-0000-4000-8000-000000000000")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+    assert "00000000-0000-4000-8000-000000000000" in result.output
+
+
+def test_every_command_has_help_with_an_example(registry):
+    for command in ("import", "export", "get", "history", "diff", "revert", "status", "report"):
+        result = registry(command, "--help")
+        assert result.exit_code == 0
+        assert "Example: registry " + command in " ".join(result.output.split())
