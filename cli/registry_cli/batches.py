@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,6 +40,11 @@ class Job(Protocol):
     route: str  # the batch route
     envelope: str  # the body's list member
     outcomes: tuple[str, ...]  # the summary's lines, FAILED excluded
+    # True: a batch's Idempotency-Key is made of its content alone, so the file sent again (a
+    # resumed import) is answered from the first run. False: the key holds the run's own id, so
+    # only this run's retries are answered from the first attempt (a status report sent again
+    # later is a new report: "online" again after "offline" must not replay the first answer).
+    keyed_by_content: bool
 
     def exclusive_key(self, item: dict[str, Any]) -> str | None:
         """Items with the same key go in different batches (None: no such rule)."""
@@ -54,10 +60,10 @@ class Summary:
     interrupted: bool = False
 
 
-def idempotency_key(route: str, body: bytes) -> str:
-    """The same batch always carries the same key: resent (a retry, or the file imported again),
-    the server answers it from its first run instead of applying it again."""
-    return "batch-" + hashlib.sha256(route.encode() + b"\n" + body).hexdigest()
+def idempotency_key(route: str, body: bytes, run: str = "") -> str:
+    """The same batch (of the same run, if one is named) always carries the same key: resent,
+    the server answers it from its first time instead of applying it again."""
+    return "batch-" + hashlib.sha256(f"{route}\n{run}\n".encode() + body).hexdigest()
 
 
 class _Batcher:
@@ -98,11 +104,11 @@ class _Batcher:
         return batch
 
 
-def _send(registry: Registry, job: Job, batch: list[Row]) -> list[Outcome]:
+def _send(registry: Registry, job: Job, batch: list[Row], run: str) -> list[Outcome]:
     body = {job.envelope: [row.item for row in batch]}
-    encoded = json.dumps(body, ensure_ascii=False).encode()
+    key = idempotency_key(job.route, json.dumps(body, ensure_ascii=False).encode(), run)
     try:
-        answer = registry.request("POST", job.route, body=body, idempotency_key=idempotency_key(job.route, encoded))
+        answer = registry.request("POST", job.route, body=body, idempotency_key=key)
     except ApiError as error:  # the whole batch refused: every row gets the reason
         return [Outcome(FAILED, f"line {row.line}: {error.detail}") for row in batch]
     return job.settle(registry, batch, answer)
@@ -118,6 +124,7 @@ def run(
 ) -> Summary:
     summary = Summary()
     errors = source.errors_writer()
+    run_id = "" if job.keyed_by_content else uuid.uuid4().hex
 
     def fail(row: Row, problem: str, kind: str = FAILED) -> None:
         errors.write(row, problem)
@@ -145,7 +152,7 @@ def run(
                 waiting = batch
                 while len(pending) >= in_flight:
                     settle_oldest()
-                pending.append((batch, pool.submit(_send, registry, job, batch)))
+                pending.append((batch, pool.submit(_send, registry, job, batch, run_id)))
                 waiting = []
             while pending:
                 settle_oldest()

@@ -75,6 +75,7 @@ class RegisterDevices:
     route = "/devices/batch"
     envelope = "devices"
     outcomes: tuple[str, ...] = (CREATED, PRESENT)
+    keyed_by_content = True
 
     def exclusive_key(self, item: dict[str, Any]) -> str | None:
         return None  # a MAC repeated within a batch registers once: the repeat is recognised as present
@@ -122,6 +123,7 @@ class ReportStatuses:
     route = "/status-reports"
     envelope = "reports"
     outcomes: tuple[str, ...] = (CHANGED, UNCHANGED)
+    keyed_by_content = False
 
     def exclusive_key(self, item: dict[str, Any]) -> str | None:
         return str(item.get("device_id"))

@@ -65,7 +65,7 @@ class Kinds(StrEnum):
 
 class _Rate(ProgressColumn):
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        speed = task.completed / task.elapsed if task.finished and task.elapsed else task.speed
         return Text(f"{speed:,.0f}/s" if speed else "–/s", style="progress.data.speed")
 
 

@@ -109,6 +109,7 @@ class Source:
             raise UsageError(f"No such file: {path}")
         self.format = file_format(path, format)
         self.header: list[str] = []
+        self._line = 0  # the physical line the CSV reader is at
         self.total = self._check()
 
     def _check(self) -> int:
@@ -125,24 +126,24 @@ class Source:
         except OSError as error:
             raise UsageError(f"Cannot read {self.path}: {error.strerror}") from None
         except csv.Error as error:
-            raise UsageError(f"{self.path} is not a CSV file: {error}") from None
+            raise UsageError(f"{self.path} is not a CSV file: {error} (near line {self._line}).") from None
 
     def _csv_records(self) -> Iterator[tuple[int, list[str]]]:
         """(line of the record's start, cells) for each non-blank CSV record."""
         lines = _text_lines(self.path)
-        position = {"line": 0}
+        self._line = 0
 
         def texts() -> Iterator[str]:
             for number, text in lines:
-                position["line"] = number
+                self._line = number
                 yield text
 
-        reader = csv.reader(texts())
+        reader = csv.reader(texts(), strict=True)  # a stray quote is an error, not the rest of the file in one cell
         start = 1
         for cells in reader:
             if any(cell.strip() for cell in cells):
                 yield start, cells
-            start = position["line"] + 1
+            start = self._line + 1
 
     def _check_header(self) -> None:
         seen: set[str] = set()
@@ -221,8 +222,9 @@ class ErrorsFile:
         self.path = path
         self.format = format
         self.count = 0
-        self._problem_at = list(header).index(PROBLEM) if PROBLEM in header else None
-        self._header = list(header) if self._problem_at is not None else [*header, PROBLEM]
+        self._columns = len(header)
+        self._problem_at = list(header).index(PROBLEM) if PROBLEM in header else len(header)
+        self._header = list(header) if PROBLEM in header else [*header, PROBLEM]
         self._file: IO[str] | None = None
         self._writer: Any = None
 
@@ -235,10 +237,12 @@ class ErrorsFile:
         self.count += 1
         if self.format == "csv":
             cells = list(row.original) if isinstance(row.original, list) else [str(row.original)]
-            if self._problem_at is not None and len(cells) == len(self._header):
+            # A row of too few fields is padded, so that its problem lands in the problem column.
+            cells += [""] * (self._columns - len(cells))
+            if self._problem_at < self._columns:
                 cells[self._problem_at] = problem
             else:
-                cells.append(problem)
+                cells.insert(self._problem_at, problem)
             self._writer.writerow(cells)
         else:
             record = (
