@@ -1,6 +1,8 @@
 """The REST API, generated from the route table: one method per route with its Lambda,
-Cognito scope and cache settings; a 405 problem for every verb a known path does not serve;
-API Gateway's own errors rewritten as RFC 9457 problem documents."""
+Cognito scope and cache settings, and a HEAD beside every GET answered by the same function; a
+405 problem for every verb a known path does not serve; CORS preflights answered by mocks when
+the stage allows origins; API Gateway's own errors rewritten as RFC 9457 problem documents; the
+custom domain and its base path mapping when the stage names one."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 import jsii
 from aws_cdk import CfnResource, Duration, IStableStringProducer, Lazy, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
@@ -21,13 +24,20 @@ from infra.functions import Functions
 from infra.gateway_problems import add_gateway_responses, method_not_allowed_body
 from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
 from infra.stage import StageConfig, Throttle
+from registry import cors
 from registry.problems import PROBLEM_JSON
 from registry.routes import ROUTES, Route
 
 CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: every cached answer is a small JSON document
 # Verbs a path of ours may be asked for; those the route table does not declare on a path
-# answer 405 with an Allow header. (HEAD and OPTIONS are left to API Gateway: 404 problem.)
-VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# answer 405 with an Allow header (HEAD is declared wherever GET is). OPTIONS is a CORS
+# preflight mock where the stage allows origins, else left to API Gateway (404 problem).
+VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# Conditional GETs (registry/edge.py) answer 304 to an If-None-Match naming the current ETag:
+# the header is part of every cached GET's key, so a 304 is only ever served to a request that
+# names the same tags (docs/caching.md). Origin too where CORS is on: answers differ by origin.
+CONDITIONAL_HEADER = "If-None-Match"
+ORIGIN_HEADER = "Origin"
 # The body types our writes accept (and requests without a body, which count as JSON): the
 # 405 mocks answer these; any other type gets the 415 problem first.
 MOCK_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
@@ -38,18 +48,29 @@ INVALIDATION_REQUIRES_AUTHORIZATION = "true"
 UNAUTHORIZED_INVALIDATION = "SUCCEED_WITHOUT_RESPONSE_HEADER"
 
 
-def cache_key_parameters(route: Route) -> list[str]:
-    """The request parts that change a GET answer: its path ids and the route's query parameters."""
-    return [f"method.request.path.{name}" for name in route.path_parameters] + [
-        f"method.request.querystring.{name}" for name in route.query
-    ]
+def key_headers(stage: StageConfig) -> list[str]:
+    """The request headers that change a cached GET answer (see CONDITIONAL_HEADER)."""
+    return [CONDITIONAL_HEADER, *([ORIGIN_HEADER] if stage.cors_origins else [])]
 
 
-def request_parameters(route: Route) -> dict[str, bool]:
-    """Declared request parameters (required: path ids; optional: the cache-key query parameters)."""
+def cache_key_parameters(route: Route, stage: StageConfig) -> list[str]:
+    """The request parts that change a GET answer: its path ids, the route's query parameters and
+    the headers an answer depends on."""
+    return (
+        [f"method.request.path.{name}" for name in route.path_parameters]
+        + [f"method.request.querystring.{name}" for name in route.query]
+        + [f"method.request.header.{name}" for name in key_headers(stage)]
+    )
+
+
+def request_parameters(route: Route, stage: StageConfig) -> dict[str, bool]:
+    """Declared request parameters (required: path ids; optional: the cache-key query parameters
+    and, on a GET, the cache-key headers)."""
+    headers = key_headers(stage) if route.method == "GET" else []
     return {
         **{f"method.request.path.{name}": True for name in route.path_parameters},
         **{f"method.request.querystring.{name}": False for name in route.query},
+        **{f"method.request.header.{name}": False for name in headers},
     }
 
 
@@ -78,10 +99,10 @@ def method_throttle(route: Route, stage: StageConfig) -> Throttle | None:
 
 
 def paths() -> dict[str, list[str]]:
-    """Every path of the route table with the verbs it declares, in table order."""
+    """Every path of the route table with the verbs it serves, in table order (HEAD after GET)."""
     declared: dict[str, list[str]] = {}
     for route in ROUTES:
-        declared.setdefault(route.path, []).append(route.method)
+        declared.setdefault(route.path, []).extend([route.method, "HEAD"] if route.method == "GET" else [route.method])
     return declared
 
 
@@ -122,12 +143,20 @@ class Api(Construct):
             validate_request_body=False,
         )
         for route in ROUTES:
-            self._add_route(route, auth, functions)
+            self._add_route(route, route.method, auth, functions)
+            if route.method == "GET":
+                # RFC 9110 §9.3.2: HEAD is GET without the body; the function answers both
+                # (registry/edge.py). Uncached: its answer has no body to serve a GET from.
+                self._add_route(route, "HEAD", auth, functions)
         for path, declared in paths().items():
             for verb in VERBS:
                 if verb not in declared:
                     self._add_405(path, verb, declared)
-        add_gateway_responses(self.api)
+            if stage.cors_origins:
+                self._add_preflight(path, declared, stage.cors_origins)
+        add_gateway_responses(self.api, stage.cors_origins)
+        if stage.domain_name and stage.certificate_arn:
+            self._add_domain(stage.domain_name, stage.certificate_arn, stage.base_path)
         self._require_authorization_for_invalidation()
         acknowledge(
             self.api.deployment_stage,
@@ -169,6 +198,10 @@ class Api(Construct):
                 method_options[method_settings_path(route)] = apigw.MethodDeploymentOptions(
                     **_caching(route.cache_ttl), **logging, **_limits(throttle or stage.throttle)
                 )
+            if route.method == "GET" and throttle is not None:  # its HEAD: the same limit, uncached
+                method_options[f"{route.path}/HEAD"] = apigw.MethodDeploymentOptions(
+                    **_caching(0), **logging, **_limits(throttle)
+                )
         return apigw.StageOptions(
             stage_name=stage.name,
             cache_cluster_enabled=True,
@@ -183,27 +216,26 @@ class Api(Construct):
             **_limits(stage.throttle),
         )
 
-    def _add_route(self, route: Route, auth: Auth, functions: Functions) -> apigw.Method:
+    def _add_route(self, route: Route, verb: str, auth: Auth, functions: Functions) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
+        cached = route.cache_ttl and verb == route.method
         integration = apigw.LambdaIntegration(
             functions.by_route[route].target,
             proxy=True,
             allow_test_invoke=False,
-            cache_key_parameters=cache_key_parameters(route) if route.cache_ttl else None,
+            cache_key_parameters=cache_key_parameters(route, self._stage_config) if cached else None,
         )
         options: dict[str, Any] = {
-            "operation_name": route.handler,
-            "request_parameters": request_parameters(route) or None,
+            "operation_name": route.handler if verb == route.method else f"{route.handler}_{verb.lower()}",
+            "request_parameters": request_parameters(route, self._stage_config) or None,
             "request_validator": self.validator,
         }
         if route.scope is None:
-            method = resource.add_method(
-                route.method, integration, authorization_type=apigw.AuthorizationType.NONE, **options
-            )
+            method = resource.add_method(verb, integration, authorization_type=apigw.AuthorizationType.NONE, **options)
             self._acknowledge_public(method, "the API's own documentation (Swagger UI, OpenAPI) is public")
             return method
         return resource.add_method(
-            route.method,
+            verb,
             integration,
             authorization_type=apigw.AuthorizationType.COGNITO,
             authorizer=auth.authorizer,
@@ -212,40 +244,68 @@ class Api(Construct):
         )
 
     def _add_405(self, path: str, verb: str, allowed: list[str]) -> apigw.Method:
-        resource = self.api.root.resource_for_path(path)
         allow = ", ".join(allowed)
+        headers: dict[str, str | None] = {
+            "Allow": f"'{allow}'",
+            "Content-Type": f"'{PROBLEM_JSON}'",
+            "Cache-Control": "'no-store'",
+        }
+        template = method_not_allowed_body(verb, path, allow)
+        return self._add_mock(path, verb, 405, headers, template, "a mock answering 405 Method Not Allowed")
+
+    def _add_preflight(self, path: str, declared: list[str], origins: tuple[str, ...]) -> apigw.Method:
+        """OPTIONS answered by API Gateway itself (no function, no token: a browser's preflight
+        carries none): 204, with the CORS headers only for an allowed origin (preflight_template)."""
+        # The CORS headers are declared, and set by the template only for an allowed origin.
+        headers: dict[str, str | None] = {"Vary": "'Origin'", cors.ALLOW_ORIGIN: None}
+        headers.update(dict.fromkeys(PREFLIGHT_HEADERS))
+        template = preflight_template(origins, declared)
+        return self._add_mock(path, "OPTIONS", 204, headers, template, "a mock answering CORS preflights")
+
+    def _add_mock(
+        self, path: str, verb: str, status: int, headers: dict[str, str | None], template: str, what: str
+    ) -> apigw.Method:
+        """A method API Gateway answers itself: ``status``, the fixed ``headers`` (None: declared for
+        the template to set), the response ``template`` as body."""
         integration = apigw.MockIntegration(
-            request_templates={media: '{"statusCode": 405}' for media in MOCK_MEDIA_TYPES},
+            request_templates={media: f'{{"statusCode": {status}}}' for media in MOCK_MEDIA_TYPES},
             passthrough_behavior=apigw.PassthroughBehavior.NEVER,
             integration_responses=[
                 apigw.IntegrationResponse(
-                    status_code="405",
+                    status_code=str(status),
                     response_parameters={
-                        "method.response.header.Allow": f"'{allow}'",
-                        "method.response.header.Content-Type": f"'{PROBLEM_JSON}'",
-                        "method.response.header.Cache-Control": "'no-store'",
+                        f"method.response.header.{name}": value for name, value in headers.items() if value is not None
                     },
-                    response_templates={"application/json": method_not_allowed_body(verb, path, allow)},
+                    response_templates={"application/json": template},
                 )
             ],
         )
-        method = resource.add_method(
+        method = self.api.root.resource_for_path(path).add_method(
             verb,
             integration,
             authorization_type=apigw.AuthorizationType.NONE,
             method_responses=[
                 apigw.MethodResponse(
-                    status_code="405",
-                    response_parameters={
-                        "method.response.header.Allow": True,
-                        "method.response.header.Content-Type": True,
-                        "method.response.header.Cache-Control": True,
-                    },
+                    status_code=str(status),
+                    response_parameters={f"method.response.header.{name}": True for name in headers},
                 )
             ],
         )
-        self._acknowledge_public(method, "a mock answering 405 Method Not Allowed: it reaches no backend")
+        self._acknowledge_public(method, f"{what}: it reaches no backend")
         return method
+
+    def _add_domain(self, domain_name: str, certificate_arn: str, base_path: str | None) -> None:
+        """The custom domain (regional, TLS 1.2) and the mapping of this stage under ``base_path``.
+        The functions match on the API's resource, not the path, so the prefix changes nothing."""
+        self.domain = apigw.DomainName(
+            self,
+            "Domain",
+            domain_name=domain_name,
+            certificate=acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn),
+            endpoint_type=apigw.EndpointType.REGIONAL,
+            security_policy=apigw.SecurityPolicy.TLS_1_2,
+        )
+        self.domain.add_base_path_mapping(self.api, base_path=base_path, stage=self.api.deployment_stage)
 
     @staticmethod
     def _acknowledge_public(method: apigw.Method, why: str) -> None:
@@ -320,6 +380,25 @@ class Api(Construct):
         skip_checkov(provider, "CKV_AWS_115", f"{deploy_time_only}: one invocation per deployment, nothing to cap.")
         skip_checkov(provider, "CKV_AWS_116", f"{deploy_time_only}, invoked synchronously: no event to dead-letter.")
         skip_checkov(provider, "CKV_AWS_117", f"{deploy_time_only} and calls only the API Gateway control plane.")
+
+
+PREFLIGHT_HEADERS = ("Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age")
+
+
+def preflight_template(origins: tuple[str, ...], methods: list[str]) -> str:
+    """The preflight mock's response template: for a request Origin equal (not a pattern match)
+    to one of ``origins``, that origin and what it may send, set as response headers."""
+    allowed = cors.preflight_headers(origins[0], origins, sorted(methods))
+    condition = " || ".join(f"$origin == {json.dumps(origin)}" for origin in origins)
+    lines = [
+        "#set($origin = $input.params().header.get('Origin'))",
+        '#if("$!origin" == "")#set($origin = $input.params().header.get(\'origin\'))#end',
+        f"#if({condition})",
+        "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)",
+        *(f"#set($context.responseOverride.header.{name} = {json.dumps(allowed[name])})" for name in PREFLIGHT_HEADERS),
+        "#end",
+    ]
+    return "\n".join(lines)
 
 
 def _caching(ttl: int) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def build_app(
     region = app.node.try_get_context(REGION_CONTEXT_KEY) or os.environ.get("CDK_DEFAULT_REGION")
     stacks = {}
     for name in names:
-        stage = stage_config(name)
+        stage = stage_config(name, app.node.try_get_context)
         check_region(stage, region)
         stacks[name] = DeviceRegistryStack(app, stack_name(stage), stage=stage)
     if nag:

@@ -347,6 +347,8 @@ class Functions(Construct):
             environment = {**powertools, **tables} if route.scope else {**powertools, "OAUTH_TOKEN_URL": token_url}
             if route.handler in RETENTION_HANDLERS:
                 environment.update(retention)
+            if stage.cors_origins:  # registry/edge.py adds the CORS headers to every answer
+                environment["CORS_ORIGINS"] = ",".join(stage.cors_origins)
             function = RouteFunction(
                 self,
                 route.function_id,

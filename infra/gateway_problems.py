@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import aws_apigateway as apigw
 
-from registry import errors
+from registry import cors, errors
 from registry.problems import PROBLEM_JSON, TYPE_PREFIX
 
 # $context.error.messageString is API Gateway's message already quoted as a JSON string.
@@ -89,9 +89,29 @@ PROBLEMS = (
 )
 
 
-def add_gateway_responses(api: apigw.RestApi) -> None:
+def cors_headers(origins: tuple[str, ...]) -> dict[str, str]:
+    """What a gateway response can say to a browser. Its headers are fixed values or copies of a
+    request header, never conditional, so it cannot echo an origin only when it is allowed:
+    with one allowed origin it names that origin (a browser on any other origin is refused, as
+    it must be); with several it names none, and a browser app sees API Gateway's own errors
+    (401, 403, 429, ...) as network errors, while every function's answer carries its origin
+    (docs/deployment.md)."""
+    if not origins:
+        return {}
+    headers = {"Access-Control-Expose-Headers": ", ".join(cors.EXPOSED_HEADERS), "Vary": "Origin"}
+    if len(origins) == 1:
+        headers[cors.ALLOW_ORIGIN] = origins[0]
+    return headers
+
+
+def add_gateway_responses(api: apigw.RestApi, cors_origins: tuple[str, ...] = ()) -> None:
     for problem in PROBLEMS:
-        headers = {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store", **problem.headers}
+        headers = {
+            "Content-Type": PROBLEM_JSON,
+            "Cache-Control": "no-store",
+            **problem.headers,
+            **cors_headers(cors_origins),
+        }
         api.add_gateway_response(
             f"Problem{problem.response_type.response_type}",
             type=problem.response_type,

@@ -3,11 +3,14 @@ account limits every stage has to fit in."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from registry.cors import parse_origins
 from registry.routes import ROUTES, Route
 
 STAGE_CONTEXT_KEY = "stage"
@@ -96,8 +99,21 @@ class StageConfig:
     # and the Secrets Manager secret holding the API key it is called with.
     webhook_url: str | None = None
     webhook_secret_name: str | None = None
+    # CORS (docs/deployment.md): the browser origins allowed to call the API; none by default.
+    cors_origins: tuple[str, ...] = ()
+    # A custom domain (docs/deployment.md): its name and ACM certificate (in the stack's region),
+    # and the base path the API is mapped under (None: the domain's root).
+    domain_name: str | None = None
+    certificate_arn: str | None = None
+    base_path: str | None = None
 
     def __post_init__(self) -> None:
+        if parse_origins(",".join(self.cors_origins)) != self.cors_origins:
+            raise ValueError(f"{self.name}: cors_origins are origins such as https://app.example.com, no path")
+        if (self.domain_name is None) != (self.certificate_arn is None):
+            raise ValueError(f"{self.name}: domain_name and certificate_arn go together")
+        if self.base_path is not None and (self.domain_name is None or not _BASE_PATH.fullmatch(self.base_path)):
+            raise ValueError(f"{self.name}: base_path is one path segment (letters, digits, . _ -) of a domain_name")
         if self.status_history_days < 0:
             raise ValueError(f"{self.name}: status_history_days is a number of days, 0 to keep forever")
         if self.webhook_url is not None and not (self.webhook_url.startswith("https://") and self.webhook_secret_name):
@@ -157,7 +173,28 @@ STAGES = {
 }
 
 
-def stage_config(name: object) -> StageConfig:
+_BASE_PATH = re.compile(r"[A-Za-z0-9._-]+")
+# What a deployment sets for its own account, as CDK context: `cdk deploy -c stage=prod
+# -c cors_origins=https://a,https://b -c domain_name=api.example.com -c certificate_arn=arn:aws:acm:...
+# -c base_path=registry` (docs/deployment.md).
+
+
+def stage_config(name: object, setting: Callable[[str], object] = lambda _: None) -> StageConfig:
+    """The stage ``name`` with the deployment settings ``setting`` (the CDK context) gives."""
     if name not in STAGES:
         raise ValueError(f"unknown stage {name!r}: pass -c {STAGE_CONTEXT_KEY}=" + "|".join(STAGES))
-    return STAGES[str(name)]
+    stage = STAGES[str(name)]
+    origins = setting("cors_origins")
+    if origins:
+        stage = replace(
+            stage, cors_origins=parse_origins(",".join(origins) if isinstance(origins, list) else str(origins))
+        )
+    domain, certificate, base_path = (setting(key) for key in ("domain_name", "certificate_arn", "base_path"))
+    if domain or certificate or base_path:
+        stage = replace(
+            stage,
+            domain_name=str(domain) if domain else None,
+            certificate_arn=str(certificate) if certificate else None,
+            base_path=str(base_path) if base_path else None,
+        )
+    return stage

@@ -4,7 +4,7 @@ context (feature flags) `cdk synth` reads from cdk.json."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,16 @@ from aws_cdk.assertions import Template
 from infra import REPO_ROOT
 from infra.app import build_app
 from infra.stack import DeviceRegistryStack
-from infra.stage import STAGES
+from infra.stage import STAGES, stage_config
+
+EDGE = "edge"
+# As `cdk deploy -c cors_origins=... -c domain_name=... -c certificate_arn=... -c base_path=...` gives them.
+EDGE_SETTINGS = {
+    "cors_origins": "https://app.example.com,http://localhost:5173",
+    "domain_name": "api.example.com",
+    "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0c9f3d1e-1111-2222-3333-444455556666",
+    "base_path": "registry",
+}
 
 
 @dataclass
@@ -36,6 +45,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     # cdk-nag runs in test_checks, per stage, so a finding fails one test rather than the synth.
     app, stacks = build_app(context, outdir=str(outdir), stages=list(STAGES), nag=False)
+    # A third stack: dev with the deployment settings a real deployment sets (CORS, custom domain).
+    edge = replace(stage_config("dev", EDGE_SETTINGS.get), name=EDGE)
+    stacks[EDGE] = DeviceRegistryStack(app, f"DeviceRegistry-{EDGE}", stage=edge)
     assembly = app.synth()
     return Synthesized(
         app=app,
@@ -57,3 +69,9 @@ def prod(synthesized: Synthesized) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def dev(synthesized: Synthesized) -> dict[str, Any]:
     return synthesized.json("dev")
+
+
+@pytest.fixture(scope="session")
+def edge(synthesized: Synthesized) -> dict[str, Any]:
+    """dev with CORS origins and a custom domain (EDGE_SETTINGS)."""
+    return synthesized.json(EDGE)

@@ -22,7 +22,7 @@ def _params(routes: list[Route]) -> list[Any]:
 
 
 LAMBDA_ROUTES = _params(list(ROUTES))
-VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # API Gateway's account-level throttle in a region, before any quota increase: written out here,
 # not imported from the stack.
 ACCOUNT_DEFAULT_RATE = 10_000
@@ -32,7 +32,9 @@ ACCOUNT_DEFAULT_BURST = 5_000
 def _declared() -> dict[str, set[str]]:
     declared: dict[str, set[str]] = {}
     for route in ROUTES:
-        declared.setdefault(route.path, set()).add(route.method)
+        declared.setdefault(route.path, set()).update(
+            {route.method, "HEAD"} if route.method == "GET" else {route.method}
+        )
     return declared
 
 
@@ -86,7 +88,7 @@ def test_only_the_docs_route_is_public_among_lambda_methods(prod: dict[str, Any]
         if method["Integration"]["Type"] == "AWS_PROXY" and method["AuthorizationType"] == "NONE"
     }
 
-    assert public == {(r.path, r.method) for r in ROUTES if r.scope is None}
+    assert public == {(r.path, verb) for r in ROUTES if r.scope is None for verb in (r.method, "HEAD")}
 
 
 @pytest.mark.parametrize("route", _params([r for r in ROUTES if r.method == "GET"]))
@@ -105,9 +107,12 @@ def test_get_methods_are_cached_for_their_route_ttl(prod: dict[str, Any], route:
 @pytest.mark.parametrize("route", _params([r for r in ROUTES if r.cache_ttl > 0]))
 def test_cache_keys_are_the_path_ids_and_the_route_query(prod: dict[str, Any], route: Route) -> None:
     method = methods(prod)[(route.path, route.method)]
-    expected = {f"method.request.path.{p}" for p in route.path_parameters} | {
-        f"method.request.querystring.{q}" for q in route.query
-    }
+    expected = (
+        {f"method.request.path.{p}" for p in route.path_parameters}
+        | {f"method.request.querystring.{q}" for q in route.query}
+        # A 304 is cached under the If-None-Match it answered (tests/infra/test_http_edge.py).
+        | {"method.request.header.If-None-Match"}
+    )
 
     assert set(method["Integration"]["CacheKeyParameters"]) == expected
     # API Gateway only keys on parameters the method declares.
@@ -182,7 +187,10 @@ def test_the_public_docs_are_cached_per_format_and_throttled_low(prod: dict[str,
     method = methods(prod)[(route.path, route.method)]
 
     assert setting is not None and setting["CachingEnabled"] is True and setting["CacheTtlInSeconds"] > 0
-    assert method["Integration"]["CacheKeyParameters"] == ["method.request.querystring.format"]
+    assert method["Integration"]["CacheKeyParameters"] == [
+        "method.request.querystring.format",
+        "method.request.header.If-None-Match",
+    ]
     assert setting["ThrottlingRateLimit"] == STAGES["prod"].docs_throttle.rate <= 10
     assert setting["ThrottlingBurstLimit"] == STAGES["prod"].docs_throttle.burst <= 20
 

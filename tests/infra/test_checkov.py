@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from infra import REPO_ROOT
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import EDGE, Synthesized
 
 CHECKOV_VENV = REPO_ROOT / ".venv-tools" / "checkov"
 CHECKOV = CHECKOV_VENV / "bin" / "checkov"
 MAKE_TARGET = ".venv-tools/checkov/.installed"
 REQUIREMENTS = REPO_ROOT / "requirements-checkov.txt"
-STAGES = ["dev", "prod"]
+STAGES = ["dev", "prod", EDGE]
 # What checkov writes when a skip has no comment.
 NO_REASON = {"", "No comment provided"}
 

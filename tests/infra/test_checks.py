@@ -7,9 +7,9 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import EDGE, Synthesized
 
-STAGES = ["dev", "prod"]
+STAGES = ["dev", "prod", EDGE]
 
 
 @pytest.mark.parametrize("stage", STAGES)
