@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.entry import entry
 from registry.models import DeviceStatus
-from registry.operation_docs import ETAG, answer, errors
+from registry.operation_docs import ETAG, answer, errors, not_modified
 from registry.params import AsOf, DeviceIdPath
 from registry.resolver import RouteApp
 from registry.service import DeviceService
@@ -24,6 +24,7 @@ app = RouteApp("get_status")
     ),
     responses={
         200: answer("The status; `ETag` is its version (none on an `as_of` answer)", sometimes=(ETAG,)),
+        **not_modified(),
         **errors(404, 422),
     },
     tags=["status"],

@@ -67,6 +67,17 @@ def answer(
     return response
 
 
+def not_modified() -> dict[int, dict[str, Any]]:
+    """The 304 a GET answering an ETag gives to an ``If-None-Match`` naming it (registry/edge.py)."""
+    return {
+        304: answer(
+            "Not modified: `If-None-Match` names the current `ETag` (or is `*`); no body",
+            ETAG,
+            body=False,
+        )
+    }
+
+
 def errors(*codes: int, body_limit: int = MAX_BODY_BYTES) -> dict[int, dict[str, Any]]:
     """OpenAPI responses for these error codes (and 503, which any route may answer); 413 names
     the route's ``body_limit``."""
