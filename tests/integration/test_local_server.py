@@ -127,6 +127,37 @@ def test_list_filters_and_pages(api, register, device_type):
     ]
 
 
+def _all_pages(api, **filters):
+    seen, cursor = [], None
+    while True:
+        page = api.get("/devices", params={**filters, "limit": 1, "cursor": cursor}).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+def test_fleet_queries_and_tags_over_http(api, register, device_type):
+    """Contract v2, "Tags" and "Fleet queries": every filter, AND, any spelling, 422 naming the parameter."""
+    site = f"site-{device_type}"  # no other test's device is there
+    a = register(name=f"{site}-a", location=site, firmware_version="2.0", ip_address="2001:db8::a", tags=["Prod"])
+    b = register(name=f"{site}-b", location=site, firmware_version="1.0", serial_number=f"SN-{site}", tags=["lab"])
+    assert a["tags"] == ["prod"]
+    assert _all_pages(api, location=site) == [a["id"], b["id"]]
+    assert _all_pages(api, firmware_version="2.0", location=site) == [a["id"]]
+    assert _all_pages(api, serial_number=f"SN-{site}") == [b["id"]]
+    assert _all_pages(api, ip_address="2001:DB8:0::A", location=site) == [a["id"]]
+    assert _all_pages(api, tag="PROD", location=site) == [a["id"]]
+    assert _all_pages(api, name_prefix=f"{site}-", device_type=device_type, status="unknown") == [a["id"], b["id"]]
+    assert _all_pages(api, name_prefix=f"{site}-b") == [b["id"]]
+    patched = api.patch(f"/devices/{b['id']}", json={"tags": ["prod"]})
+    assert patched.status_code == 200 and patched.json()["tags"] == ["prod"]
+    assert _all_pages(api, tag="prod", location=site) == [a["id"], b["id"]]
+    assert _all_pages(api, location=site, no_such_filter="x") == [a["id"], b["id"]]  # ignored
+    for parameter, value in (("ip_address", "2001:db8::g"), ("name_prefix", "n" * 129), ("tag", "no spaces")):
+        assert list(error_fields(assert_problem(api.get("/devices", params={parameter: value}), 422))) == [parameter]
+
+
 def test_duplicate_mac_in_other_spelling_is_409_naming_the_mac_and_the_device(api, register):
     device = register()
     spelling = device["mac_address"].replace(":", "")
