@@ -28,6 +28,24 @@ def _projection(index: schema.Index) -> dict[str, Any]:
     }
 
 
+# CloudFormation creates at most one global index per update of a table: a stack deployed before
+# the fleet-query lookup indexes gets them one deployment at a time (docs/deployment.md,
+# "Adding indexes to a deployed table"): `-c lookup_indexes=1`, then 2, … until all are there.
+LOOKUP_INDEXES_CONTEXT_KEY = "lookup_indexes"
+
+
+def _deployed_indexes(scope: Construct) -> tuple[schema.Index, ...]:
+    """Every global index, or only the first ``lookup_indexes`` of the lookup indexes."""
+    wanted = scope.node.try_get_context(LOOKUP_INDEXES_CONTEXT_KEY)
+    if wanted is None:
+        return schema.GLOBAL_INDEXES
+    count = int(wanted)
+    if not 0 <= count <= len(schema.LOOKUP_INDEXES):
+        raise ValueError(f"-c {LOOKUP_INDEXES_CONTEXT_KEY}= takes 0 to {len(schema.LOOKUP_INDEXES)}, got {count}")
+    kept = set(schema.LOOKUP_INDEXES[:count])
+    return tuple(i for i in schema.GLOBAL_INDEXES if i.name not in schema.LOOKUP_INDEXES or i.name in kept)
+
+
 class Data(Construct):
     """The device table and the Powertools idempotency table."""
 
@@ -59,7 +77,7 @@ class Data(Construct):
             self.table.add_local_secondary_index(
                 index_name=index.name, sort_key=_string(index.sort_key), **_projection(index)
             )
-        for index in schema.GLOBAL_INDEXES:
+        for index in _deployed_indexes(self):
             self.table.add_global_secondary_index(
                 index_name=index.name,
                 partition_key=_string(index.partition_key),

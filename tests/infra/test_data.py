@@ -85,3 +85,22 @@ def test_prod_user_pool_is_retained_and_protected(prod: dict[str, Any]) -> None:
 
     assert pool["DeletionPolicy"] == "Retain"
     assert pool["Properties"]["DeletionProtection"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("deployed", [0, 1, len(table.LOOKUP_INDEXES)])
+def test_a_deployed_stack_gets_the_lookup_indexes_one_deployment_at_a_time(deployed: int) -> None:
+    """CloudFormation creates one global index per table update: `-c lookup_indexes=n` keeps the
+    summary indexes and the first n lookup indexes (docs/deployment.md)."""
+    from aws_cdk import App, Stack
+    from aws_cdk.assertions import Template
+
+    from infra.data import Data
+    from infra.stage import stage_config
+
+    stack = Stack(App(context={"lookup_indexes": deployed}), "Tables")
+    Data(stack, "Data", stage=stage_config("dev"))
+    device = _tables(Template.from_stack(stack).to_json())[0]["Properties"]
+
+    names = [index["IndexName"] for index in device["GlobalSecondaryIndexes"]]
+    summary = [index.name for index in table.GLOBAL_INDEXES if index.name not in table.LOOKUP_INDEXES]
+    assert names == summary + list(table.LOOKUP_INDEXES[:deployed])
