@@ -632,9 +632,16 @@ class DeviceStore:
 
     def _translate(self, error: ClientError) -> Exception:
         code = error.response.get("Error", {}).get("Code", "")
-        if code in _UNAVAILABLE_CODES:
+        if code in _UNAVAILABLE_CODES or _index_not_there_yet(error):
             return _unavailable(error)
         return error
+
+
+def _index_not_there_yet(error: ClientError) -> bool:
+    """A Query of an index the table does not have (yet): a stack gets its lookup indexes one
+    deployment at a time (docs/deployment.md), and a list needing one is busy until then."""
+    details = error.response.get("Error", {})
+    return details.get("Code") == "ValidationException" and "specified index" in str(details.get("Message", ""))
 
 
 def _history_index(group: str | None) -> tuple[str, str]:

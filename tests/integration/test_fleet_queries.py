@@ -140,3 +140,30 @@ def test_a_page_of_several_filters_may_be_short_or_empty_with_a_cursor_and_follo
     assert first["items"] == [] and first["next_cursor"] is not None
     assert listed(invoke, name_prefix="Sensor", location="Paris") == [paris]
     assert listed(invoke, name_prefix="Sensor", location="Berlin") == sorted(devices)
+
+
+def test_a_filter_whose_index_is_not_deployed_yet_is_503_and_the_summary_filters_still_work(dynamodb: Any) -> None:
+    """A stack gets its lookup indexes one deployment at a time (docs/deployment.md)."""
+    import boto3
+
+    from registry import table
+    from registry.errors import ServiceUnavailable
+    from registry.fleet import FleetFilter
+    from registry.service import DeviceService
+    from registry.store import DeviceStore
+
+    request = table.create_table_request("devices-without-lookups")
+    request["GlobalSecondaryIndexes"] = [
+        index for index in request["GlobalSecondaryIndexes"] if index["IndexName"] not in table.LOOKUP_INDEXES
+    ]
+    request["AttributeDefinitions"] = [
+        attribute
+        for attribute in request["AttributeDefinitions"]
+        if attribute["AttributeName"] not in table.LOOKUP_INDEXES
+    ]
+    client = boto3.client("dynamodb")
+    client.create_table(**request)
+    service = DeviceService(DeviceStore(client, "devices-without-lookups"), sleep=lambda _: None)
+    with pytest.raises(ServiceUnavailable):
+        service.list_devices(limit=5, cursor=None, filters=FleetFilter(tag="prod"))
+    assert service.list_devices(limit=5, cursor=None, filters=FleetFilter(status="online")) == ([], None)
