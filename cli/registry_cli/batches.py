@@ -28,6 +28,7 @@ MAX_BODY_BYTES = 900_000  # under the routes' 1 MiB body limit, with room for th
 IN_FLIGHT = 4
 FAILED = "failed"
 NOT_SENT = "not sent"
+AGAIN = "again"  # an item the server could not do now (503 for that item alone): sent again
 
 
 @dataclass(frozen=True)
@@ -105,13 +106,30 @@ class _Batcher:
 
 
 def _send(registry: Registry, job: Job, batch: list[Row], run: str) -> list[Outcome]:
-    body = {job.envelope: [row.item for row in batch]}
-    key = idempotency_key(job.route, json.dumps(body, ensure_ascii=False).encode(), run)
-    try:
-        answer = registry.request("POST", job.route, body=body, idempotency_key=key)
-    except ApiError as error:  # the whole batch refused: every row gets the reason
-        return [Outcome(FAILED, f"line {row.line}: {error.detail}") for row in batch]
-    return job.settle(registry, batch, answer)
+    """Each row's outcome; the items the server answered "not now" (a per-item 503, a busy
+    store) are sent again, in a smaller batch, after a backoff, as long as the client retries."""
+    outcomes: dict[int, Outcome] = {}
+    waiting = list(range(len(batch)))
+    for attempt in range(registry.max_attempts):
+        rows = [batch[i] for i in waiting]
+        body = {job.envelope: [row.item for row in rows]}
+        key = idempotency_key(job.route, json.dumps(body, ensure_ascii=False).encode(), run)
+        try:
+            answer = registry.request("POST", job.route, body=body, idempotency_key=key)
+        except ApiError as error:  # the whole batch refused: every row gets the reason
+            outcomes.update({i: Outcome(FAILED, f"line {batch[i].line}: {error.detail}") for i in waiting})
+            break
+        settled = job.settle(registry, rows, answer)
+        outcomes.update({i: outcome for i, outcome in zip(waiting, settled, strict=True) if outcome.kind != AGAIN})
+        again = [(i, outcome) for i, outcome in zip(waiting, settled, strict=True) if outcome.kind == AGAIN]
+        if not again:
+            break
+        if attempt + 1 == registry.max_attempts:
+            outcomes.update({i: Outcome(FAILED, outcome.problem) for i, outcome in again})
+        else:
+            waiting = [i for i, _ in again]
+            registry.back_off(attempt, None)
+    return [outcomes[i] for i in range(len(batch))]
 
 
 def run(

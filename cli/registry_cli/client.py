@@ -240,13 +240,13 @@ class Registry:
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 last_problem = f"cannot connect to {self.url} ({error})"
-                self._back_off(attempt, None)
+                self.back_off(attempt, None)
                 continue
             except httpx.TransportError as error:
                 if not safe_to_repeat:
                     raise Unreachable(f"The connection to {self.url} failed mid-request ({error}).") from None
                 last_problem = f"the connection to {self.url} failed ({error})"
-                self._back_off(attempt, None)
+                self.back_off(attempt, None)
                 continue
             if response.is_success:
                 return response
@@ -259,10 +259,12 @@ class Registry:
             if not transient:
                 raise refusal
             last_problem = f"{response.status_code}: {refusal.detail}"
-            self._back_off(attempt, retry_after(response))
+            self.back_off(attempt, retry_after(response))
         raise Unreachable(f"Gave up after {self.max_attempts} attempts: {last_problem}")
 
-    def _back_off(self, attempt: int, after: float | None) -> None:
+    def back_off(self, attempt: int, after: float | None) -> None:
+        """Waits before attempt ``attempt + 1``: ``after`` seconds if the server said, else a
+        full-jitter exponential delay; a cancelled client stops here."""
         if self._cancelled.is_set():
             raise Unreachable("cancelled")
         if attempt + 1 < self.max_attempts:

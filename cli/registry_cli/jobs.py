@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from registry_cli.batches import FAILED, Outcome
-from registry_cli.client import ApiError, Registry, Unreachable, problem_text
+from registry_cli.batches import AGAIN, FAILED, Outcome
+from registry_cli.client import RETRIED_STATUSES, ApiError, Registry, Unreachable, problem_text
 from registry_cli.rows import TAGS, Row, device_record
 
 CREATED = "created"
@@ -34,8 +34,9 @@ def _slug(problem: Mapping[str, Any]) -> str:
     return str(problem.get("type", "")).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
 
 
-def _failed(row: Row, problem: Mapping[str, Any] | None) -> Outcome:
-    return Outcome(FAILED, f"line {row.line}: {problem_text(problem or {})}")
+def _failed(row: Row, status: int, problem: Mapping[str, Any] | None) -> Outcome:
+    """A refused item; one the server could not do now (503, 429) is to be sent again."""
+    return Outcome(AGAIN if status in RETRIED_STATUSES else FAILED, f"line {row.line}: {problem_text(problem or {})}")
 
 
 def canonical(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,7 +93,7 @@ class RegisterDevices:
             elif status == 409 and _slug(problem) == MAC_TAKEN:
                 outcomes.append(self._compare(registry, row, problem))
             else:
-                outcomes.append(_failed(row, problem))
+                outcomes.append(_failed(row, status, problem))
         return outcomes
 
     def _compare(self, registry: Registry, row: Row, problem: Mapping[str, Any]) -> Outcome:
@@ -101,7 +102,7 @@ class RegisterDevices:
         try:
             page = registry.json("GET", "/devices", params={"mac_address": mac, "limit": 1})
             if not page.get("items"):
-                return _failed(row, problem)
+                return _failed(row, 409, problem)
             device_id = page["items"][0]["id"]
             registered = registry.json("GET", f"/devices/{device_id}")
         except ApiError as error:
@@ -131,8 +132,9 @@ class ReportStatuses:
     def settle(self, registry: Registry, rows: Sequence[Row], answer: httpx.Response) -> list[Outcome]:
         outcomes = []
         for row, result in zip(rows, _results(answer, rows), strict=True):
-            if int(result.get("status", 0)) == 200:
+            status = int(result.get("status", 0))
+            if status == 200:
                 outcomes.append(Outcome(CHANGED if result.get("changed") else UNCHANGED))
             else:
-                outcomes.append(_failed(row, result.get("problem")))
+                outcomes.append(_failed(row, status, result.get("problem")))
         return outcomes

@@ -195,6 +195,26 @@ def test_a_server_answering_503_for_a_while_is_waited_for_as_its_retry_after_say
     assert sleeps == [2.0, 2.0, 2.0]
 
 
+def test_items_the_server_could_not_do_now_are_sent_again(registry, tmp_path, device_type, local_server):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 20)
+    busy = {"type": "about:blank", "title": "Service unavailable", "status": 503, "detail": "The store is busy."}
+
+    def store_busy_for_the_first_batch(n: int, request: httpx.Request) -> httpx.Response | None:
+        if n == 1:  # answered, but every item refused for now (nothing registered)
+            count = len(json.loads(request.content)["devices"])
+            results = [{"index": i, "status": 503, "problem": busy} for i in range(count)]
+            return httpx.Response(200, json={"results": results, "created": 0, "failed": count})
+        return None
+
+    sleeps: list[float] = []
+    result = registry("import", str(source), transport=Transport(store_busy_for_the_first_batch), sleeps=sleeps)
+
+    assert result.exit_code == 0, result.output
+    assert "20 devices: created 20, already present 0, failed 0." in result.output
+    assert len(sleeps) == 1
+    assert len(_registered(local_server, device_type)) == 20
+
+
 def test_an_export_imports_back_unchanged_as_csv_and_as_json_lines(registry, tmp_path, device_type):
     source = _devices_csv(tmp_path / "fleet.csv", device_type, 40)
     assert registry("import", str(source)).exit_code == 0
