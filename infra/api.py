@@ -19,14 +19,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.auth import Auth
+from infra.auth import Auth, DeviceAuthorizer
 from infra.functions import Functions
 from infra.gateway_problems import add_gateway_responses, method_not_allowed_body
 from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
-from infra.stage import StageConfig, Throttle
+from infra.stage import CREDENTIALS_PATH, StageConfig, Throttle
 from registry import cors
 from registry.problems import PROBLEM_JSON
-from registry.routes import ROUTES, Route
+from registry.routes import DEVICE, ROUTES, Route
 
 CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: every cached answer is a small JSON document
 # Verbs a path of ours may be asked for; those the route table does not declare on a path
@@ -89,10 +89,14 @@ def cached_routes() -> list[Route]:
 
 
 def method_throttle(route: Route, stage: StageConfig) -> Throttle | None:
-    """A method's own limit under the stage's: writes (the costly calls), batches (costlier) and
-    the public docs."""
-    if route.scope is None:
+    """A method's own limit under the stage's: the device routes (sized for the fleet), the
+    credential routes (rare), writes (the costly calls), batches (costlier) and the public docs."""
+    if route.auth is None:
         return stage.docs_throttle
+    if route.auth == DEVICE:
+        return stage.device_throttle
+    if CREDENTIALS_PATH in route.path:
+        return stage.credentials_throttle
     if route.batch:
         return stage.batch_throttle
     return stage.write_throttle if route.is_write else None
@@ -114,6 +118,7 @@ class Api(Construct):
         *,
         stage: StageConfig,
         auth: Auth,
+        device_auth: DeviceAuthorizer,
         functions: Functions,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -143,11 +148,11 @@ class Api(Construct):
             validate_request_body=False,
         )
         for route in ROUTES:
-            self._add_route(route, route.method, auth, functions)
+            self._add_route(route, route.method, auth, device_auth, functions)
             if route.method == "GET":
                 # RFC 9110 §9.3.2: HEAD is GET without the body; the function answers both
                 # (registry/edge.py). Uncached: its answer has no body to serve a GET from.
-                self._add_route(route, "HEAD", auth, functions)
+                self._add_route(route, "HEAD", auth, device_auth, functions)
         for path, declared in paths().items():
             for verb in VERBS:
                 if verb not in declared:
@@ -216,7 +221,9 @@ class Api(Construct):
             **_limits(stage.throttle),
         )
 
-    def _add_route(self, route: Route, verb: str, auth: Auth, functions: Functions) -> apigw.Method:
+    def _add_route(
+        self, route: Route, verb: str, auth: Auth, device_auth: DeviceAuthorizer, functions: Functions
+    ) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
         cached = route.cache_ttl and verb == route.method
         integration = apigw.LambdaIntegration(
@@ -230,10 +237,26 @@ class Api(Construct):
             "request_parameters": request_parameters(route, self._stage_config) or None,
             "request_validator": self.validator,
         }
-        if route.scope is None:
+        if route.auth is None:
             method = resource.add_method(verb, integration, authorization_type=apigw.AuthorizationType.NONE, **options)
             self._acknowledge_public(method, "the API's own documentation (Swagger UI, OpenAPI) is public")
             return method
+        if route.auth == DEVICE:
+            method = resource.add_method(
+                verb,
+                integration,
+                authorization_type=apigw.AuthorizationType.CUSTOM,
+                authorizer=device_auth.authorizer,
+                **options,
+            )
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "A device route: devices authenticate with their own credentials (the device authorizer, "
+                "a Lambda REQUEST authorizer), never with a Cognito token that could reach other devices.",
+            )
+            return method
+        assert route.scope is not None  # a Cognito route (Route checks that it names its scope)
         return resource.add_method(
             verb,
             integration,
@@ -460,6 +483,8 @@ ACCESS_LOG_FORMAT = json.dumps(
         "errorResponseType": "$context.error.responseType",
         "errorMessage": "$context.error.message",
         "clientId": "$context.authorizer.claims.client_id",
+        # A device route's caller: device:<credential id> (never its secret).
+        "principalId": "$context.authorizer.principalId",
         "scope": "$context.authorizer.claims.scope",
         "xrayTraceId": "$context.xrayTraceId",
     }

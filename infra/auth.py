@@ -7,10 +7,15 @@ from __future__ import annotations
 from aws_cdk import Aws, Duration, Fn
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.nag import acknowledge
+from infra.data import Data
+from infra.functions import handler_function, own_role_and_logs, pin
+from infra.nag import acknowledge, skip_checkov
 from infra.stage import StageConfig
+from registry import table as schema
 from registry.routes import ROUTES
 
 # How long a stolen or withdrawn access token keeps working: Cognito cannot revoke an access
@@ -25,6 +30,18 @@ AUTHORIZER_CACHE_TTL = Duration.minutes(5)
 # grant of this client returns). Stated, because an absent ExplicitAuthFlows means Cognito's
 # default: user SRP, custom auth and refresh.
 EXPLICIT_AUTH_FLOWS = ["ALLOW_REFRESH_TOKEN_AUTH"]
+
+# The device authorizer. A verdict is cached per Authorization header this long: a revoked
+# credential keeps working at most this long (docs/security.md); 60 s is the contract's bound.
+DEVICE_AUTHORIZER_CACHE_TTL = Duration.seconds(60)
+DEVICE_AUTHORIZER_HANDLER = "authorize_device"
+DEVICE_AUTHORIZER_ID = "AuthorizeDevice"  # its logical id
+# scrypt is CPU-bound: at 1,024 MB (0.58 vCPU) a verification takes ~15 ms, half what it takes at
+# 512 MB, for the same GB-seconds; API Gateway waits for it on every cache miss.
+DEVICE_AUTHORIZER_MEMORY_MB = 1024
+# API Gateway gives an authorizer 10 s at most; the DynamoDB client gives up after ~6 s.
+DEVICE_AUTHORIZER_TIMEOUT = Duration.seconds(8)
+LAST_USED_AT = "last_used_at"  # the one attribute the authorizer writes (registry/credential_store.py)
 
 
 def route_scopes() -> dict[str, list[str]]:
@@ -108,3 +125,74 @@ class Auth(Construct):
     @property
     def token_url(self) -> str:
         return self.domain.base_url() + "/oauth2/token"
+
+
+class DeviceAuthorizer(Construct):
+    """The device routes' Lambda REQUEST authorizer (handlers/authorize_device.py): identity source
+    the Authorization header, verdicts cached per header for DEVICE_AUTHORIZER_CACHE_TTL, and a role
+    that may read credential items and stamp their ``last_used_at``, nothing else."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data, layer: lambda_.ILayerVersion
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role, self.log_group = own_role_and_logs(self, stage, "Device authorizer: reads device credentials")
+        for statement in device_authorizer_statements(data.table.table_arn):
+            self.role.add_to_policy(statement)
+        self.function = handler_function(
+            self,
+            handler=DEVICE_AUTHORIZER_HANDLER,
+            description="Device Registry: the device routes' authorizer (Authorization: Device)",
+            stage=stage,
+            layer=layer,
+            role=self.role,
+            log_group=self.log_group,
+            memory_mb=DEVICE_AUTHORIZER_MEMORY_MB,
+            timeout=DEVICE_AUTHORIZER_TIMEOUT,
+            environment={"TABLE_NAME": data.table.table_name},
+        )
+        pin(self.function, DEVICE_AUTHORIZER_ID, "tests/infra/test_device_authorizer.py")
+        self.authorizer = apigw.RequestAuthorizer(
+            self,
+            "Authorizer",
+            handler=self.function,
+            identity_sources=[apigw.IdentitySource.header("Authorization")],
+            results_cache_ttl=DEVICE_AUTHORIZER_CACHE_TTL,
+        )
+        why = "Invoked synchronously by API Gateway, which answers 401 or 500 itself"
+        skip_checkov(self.function, "CKV_AWS_116", f"{why}: no asynchronous event to dead-letter.")
+        skip_checkov(
+            self.function,
+            "CKV_AWS_117",
+            "It reaches only DynamoDB and CloudWatch Logs, AWS endpoints, with IAM and TLS: a VPC would add "
+            "NAT or endpoint costs and cold-start time, no isolation.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_173",
+            "The environment holds the table's name and log settings, no secrets; Lambda encrypts it at rest.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_115",
+            "Bounded by the device routes' method throttles (infra/stage.py device_throttle): it runs at most "
+            "once per device request that misses the cache. A reservation would take from the routes' budget.",
+        )
+
+
+def device_authorizer_statements(table_arn: str) -> list[iam.PolicyStatement]:
+    """GetItem of credential items only (partition keys ``CREDENTIAL#…``), and UpdateItem of their
+    ``last_used_at`` only, answering nothing back."""
+    credential_items = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{schema.CREDENTIAL_PREFIX}*"]}}
+    return [
+        iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table_arn], conditions=credential_items),
+        iam.PolicyStatement(
+            actions=["dynamodb:UpdateItem"],
+            resources=[table_arn],
+            conditions={
+                **credential_items,
+                "ForAllValues:StringEquals": {"dynamodb:Attributes": [schema.PK, schema.SK, LAST_USED_AT]},
+                "StringEqualsIfExists": {"dynamodb:ReturnValues": "NONE"},
+            },
+        ),
+    ]

@@ -127,6 +127,10 @@ TABLE_ACCESS = {
     "list_credentials": TableAccess(items=(BATCH_GET_ITEM,)),
     # Delete the credential item, drop its id from the set: one transaction.
     "delete_credential": TableAccess(items=(DELETE_ITEM, UPDATE_ITEM), idempotency=True),
+    # A device's own routes: its item (GetItem), and a status report as put_status writes it.
+    "get_own_device": _READS_ONE_ITEM,
+    "get_own_status": _READS_ONE_ITEM,
+    "put_own_status": TableAccess(items=_WRITES, idempotency=True),
 }
 
 
@@ -134,7 +138,7 @@ TABLE_ACCESS = {
 # status-kind entries (their expires_at), and the reads whose answer may need an entry older
 # than the retention horizon (status as_of, diff). Every other reader tells an expired entry by
 # its own expires_at, and config-kind writes never expire.
-RETENTION_HANDLERS = frozenset({"put_status", "report_statuses", "get_status", "diff_device"})
+RETENTION_HANDLERS = frozenset({"put_status", "put_own_status", "report_statuses", "get_status", "diff_device"})
 
 
 def memory_mb(route: Route) -> int:
@@ -344,7 +348,7 @@ class Functions(Construct):
 
         self.by_route: dict[Route, RouteFunction] = {}
         for route in ROUTES:
-            environment = {**powertools, **tables} if route.scope else {**powertools, "OAUTH_TOKEN_URL": token_url}
+            environment = {**powertools, **tables} if route.auth else {**powertools, "OAUTH_TOKEN_URL": token_url}
             if route.handler in RETENTION_HANDLERS:
                 environment.update(retention)
             if stage.cors_origins:  # registry/edge.py adds the CORS headers to every answer

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from aws_cdk import aws_apigateway as apigw
 
 from registry import cors, errors
+from registry.credentials import CHALLENGE, UNAUTHORIZED_DETAIL
 from registry.problems import PROBLEM_JSON, TYPE_PREFIX
 
 # $context.error.messageString is API Gateway's message already quoted as a JSON string.
@@ -52,14 +53,10 @@ PROBLEMS = (
     # API Gateway says 403 "Missing Authentication Token" for a path it has no method for.
     _from_error(R.MISSING_AUTHENTICATION_TOKEN, errors.RouteNotFound, "No route matches this method and path."),
     _from_error(R.RESOURCE_NOT_FOUND, errors.RouteNotFound, "No route matches this method and path."),
-    GatewayProblem(
-        R.UNAUTHORIZED,
-        401,
-        "unauthorized",
-        "Unauthorized",
-        "Send a valid access token: Authorization: Bearer <token> from the Cognito token endpoint.",
-        {"WWW-Authenticate": "Bearer"},
-    ),
+    # One answer for both authorizers (API Gateway has one UNAUTHORIZED per API, and its header
+    # values cannot depend on the route): both challenges, both credentials named. The local
+    # server answers the same (local/authorizer.py).
+    _from_error(R.UNAUTHORIZED, errors.Unauthorized, UNAUTHORIZED_DETAIL, {"WWW-Authenticate": CHALLENGE}),
     GatewayProblem(
         R.ACCESS_DENIED,
         403,

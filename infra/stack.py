@@ -8,7 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.api import Api
-from infra.auth import Auth
+from infra.auth import Auth, DeviceAuthorizer
 from infra.data import Data
 from infra.events import ChangeEvents
 from infra.functions import Functions
@@ -33,7 +33,8 @@ class DeviceRegistryStack(Stack):
         self.data = Data(self, "Data", stage=stage)
         self.auth = Auth(self, "Auth", stage=stage)
         self.functions = Functions(self, "Functions", stage=stage, data=self.data, token_url=self.auth.token_url)
-        self.api = Api(self, "Api", stage=stage, auth=self.auth, functions=self.functions)
+        self.device_auth = DeviceAuthorizer(self, "DeviceAuth", stage=stage, data=self.data, layer=self.functions.layer)
+        self.api = Api(self, "Api", stage=stage, auth=self.auth, device_auth=self.device_auth, functions=self.functions)
         self.migrations = MigrationFunction(self, "Migrations", stage=stage, data=self.data, layer=self.functions.layer)
         self.events = ChangeEvents(self, "Events", stage=stage, data=self.data, layer=self.functions.layer)
         if stage.snap_start:

@@ -11,9 +11,10 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from registry.cors import parse_origins
-from registry.routes import ROUTES, Route
+from registry.routes import DEVICE, ROUTES, Route
 
 STAGE_CONTEXT_KEY = "stage"
+CREDENTIALS_PATH = "/credentials"  # the operators' device-credential routes (limits of their own)
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,15 @@ class Concurrency:
     # Creating, listing and revoking device credentials: a few calls per device per rotation.
     credentials: int
     batch: int  # a batch route's function (up to 100 writes an invocation, 8 at a time)
+    # Each device route (GET /device, GET and PUT /device/status).
+    device: int
 
     def of(self, route: Route) -> int:
         if route.auth is None:
             return self.docs
-        if "/credentials" in route.path:
+        if route.auth == DEVICE:
+            return self.device
+        if CREDENTIALS_PATH in route.path:
             return self.credentials
         if route.batch:
             return self.batch
@@ -87,6 +92,12 @@ class StageConfig:
     batch_throttle: Throttle
     # GET /swagger: public, so it has a low limit of its own (and is cached).
     docs_throttle: Throttle
+    # The credential routes' limit (operators create, list and revoke credentials rarely): under
+    # their small reserved concurrency.
+    credentials_throttle: Throttle
+    # Each device route's limit (devices report through PUT /device/status): under the device
+    # functions' reserved concurrency, as the write limit is. docs/capacity.md sizes it for a fleet.
+    device_throttle: Throttle
     # None: no reservation (the functions share the account's unreserved pool).
     reserved_concurrency: Concurrency | None
     # SnapStart on published versions, the API invoking each function's "live" alias: cold
@@ -120,7 +131,13 @@ class StageConfig:
             raise ValueError(f"{self.name}: webhook_url must be https:// and come with webhook_secret_name")
         if not self.throttle.below(ACCOUNT_THROTTLE):
             raise ValueError(f"{self.name}: the stage throttle must stay below the account's {ACCOUNT_THROTTLE}")
-        for limit in (self.write_throttle, self.batch_throttle, self.docs_throttle):
+        for limit in (
+            self.write_throttle,
+            self.batch_throttle,
+            self.docs_throttle,
+            self.credentials_throttle,
+            self.device_throttle,
+        ):
             if not limit.within(self.throttle):
                 raise ValueError(f"{self.name}: a method throttle {limit} exceeds the stage's {self.throttle}")
         reserved = self.reserved_concurrency.total if self.reserved_concurrency else 0
@@ -139,6 +156,8 @@ STAGES = {
         write_throttle=Throttle(rate=20, burst=40),
         batch_throttle=Throttle(rate=2, burst=4),
         docs_throttle=Throttle(rate=5, burst=10),
+        credentials_throttle=Throttle(rate=5, burst=10),
+        device_throttle=Throttle(rate=20, burst=40),
         # No reservation: dev must deploy into any account, also a new one whose concurrency
         # quota is still below 1,000 (where any reservation is refused) or one that prod
         # shares; its 50 requests/s stage limit is what bounds it (docs/deployment.md).
@@ -162,12 +181,18 @@ STAGES = {
         # devices or reports a second per batch route.
         batch_throttle=Throttle(rate=10, burst=10),
         docs_throttle=Throttle(rate=10, burst=20),
-        # 9 reads x 55 + 6 writes x 60 + docs 5 + 3 credential routes x 5 + 2 batch routes x 10
-        # = 895 of a default account's 1,000: leaves 105 unreserved, above Lambda's minimum of 100,
-        # for dev, the deploy-time custom resource and anything else in the account
-        # (docs/deployment.md). Reads are cached and take ~10 ms: 55 each (60 with the stats route
-        # would reserve 905, over the 900 allowed).
-        reserved_concurrency=Concurrency(read=55, write=60, docs=5, credentials=5, batch=10),
+        credentials_throttle=Throttle(rate=20, burst=10),
+        # What a default account leaves the devices (docs/capacity.md, "Device authentication"):
+        # ≤ 26 concurrent executions per device route at ≤ 0.05 s a request, ~520/s, i.e. a fleet
+        # of ~30,000 devices reporting every minute. 10^6 devices need ~20,000/s: quota increases
+        # first (API Gateway's account throttle, Lambda concurrency), then these together.
+        device_throttle=Throttle(rate=500, burst=26),
+        # 9 reads x 45 + 6 writes x 60 + docs 5 + 3 credential routes x 10 + 2 batch routes x 10
+        # + 3 device routes x 26 = 898 of a default account's 1,000: leaves 102 unreserved, above
+        # Lambda's minimum of 100, for dev, the device authorizer, the deploy-time custom resource
+        # and anything else in the account (docs/deployment.md). Reads are cached and take ~10 ms:
+        # 45 each.
+        reserved_concurrency=Concurrency(read=45, write=60, docs=5, credentials=10, batch=10, device=26),
         snap_start=True,
     ),
 }

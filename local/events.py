@@ -38,9 +38,12 @@ def proxy_event(
     body: bytes | str | None = None,
     claims: dict[str, str] | None = None,
     method: str | None = None,
+    authorizer: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """``headers``: a mapping, or every header line in order as sent: as API Gateway does,
-    ``multiValueHeaders`` holds every line of a field and ``headers`` the last one."""
+    ``multiValueHeaders`` holds every line of a field and ``headers`` the last one.
+    ``authorizer``: what a Lambda authorizer passed (its context and principalId), for a device
+    route; otherwise the Cognito authorizer's ``claims``."""
     lines = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
     multi: dict[str, list[str]] = {}
     for name, value in lines:
@@ -78,13 +81,17 @@ def proxy_event(
             "requestTimeEpoch": int(now * 1000),
             "protocol": "HTTP/1.1",
             "identity": {"sourceIp": "127.0.0.1", "userAgent": single.get("User-Agent", "")},
-            "authorizer": {"claims": dict(claims if claims is not None else LOCAL_CLAIMS)},
+            "authorizer": dict(authorizer) if authorizer is not None else {"claims": _claims(claims)},
             "accountId": "123456789012",
             "apiId": "local",
         },
         "body": text,
         "isBase64Encoded": encoded,
     }
+
+
+def _claims(claims: dict[str, str] | None) -> dict[str, str]:
+    return dict(claims if claims is not None else LOCAL_CLAIMS)
 
 
 @dataclass

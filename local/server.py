@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import h11
 
+from local.authorizer import authorize
 from local.events import LambdaContext, match, proxy_event
 from registry import cors, metrics
 from registry.edge import with_headers
@@ -329,6 +330,11 @@ class _Server(socketserver.ThreadingTCPServer):
         chosen = [(route, params) for route, params in matches if route.method == _route_method(request.method)]
         if chosen:
             route, params = chosen[0]
+            # As API Gateway: the route's authorizer first (local/authorizer.py); its 401 is a
+            # gateway answer, CORS headers included.
+            authorizer, refused = authorize(route, request.path, request.headers, self.environments.submit)
+            if refused is not None:
+                return with_headers(refused, cors.answer_headers(origin, origins))
             event = proxy_event(
                 route,
                 path=request.path,
@@ -337,6 +343,7 @@ class _Server(socketserver.ThreadingTCPServer):
                 headers=request.headers,
                 body=request.body,
                 method=request.method,
+                authorizer=authorizer,
             )
             return self.invoke(route, event)
         if not matches:

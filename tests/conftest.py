@@ -131,6 +131,7 @@ def invoke(dynamodb: Any) -> Invoke:
         query: str = "",
         path_parameters: dict[str, str] | None = None,
         claims: dict[str, str] | None = None,
+        authorizer: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         route = route_for(handler)
         path = path or route.path
@@ -147,6 +148,7 @@ def invoke(dynamodb: Any) -> Invoke:
             headers=headers,
             body=raw_body,
             claims=claims,
+            authorizer=authorizer,
         )
         module = importlib.import_module(f"handlers.{handler}")
         response = dict(module.lambda_handler(event, LambdaContext()))

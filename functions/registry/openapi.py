@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from registry.operation_docs import RETRY_AFTER, headers
 from registry.problems import PROBLEM_JSON
 from registry.resolver import REQUEST_HEADERS, body_media_types
-from registry.routes import ROUTES, Route
+from registry.routes import COGNITO, DEVICE, ROUTES, Route
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 TITLE = "Device Registry API"
@@ -28,14 +28,17 @@ VERSION = "1.0.0"
 DESCRIPTION = (
     "A registry of networked devices: attributes, separately reported status, and the immutable "
     "history of every change. Errors are RFC 9457 problem documents (application/problem+json). "
-    "In AWS every operation but this documentation needs a Cognito access token with the operation's "
-    "scope (client credentials), sent as `Authorization: Bearer <token>`; the local server needs none."
+    "In AWS every operator operation needs a Cognito access token with the operation's scope (client "
+    "credentials), sent as `Authorization: Bearer <token>`; the local server needs none. The device "
+    "operations (`/device`, `/device/status`) take a device credential instead, in AWS and locally: "
+    "`Authorization: Device <credential_id>:<secret>` (see `POST /devices/{device_id}/credentials`)."
 )
 # The committed document names no deployment; in AWS the docs function puts the stack's Cognito
 # token endpoint here (environment variable OAUTH_TOKEN_URL), so Swagger UI's Authorize works.
 TOKEN_URL_PLACEHOLDER = "https://cognito-domain.invalid/oauth2/token"
 OAUTH = "cognito"
 BEARER = "bearer"
+DEVICE_SCHEME = "device"
 _SCOPE_MEANING = {
     "devices/read": "Read devices, their status and history",
     "devices/write": "Register, change and delete devices; report their status",
@@ -44,6 +47,9 @@ _SCOPE_MEANING = {
 _GATEWAY_ANSWERS = {
     401: "No valid access token (API Gateway's Cognito authorizer)",
     403: "The access token lacks this operation's scope",
+}
+_DEVICE_GATEWAY_ANSWERS = {
+    401: "No valid device credential: wrong, revoked or malformed (the same answer whatever was wrong)",
 }
 _THROTTLED = {429: "Over the API's request rate (API Gateway throttling); retry after `Retry-After` seconds"}
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -86,16 +92,31 @@ def security_schemes() -> dict[str, Any]:
             "bearerFormat": "JWT",
             "description": "A Cognito access token carrying the operation's scope, obtained elsewhere",
         },
+        # The whole header value, as an API key in the Authorization header: what generated clients
+        # send as given (an http scheme named "Device" is not one they know).
+        DEVICE_SCHEME: {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "A device credential, for the device operations only: the header's whole value is "
+                "`Device <credential_id>:<secret>` (from `POST /devices/{device_id}/credentials`)."
+            ),
+        },
     }
 
 
 def _secure(operation: dict[str, Any], route: Route) -> None:
-    """Either scheme with the route's scope; ``[]``: public (the documentation)."""
-    operation["security"] = [{OAUTH: [route.scope]}, {BEARER: [route.scope]}] if route.scope else []
+    """Either Cognito scheme with the route's scope, or the device credential; ``[]``: public."""
+    if route.auth == DEVICE:
+        operation["security"] = [{DEVICE_SCHEME: []}]
+    else:
+        operation["security"] = [{OAUTH: [route.scope]}, {BEARER: [route.scope]}] if route.scope else []
 
 
 def _gateway_answers(operation: dict[str, Any], route: Route) -> None:
-    answers = {**(_GATEWAY_ANSWERS if route.scope else {}), **_THROTTLED}
+    by_authorizer = {COGNITO: _GATEWAY_ANSWERS, DEVICE: _DEVICE_GATEWAY_ANSWERS}
+    answers = {**(by_authorizer[route.auth] if route.auth else {}), **_THROTTLED}
     for status, description in answers.items():
         response: dict[str, Any] = {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
         if status == 429:

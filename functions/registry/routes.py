@@ -142,6 +142,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/devices/{device_id}/credentials", "create_credential", WRITE, idempotent=False),
     Route("GET", "/devices/{device_id}/credentials", "list_credentials", READ),
     Route("DELETE", "/devices/{device_id}/credentials/{credential_id}", "delete_credential", WRITE),
+    # A device's own routes: the device is the credential's, never a path parameter.
+    Route("GET", "/device", "get_own_device", None, auth=DEVICE),
+    Route("GET", "/device/status", "get_own_status", None, auth=DEVICE),
+    Route("PUT", "/device/status", "put_own_status", None, auth=DEVICE),
     Route("GET", "/swagger", "swagger", None, DOCS_TTL, ("format",), auth=None),
 )
 

@@ -12,7 +12,7 @@ import pytest
 from infra.functions import handler_string
 from infra.stage import STAGES
 from registry.problems import PROBLEM_JSON
-from registry.routes import ROUTES, Route
+from registry.routes import DEVICE, ROUTES, Route
 from tests.infra.cfn import integration_target, methods, only, render, resources
 from tests.infra.conftest import Synthesized
 
@@ -68,13 +68,21 @@ def test_each_route_has_a_function_of_its_own(prod: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("route", LAMBDA_ROUTES)
-def test_non_docs_methods_need_a_cognito_token_with_the_route_scope(prod: dict[str, Any], route: Route) -> None:
+def test_operator_methods_need_a_cognito_token_with_the_route_scope_and_device_methods_a_device_credential(
+    prod: dict[str, Any], route: Route
+) -> None:
     method = methods(prod)[(route.path, route.method)]
-    authorizer_id = next(iter(resources(prod, "AWS::ApiGateway::Authorizer")))
+    authorizers = resources(prod, "AWS::ApiGateway::Authorizer")
+    authorizer_id = next(a for a, r in authorizers.items() if r["Properties"]["Type"] == "COGNITO_USER_POOLS")
+    device_authorizer_id = next(a for a, r in authorizers.items() if r["Properties"]["Type"] == "REQUEST")
 
-    if route.scope is None:
+    if route.auth is None:
         assert method["AuthorizationType"] == "NONE"
         assert "AuthorizerId" not in method
+    elif route.auth == DEVICE:
+        assert method["AuthorizationType"] == "CUSTOM"
+        assert method["AuthorizerId"] == {"Ref": device_authorizer_id}
+        assert "AuthorizationScopes" not in method
     else:
         assert method["AuthorizationType"] == "COGNITO_USER_POOLS"
         assert method["AuthorizerId"] == {"Ref": authorizer_id}
@@ -88,7 +96,7 @@ def test_only_the_docs_route_is_public_among_lambda_methods(prod: dict[str, Any]
         if method["Integration"]["Type"] == "AWS_PROXY" and method["AuthorizationType"] == "NONE"
     }
 
-    assert public == {(r.path, verb) for r in ROUTES if r.scope is None for verb in (r.method, "HEAD")}
+    assert public == {(r.path, verb) for r in ROUTES if r.auth is None for verb in (r.method, "HEAD")}
 
 
 @pytest.mark.parametrize("route", _params([r for r in ROUTES if r.method == "GET"]))
@@ -181,7 +189,7 @@ def test_the_invalidation_policy_is_applied_again_after_every_change_of_the_stag
     assert f'"Ref": "{stage_id}"' in json.dumps(properties["Update"])  # so it runs after the stage
 
 
-@pytest.mark.parametrize("route", _params([r for r in ROUTES if r.scope is None]))
+@pytest.mark.parametrize("route", _params([r for r in ROUTES if r.auth is None]))
 def test_the_public_docs_are_cached_per_format_and_throttled_low(prod: dict[str, Any], route: Route) -> None:
     setting = _method_setting(prod, route)
     method = methods(prod)[(route.path, route.method)]
@@ -203,8 +211,15 @@ def test_every_write_method_has_its_own_throttle_under_the_stage_limit(synthesiz
     for route in (r for r in ROUTES if r.is_write):
         setting = _method_setting(template, route)
         assert setting is not None, f"no method setting for {route.method} {route.path}"
-        # A batch (up to 100 writes a request) has a lower limit of its own.
-        limit = STAGES[stage].batch_throttle if route.batch else STAGES[stage].write_throttle
+        # Device routes are sized for the fleet (test_device_authorizer.py), credential routes are rare,
+        # a batch (up to 100 writes a request) has a lower limit of its own.
+        limit = STAGES[stage].write_throttle
+        if route.auth == DEVICE:
+            limit = STAGES[stage].device_throttle
+        elif "/credentials" in route.path:
+            limit = STAGES[stage].credentials_throttle
+        elif route.batch:
+            limit = STAGES[stage].batch_throttle
         assert setting["ThrottlingRateLimit"] == limit.rate < defaults["ThrottlingRateLimit"]
         assert setting["ThrottlingBurstLimit"] == limit.burst < defaults["ThrottlingBurstLimit"]
         assert setting["CachingEnabled"] is False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.routes import ROUTES
-from tests.infra.cfn import only
+from tests.infra.cfn import only, resources
 
 
 def _route_scopes() -> set[str]:
@@ -41,9 +41,10 @@ def test_user_pool_has_no_self_sign_up_and_a_token_domain(prod: dict[str, Any]) 
 
 
 def test_authorizer_trusts_the_stack_user_pool(prod: dict[str, Any]) -> None:
-    authorizer = only(prod, "AWS::ApiGateway::Authorizer")["Properties"]
+    authorizers = [r["Properties"] for r in resources(prod, "AWS::ApiGateway::Authorizer").values()]
+    (authorizer,) = [a for a in authorizers if a["Type"] == "COGNITO_USER_POOLS"]  # and the device one
 
-    assert authorizer["Type"] == "COGNITO_USER_POOLS"
+    assert sorted(a["Type"] for a in authorizers) == ["COGNITO_USER_POOLS", "REQUEST"]
     assert len(authorizer["ProviderARNs"]) == 1
 
 

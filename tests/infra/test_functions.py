@@ -63,7 +63,7 @@ def test_timeout_outlasts_the_dynamodb_client_retries_but_not_api_gateway(prod: 
         assert worst_case < timeout < API_GATEWAY_INTEGRATION_TIMEOUT, route.handler
 
 
-@pytest.mark.parametrize("route", [pytest.param(r, id=r.handler) for r in ROUTES if r.scope is not None])
+@pytest.mark.parametrize("route", [pytest.param(r, id=r.handler) for r in ROUTES if r.auth is not None])
 def test_the_environment_given_to_a_table_function_satisfies_its_settings(
     prod: dict[str, Any], route: Route, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,7 +114,8 @@ def test_one_function_per_route_plus_only_the_migration_and_publisher_functions_
     prod: dict[str, Any],
 ) -> None:
     functions = resources(prod, "AWS::Lambda::Function")
-    ours = {route.function_id for route in ROUTES} | {"Migrate", "PublishChanges"}  # infra/migrations.py, events.py
+    # infra/migrations.py, events.py, auth.py (the device authorizer)
+    ours = {route.function_id for route in ROUTES} | {"Migrate", "PublishChanges", "AuthorizeDevice"}
 
     assert ours <= set(functions)
     others = set(functions) - ours
@@ -125,7 +126,7 @@ def test_one_function_per_route_plus_only_the_migration_and_publisher_functions_
 def test_prod_invokes_snapstart_versions_through_an_alias_and_dev_does_not(
     prod: dict[str, Any], dev: dict[str, Any], route: Route
 ) -> None:
-    snaps = route.scope is not None  # every API function; docs imports no DynamoDB client
+    snaps = route.auth is not None  # every API function; docs imports no DynamoDB client
     assert ("SnapStart" in _function(prod, route)) == snaps
     assert "SnapStart" not in _function(dev, route)
     method = methods(prod)[(route.path, route.method)]
@@ -146,16 +147,17 @@ def test_the_docs_function_names_the_cognito_token_endpoint_for_swagger_ui(prod:
 
     assert len(domains) == 1 and f'"Ref": "{next(iter(domains))}"' in token_url
     assert "/oauth2/token" in token_url
-    api_functions = [_function(prod, route) for route in ROUTES if route.scope]
+    api_functions = [_function(prod, route) for route in ROUTES if route.auth]
     assert all("OAUTH_TOKEN_URL" not in function["Environment"]["Variables"] for function in api_functions)
 
 
 def test_the_retention_setting_reaches_only_the_functions_that_write_or_need_status_history(
     prod: dict[str, Any], dev: dict[str, Any]
 ) -> None:
-    # put_status and report_statuses write each status entry's expires_at; status as_of and diff
-    # need the horizon. Every other function tells an expired entry by its own expires_at, or reads none.
-    assert {"put_status", "report_statuses", "get_status", "diff_device"} == RETENTION_HANDLERS
+    # put_status, put_own_status and report_statuses write each status entry's expires_at; status
+    # as_of and diff need the horizon. Every other function tells an expired entry by its own
+    # expires_at, or reads none.
+    assert {"put_status", "put_own_status", "report_statuses", "get_status", "diff_device"} == RETENTION_HANDLERS
     for stage, template in (("prod", prod), ("dev", dev)):
         for route in ROUTES:
             variables = _function(template, route)["Environment"]["Variables"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from local.events import LambdaContext
-from registry.routes import ROUTES
+from registry.routes import DEVICE, ROUTES
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_DEVICE_ID = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
@@ -51,6 +51,9 @@ EXPECTED_STATUS = {
     "create_credential": 201,
     "list_credentials": 200,
     "delete_credential": 204,
+    "get_own_device": 200,
+    "get_own_status": 200,
+    "put_own_status": 200,
 }
 
 
@@ -60,7 +63,8 @@ def load(route):
 
 # Sample events of the functions that are not routes: a DynamoDB stream batch for the change-event
 # publisher (tests/unit/test_change_events.py, tests/infra/test_change_events.py).
-NOT_ROUTES = {"publish_changes"}
+# and a REQUEST authorizer event for the device authorizer (tests/infra/test_device_authorizer.py).
+NOT_ROUTES = {"publish_changes", "authorize_device"}
 
 
 def test_every_route_has_an_event_file_and_every_event_file_a_route():
@@ -89,8 +93,12 @@ def test_event_is_a_rest_proxy_event_for_its_route(route):
         assert isinstance(json.loads(event["body"]), dict) and event["isBase64Encoded"] is False
     else:
         assert event["body"] is None
-    if route.scope is None:
+    if route.auth is None:
         assert "authorizer" not in context  # the docs route is public
+    elif route.auth == DEVICE:  # what the device authorizer passes: the credential's device
+        authorizer = context["authorizer"]
+        assert authorizer["device_id"] == SAMPLE_DEVICE_ID
+        assert authorizer["principalId"] == f"device:{authorizer['credential_id']}"
     else:
         claims = context["authorizer"]["claims"]
         assert claims["sub"] and route.scope in claims["scope"].split()
@@ -162,3 +170,6 @@ def test_event_fed_to_its_handler_gets_the_route_success_status(route, registere
     if route.handler == "report_statuses":
         answered = json.loads(response["body"])
         assert (answered["changed"], answered["results"][0]["device_id"]) == (1, registered["id"])
+    if route.handler == "put_own_status":  # recorded as made by the device, by its credential
+        entry = invoke("get_history_entry", f"/devices/{registered['id']}/history/2")["json"]
+        assert entry["changed_by"] == f"device:{SAMPLE_CREDENTIAL_ID}" and entry["snapshot"]["status"] == "online"

@@ -53,12 +53,17 @@ def test_every_write_declares_the_request_headers_it_honours_and_no_read_declare
         assert headers == HONOURED_BY_HANDLER.get(route.handler, REQUEST_HEADERS[route.method]), route.handler
 
 
-def test_every_operation_requires_the_scope_of_its_route_and_the_docs_none():
+def test_every_operation_requires_the_scope_of_its_route_the_device_routes_a_device_credential_and_the_docs_none():
     for route in ROUTES:
         security = operation(route.handler)["security"]
-        assert security == ([{"cognito": [route.scope]}, {"bearer": [route.scope]}] if route.scope else [])
-    flows = DOCUMENT["components"]["securitySchemes"]["cognito"]["flows"]
+        if route.auth == "device":
+            assert security == [{"device": []}], route.handler
+        else:
+            assert security == ([{"cognito": [route.scope]}, {"bearer": [route.scope]}] if route.scope else [])
+    schemes = DOCUMENT["components"]["securitySchemes"]
+    flows = schemes["cognito"]["flows"]
     assert set(flows["clientCredentials"]["scopes"]) == {route.scope for route in ROUTES if route.scope}
+    assert schemes["device"] == {**schemes["device"], "type": "apiKey", "in": "header", "name": "Authorization"}
 
 
 def test_document_holds_only_schemas_that_an_operation_uses():

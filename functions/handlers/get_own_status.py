@@ -1,0 +1,28 @@
+"""GET /device/status — the calling device's own status (device credential)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends, Response
+
+from registry.entry import entry
+from registry.models import DeviceStatus
+from registry.operation_docs import ETAG, answer, errors
+from registry.resolver import RouteApp, own_device
+from registry.service import DeviceService
+from registry.views import status_response
+from registry.wiring import get_service
+
+app = RouteApp("get_own_status")
+
+
+@app.operation(
+    summary="Get this device's status",
+    description="As `GET /devices/{id}/status` for the device that owns the credential sent.",
+    responses={200: answer("The status; `ETag` is its version", ETAG), **errors(404, 422)},
+    tags=["device"],
+)
+def get_own_status(service: Annotated[DeviceService, Depends(get_service)]) -> Response[DeviceStatus]:
+    return status_response(service.get(own_device(app)))
+
+
+lambda_handler = entry(app)
