@@ -52,8 +52,10 @@ def test_exactly_the_device_routes_use_it_and_every_operator_route_cognito(synth
             method = methods(template)[(route.path, route.method)]
             expected = {DEVICE: by_type["REQUEST"]["id"], COGNITO: by_type["COGNITO_USER_POOLS"]["id"]}
             assert method.get("AuthorizerId") == ({"Ref": expected[route.auth]} if route.auth else None), route
-        device_methods = [m for m in methods(template).values() if m.get("AuthorizationType") == "CUSTOM"]
-        assert len(device_methods) == len([route for route in ROUTES if route.auth == DEVICE])
+        device_methods = {key for key, m in methods(template).items() if m.get("AuthorizationType") == "CUSTOM"}
+        # Each device route, and HEAD beside each GET (same function, same authorizer).
+        heads = {(r.path, "HEAD") for r in ROUTES if r.auth == DEVICE and r.method == "GET"}
+        assert device_methods == {(r.path, r.method) for r in ROUTES if r.auth == DEVICE} | heads
 
 
 def test_its_role_may_read_credential_items_and_stamp_their_last_use_and_nothing_else(prod: dict[str, Any]) -> None:
