@@ -104,7 +104,13 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
             BATCH,
             dict(path=f"{path}/revert", status=404, body={"to_revision": 99}),
         ),
-        ("delete_device", "204", WRITE, dict(path=f"/devices/{other['id']}", status=204)),
+        # A deletion also reads the device's credential set, to revoke them in its transaction.
+        (
+            "delete_device",
+            "204",
+            {"GetItem": 2, "TransactWriteItems": 1},
+            dict(path=f"/devices/{other['id']}", status=204),
+        ),
         ("swagger", "200", {}, dict(status=200, query="format=json")),
         # Holders: one Query of the address's interval items, whatever the spelling asked.
         ("list_mac_holders", "200", QUERY, dict(path="/mac-addresses/00-00-00-00-00-01/holders", status=200)),

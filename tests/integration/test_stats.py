@@ -276,7 +276,7 @@ def test_the_local_server_routes_devices_stats_to_stats_not_to_a_device(api: Any
 
     found, allowed = match("/devices/stats")
     assert [route.handler for route, _ in found] == ["device_stats"]
-    assert allowed == ["GET"]
+    assert allowed == ["GET", "HEAD"]
     answer = api.get("/devices/stats")
     assert answer.status_code == 200, answer.text
     assert set(answer.json()) == {"total", "by_status", "by_device_type", "by_firmware_version", "as_of"}
