@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import pickle
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from typing import IO, Any
 from moto.dynamodb.models import dynamodb_backends
 from werkzeug.test import EnvironBuilder
 
+log = logging.getLogger(__name__)
 SNAPSHOT_EVERY = 1_000  # journaled writes: a start replays at most this many (~10-30 ms each)
 # The operations that change what a DynamoDB holds (PartiQL statements may: they are kept too).
 WRITES = frozenset(
@@ -128,8 +130,13 @@ class DataDirectory:
         self._since_snapshot += 1
 
     def snapshot_if_due(self) -> None:
+        """A snapshot every SNAPSHOT_EVERY writes. One that fails (a full disk) loses nothing:
+        the journal still holds every write, and the next write tries again."""
         if self._since_snapshot >= SNAPSHOT_EVERY:
-            self.snapshot()
+            try:
+                self.snapshot()
+            except OSError as error:
+                log.warning("local data: snapshot failed (%s); the journal keeps every write", error)
 
     def snapshot(self) -> None:
         """Every table now, in a new snapshot naming a new, empty journal; the old journal goes.
@@ -145,13 +152,13 @@ class DataDirectory:
             file.flush()
             os.fsync(file.fileno())
         written.replace(self.snapshot_path)
-        _sync_directory(self.directory)
+        # From here the snapshot in place names the next journal: write there at once.
+        previous, self.generation, self._since_snapshot = self.generation, following, 0
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        self.journal_path(self.generation).unlink(missing_ok=True)
-        self.generation = following
-        self._since_snapshot = 0
+        _sync_directory(self.directory)
+        self.journal_path(previous).unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._journal is not None:

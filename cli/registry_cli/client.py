@@ -184,16 +184,17 @@ class Registry:
         credentials: Credentials | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         timeout: float = 60.0,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.url = url.rstrip("/")
         self.credentials = credentials or Credentials()
         self.credentials.check()
-        self.sleep = sleep
         self.max_attempts = max_attempts
         self._cancelled = threading.Event()
+        # A wait that a cancel (Ctrl-C) cuts short, so that no retry keeps the command alive.
+        self.sleep: Callable[[float], object] = sleep or self._cancelled.wait
         self.http = httpx.Client(
             base_url=self.url,
             transport=transport,
@@ -269,6 +270,8 @@ class Registry:
             raise Unreachable("cancelled")
         if attempt + 1 < self.max_attempts:
             self.sleep(after if after is not None else random.uniform(0, min(MAX_DELAY, 0.25 * 2**attempt)))
+            if self._cancelled.is_set():
+                raise Unreachable("cancelled")
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,7 +90,7 @@ class Connection:
 
     url: str = DEFAULT_URL
     transport: httpx.BaseTransport | None = None
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None  # None: the client's own (Ctrl-C cuts it short)
 
 
 @app.callback()
