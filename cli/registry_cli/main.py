@@ -228,7 +228,9 @@ def export(
         file = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         try:
             with _progress() as progress:
-                task = progress.add_task("export", total=None)
+                # Unfiltered, the fleet statistics give the bar its end (seconds behind, an estimate).
+                total = None if filters else registry.json("GET", "/devices/stats").get("total")
+                task = progress.add_task("export", total=total)
                 count = exporting.export(registry, filters, format.value, file, lambda n: progress.advance(task, n))
         finally:
             if output:
