@@ -96,11 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"registry import of {args.devices:,} devices ...", file=sys.stderr)
             before = Counter(counts)
             started = time.perf_counter()
-            subprocess.run(
+            cli = subprocess.run(
                 [str(ROOT / ".venv" / "bin" / "registry"), "--url", api.url, "import", str(source)],
-                check=True,
-                stderr=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
             )
+            summary = [line for line in cli.stderr.splitlines() if "devices:" in line or "error" in line]
+            if cli.returncode != 0:
+                errors = source.with_name("fleet.errors.csv")
+                print(cli.stderr[-2000:], errors.read_text()[:2000] if errors.exists() else "", file=sys.stderr)
             batched = time.perf_counter() - started
             batch_requests = _delta(counts, before)
     finally:
@@ -112,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Registering {args.devices:,} devices through the local server")
     print(f"  single POST /devices:   {singles:8.1f} s  {args.devices / singles:7.0f} devices/s")
-    print(f"  registry import:        {batched:8.1f} s  {args.devices / batched:7.0f} devices/s")
+    print(f"  registry import:        {batched:8.1f} s  {args.devices / batched:7.0f} devices/s  ({' '.join(summary)})")
     print(f"  ratio (singles/import): {singles / batched:8.1f}x")
     print(f"  singles: {_per_device(singles_requests, args.devices)}")
     print(f"  batch:   {_per_device(batch_requests, args.devices)}")
