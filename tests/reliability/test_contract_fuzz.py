@@ -33,7 +33,7 @@ SEED = os.environ.get("FUZZ_SEED") or ("1" if EXAMPLES == DEFAULT_EXAMPLES else 
 CONTRACT = Path(openapi.__file__).with_name("openapi.json")
 ROOT = Path(__file__).resolve().parents[2]
 # Replaced by their contract-aware forms in schemathesis_hooks, or not applicable (module doc).
-REPLACED_CHECKS = ("positive_data_acceptance", "use_after_free")
+REPLACED_CHECKS = ("positive_data_acceptance", "negative_data_rejection", "use_after_free")
 NOT_APPLICABLE_LOCALLY = ("ignored_auth",)
 
 
