@@ -54,6 +54,10 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
     two_new = {"devices": [_new("00:00:00:00:00:04"), _new("00:00:00:00:00:05")]}
     statuses = [{"device_id": device["id"], "status": "maintenance"}, {"device_id": other["id"], "status": "unknown"}]
     reports = dict(status=200, body={"reports": statuses})
+    _online = {"status": "online", "reason": "from the device"}
+    credentials = f"{path}/credentials"
+    credential = invoke("create_credential", credentials, body={})["json"]["credential_id"]
+    as_device = {"device_id": device["id"], "credential_id": credential, "principalId": f"device:{credential}"}
     # (route, what, expected requests, the call)
     cases = [
         ("create_device", "201", {"TransactWriteItems": 1}, dict(status=201, body={**_new(), "name": "n"})),
@@ -148,6 +152,15 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         # then one transaction per device whose status changes.
         ("create_devices", "200, two devices", {"TransactWriteItems": 2}, dict(status=200, body=two_new)),
         ("report_statuses", "200, one change, one the same", {"BatchGetItem": 1, "TransactWriteItems": 1}, reports),
+        # Device credentials: an operator creates and revokes one in a transaction (the credential
+        # and the device's credential set); a list reads the device and its set, then the credentials.
+        ("create_credential", "201", {"TransactWriteItems": 1}, dict(path=credentials, status=201, body={})),
+        ("list_credentials", "200", {"BatchGetItem": 2}, dict(path=credentials, status=200)),
+        ("delete_credential", "204", {"TransactWriteItems": 1}, dict(path=f"{credentials}/{credential}", status=204)),
+        # The device itself (as the device authorizer passes it): the operator routes' requests.
+        ("get_own_device", "200", READ, dict(path="/device", status=200, authorizer=as_device)),
+        ("get_own_status", "200", READ, dict(path="/device/status", status=200, authorizer=as_device)),
+        ("put_own_status", "200", WRITE, dict(path="/device/status", status=200, body=_online, authorizer=as_device)),
     ]
     rows = []
     for handler, what, expected, call in cases:
