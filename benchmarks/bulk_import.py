@@ -87,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         before = Counter(counts)
         started = time.perf_counter()
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
-            list(pool.map(lambda n: registry.request("POST", "/devices", body=_body(1, n)), range(args.devices)))
+            list(
+                pool.map(
+                    lambda n: registry.request("POST", "/devices", body=_body(1, n), idempotency_key=f"bench-{n}"),
+                    range(args.devices),
+                )
+            )
         singles = time.perf_counter() - started
         singles_requests = _delta(counts, before)
 

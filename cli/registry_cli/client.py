@@ -256,7 +256,11 @@ class Registry:
                 renewed = True
                 continue
             refusal = error_from(response)
-            transient = response.status_code in RETRIED_STATUSES or refusal.slug == IN_PROGRESS
+            # A 5xx may come after the change was made (a timeout on the way back): only a
+            # request that is safe to repeat is sent again; a 429 was never let in.
+            transient = (response.status_code in RETRIED_STATUSES or refusal.slug == IN_PROGRESS) and (
+                safe_to_repeat or response.status_code == 429
+            )
             if not transient:
                 raise refusal
             last_problem = f"{response.status_code}: {refusal.detail}"

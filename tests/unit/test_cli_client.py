@@ -159,3 +159,20 @@ def test_a_refusal_is_an_error_carrying_its_detail_and_each_bad_field():
         registry.request("POST", "/devices", body={})
     assert str(refused.value) == "The request is not valid.; mac_address: 'zz' is not a MAC address"
     assert refused.value.slug == "validation-failed"
+
+
+def test_a_write_without_idempotency_key_is_not_resent_after_a_503_but_is_after_a_429():
+    answers: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = 503 if request.url.path == "/unavailable" else (429 if not answers else 201)
+        answers.append(status)
+        return httpx.Response(status, json={"detail": "Not now."})
+
+    registry, _ = _registry(handler)
+    with pytest.raises(ApiError, match="Not now"):
+        registry.request("POST", "/unavailable", body={})
+    assert answers == [503]
+    answers.clear()
+    assert registry.request("POST", "/devices", body={}).status_code == 201
+    assert answers == [429, 201]
