@@ -36,10 +36,15 @@ def authenticator() -> Authenticator:
 
 
 def device_route_arns(method_arn: str) -> list[str]:
-    """Every device route of the API and stage ``method_arn`` names: a cached verdict serves the
-    credential's next request on any of them."""
+    """Every device method of the API and stage ``method_arn`` names (HEAD beside each GET): a
+    cached verdict serves the credential's next request on any of them."""
     api_and_stage = "/".join(method_arn.split("/", 2)[:2])
-    return [f"{api_and_stage}/{route.method}{route.path}" for route in ROUTES if route.auth == DEVICE]
+    methods = [(verb, route.path) for route in ROUTES if route.auth == DEVICE for verb in _verbs(route.method)]
+    return [f"{api_and_stage}/{verb}{path}" for verb, path in methods]
+
+
+def _verbs(method: str) -> tuple[str, ...]:
+    return (method, "HEAD") if method == "GET" else (method,)
 
 
 @logger.inject_lambda_context(clear_state=True)

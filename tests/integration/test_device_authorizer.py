@@ -203,7 +203,9 @@ def test_the_authorizer_allows_every_device_route_of_the_stage_and_passes_the_de
     (statement,) = answer["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     base = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod"
-    assert statement["Resource"] == [f"{base}/{r.method}{r.path}" for r in ROUTES if r.auth == DEVICE]
+    allowed = {f"{base}/{r.method}{r.path}" for r in ROUTES if r.auth == DEVICE}
+    allowed |= {f"{base}/HEAD{r.path}" for r in ROUTES if r.auth == DEVICE and r.method == "GET"}
+    assert set(statement["Resource"]) == allowed
 
 
 def test_the_authorizer_refuses_with_unauthorized_which_api_gateway_answers_401(issue):
