@@ -56,6 +56,7 @@ from registry.store import DeviceStore
 
 def _reset_cached_clients() -> None:
     wiring.get_service.cache_clear()
+    wiring.get_credential_service.cache_clear()
     wiring.dynamodb_client.cache_clear()
     settings.get_settings.cache_clear()
     idempotency._runner.cache_clear()
