@@ -17,7 +17,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
-from registry.operation_docs import RETRY_AFTER, headers
+from registry.operation_docs import ETAG, RETRY_AFTER, headers, not_modified
 from registry.problems import PROBLEM_JSON
 from registry.resolver import REQUEST_HEADERS, body_media_types
 from registry.routes import COGNITO, DEVICE, ROUTES, Route
@@ -71,6 +71,7 @@ def complete(merged: dict[str, Any]) -> dict[str, Any]:
         _gateway_answers(operation, route)
         _body_types(operation, route)
         _parameters(operation)
+        _conditional(operation, route)
         operation["responses"] = dict(sorted(operation["responses"].items(), key=lambda item: int(item[0])))
     document.setdefault("components", {})["securitySchemes"] = security_schemes()
     _drop_unused_schemas(document)
@@ -143,6 +144,33 @@ def _parameters(operation: dict[str, Any]) -> None:
         if len(values) == 1 and len(schema["anyOf"]) == 2:
             del schema["anyOf"]
             parameter["schema"] = {**values[0], **schema}
+
+
+# Read around the resolver (registry/edge.py), so declared here rather than by each handler.
+IF_NONE_MATCH = "If-None-Match"
+
+
+def _conditional(operation: dict[str, Any], route: Route) -> None:
+    """A GET answering an ``ETag`` takes ``If-None-Match`` and may answer 304 (registry/edge.py):
+    both declared, so a generated client can send the header and expects the answer."""
+    if route.method != "GET" or ETAG not in operation["responses"].get("200", {}).get("headers", {}):
+        return
+    operation["responses"].setdefault("304", not_modified()[304])
+    parameters = operation.setdefault("parameters", [])
+    if not any(parameter["name"] == IF_NONE_MATCH for parameter in parameters):
+        parameters.append(
+            {
+                "name": IF_NONE_MATCH,
+                "in": "header",
+                "required": False,
+                "description": (
+                    "Answer 304 with no body if the current `ETag` is one of these entity tags (or `*`); "
+                    "a value that names none, or is no list of entity tags, gets the full answer."
+                ),
+                # No limit or pattern: a value that is not one is ignored, never refused.
+                "schema": {"type": "string"},
+            }
+        )
 
 
 def _drop_unused_schemas(document: dict[str, Any]) -> None:

@@ -106,6 +106,12 @@ def test_generated_client_drives_every_operation_with_generated_arguments_only(g
     assert page.status_code == HTTPStatus.OK
     assert [summary.id for summary in page.parsed.items] == [device.id] and page.parsed.next_cursor is None
 
+    # poll it conditionally: the current ETag is 304 with no body, an older one the full answer
+    unchanged = get_device.sync_detailed(device.id, client=client, if_none_match=read.headers["ETag"])
+    assert unchanged.status_code == HTTPStatus.NOT_MODIFIED and unchanged.content == b""
+    assert unchanged.headers["ETag"] == read.headers["ETag"]
+    assert get_device.sync_detailed(device.id, client=client, if_none_match='"0"').status_code == HTTPStatus.OK
+
     # patch under If-Match (as a merge patch), then again with the now stale ETag
     patched = update_device.sync_detailed(
         device.id,

@@ -44,13 +44,24 @@ HONOURED_BY_HANDLER = {
     "revert_device": {"If-Match", "Idempotency-Key"},
     "create_credential": set(),
     "delete_credential": {"Idempotency-Key"},
+    # A read answering an ETag takes If-None-Match (304 when it names the current one).
+    "get_device": {"If-None-Match"},
+    "get_status": {"If-None-Match"},
+    "get_own_device": {"If-None-Match"},
+    "get_own_status": {"If-None-Match"},
 }
 
 
-def test_every_write_declares_the_request_headers_it_honours_and_no_read_declares_any():
+def test_every_operation_declares_the_request_headers_it_honours_and_no_other():
     for route in ROUTES:
         headers = {p["name"] for p in operation(route.handler).get("parameters", []) if p["in"] == "header"}
         assert headers == HONOURED_BY_HANDLER.get(route.handler, REQUEST_HEADERS[route.method]), route.handler
+
+
+def test_every_read_answering_an_etag_declares_its_304_with_the_etag():
+    for handler in ("get_device", "get_status", "get_own_device", "get_own_status"):
+        assert declared_response_headers(handler, 304) == {"ETag"}, handler
+        assert operation(handler)["responses"]["304"]["content"] == {}, handler
 
 
 def test_every_operation_requires_the_scope_of_its_route_the_device_routes_a_device_credential_and_the_docs_none():
