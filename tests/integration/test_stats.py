@@ -238,6 +238,8 @@ def test_get_stats_answers_the_summed_shards_of_live_devices(invoke: Any, store:
         "as_of": stats.NEVER,  # no change counted yet
     }
     first = _registrations(4, firmware_version="1.0")
+    for record in first:  # stamped, as Lambda delivers every record: as_of never reads today's clock
+        record["dynamodb"]["ApproximateCreationDateTime"] = 1_795_000_000
     stats.count_batch(store, first)
     moved = [
         _state_record(
