@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test lint openapi synth deploy bench fuzz clean chromium migrate
+.PHONY: install run test lint openapi synth deploy bench fuzz clean chromium migrate preflight smoke
 STAGE ?= dev
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt cli/pyproject.toml
@@ -72,6 +72,14 @@ synth: install node_modules/.installed  ## cdk synth, offline, no credentials (S
 
 deploy: synth  ## needs AWS credentials and `npx cdk bootstrap` once per account/region
 	npx cdk deploy -c stage=$(STAGE) --outputs-file cdk-outputs.json
+
+# Before a deploy, with the deploying credentials and region (AWS_PROFILE, AWS_REGION): what in
+# the account would make it fail. It synthesizes the stage with the deployment settings the deploy
+# will get (SETTINGS="-c domain_name=… -c certificate_arn=…") and checks that template.
+SETTINGS ?=
+preflight: install node_modules/.installed  ## what in the AWS account would fail `cdk deploy` (STAGE=dev|prod, SETTINGS="-c …"); exit 1 if anything would
+	npx cdk synth --quiet -c stage=$(STAGE) $(SETTINGS)
+	$(PY) -m ops.preflight cdk.out/DeviceRegistry-$(STAGE).template.json
 
 test: lint node_modules/.installed chromium $(CHECKOV_VENV)/.installed  ## ruff + mypy, then every test (unit, integration, reliability, infra with checkov, Swagger UI in Chromium)
 	$(PY) -m pytest -q
