@@ -81,6 +81,13 @@ preflight: install node_modules/.installed  ## what in the AWS account would fai
 	npx cdk synth --quiet -c stage=$(STAGE) $(SETTINGS)
 	$(PY) -m ops.preflight cdk.out/DeviceRegistry-$(STAGE).template.json
 
+# After a deploy: the stage proven through its public API (credentials as the `registry` command
+# takes them, REGISTRY_CLIENT_ID/…; docs/deployment.md, "First deploy"). SMOKE_ARGS: --origin …,
+# --events-queue …, --events-file … (ops/smoke.py --help).
+smoke: install  ## the stage's public API proven end to end, all it creates deleted: make smoke URL=<ApiUrl> (or http://127.0.0.1:3000 for `make run`)
+	@test -n "$(URL)" || { echo "make smoke URL=<the stack output ApiUrl, or http://127.0.0.1:3000 for make run>" >&2; exit 2; }
+	$(PY) -m ops.smoke $(URL) $(SMOKE_ARGS)
+
 test: lint node_modules/.installed chromium $(CHECKOV_VENV)/.installed  ## ruff + mypy, then every test (unit, integration, reliability, infra with checkov, Swagger UI in Chromium)
 	$(PY) -m pytest -q
 

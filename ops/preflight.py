@@ -16,12 +16,13 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+from ops.report import Finding, Verdict
 
 # Lambda keeps at least this many of an account's concurrent executions unreserved: a reservation
 # that would leave fewer is refused (Lambda developer guide, "Configuring reserved concurrency").
@@ -38,23 +39,6 @@ BLOCKING_STATES = {
     "DELETE_FAILED": f"a delete failed part-way: {DELETE_FIRST}",
     "UPDATE_ROLLBACK_FAILED": "an update failed and so did its rollback: finish the rollback first",
 }
-
-
-class Verdict(StrEnum):
-    PASS = "PASS"
-    FAIL = "FAIL"  # the deploy would fail: the exit status says so
-    NOTE = "NOTE"  # worth knowing, blocks nothing
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    verdict: Verdict
-    message: str
-    details: tuple[str, ...] = ()
-
-    def lines(self) -> list[str]:
-        return [f"{self.verdict} {self.check}: {self.message}", *(f"     - {line}" for line in self.details)]
 
 
 def resolve(value: Any, pseudo: Mapping[str, str]) -> str | None:
@@ -540,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     findings, status = run(StackTemplate.read(args.template), Account())
     for finding in findings:
-        print("\n".join(finding.lines()))
+        finding.print()
     print(
         f"{args.template.name}: "
         + ("a deploy would fail (FAIL above)" if status else "nothing found that would fail a deploy")

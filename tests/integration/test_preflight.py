@@ -19,7 +19,8 @@ from botocore.stub import Stubber
 from moto import mock_aws, settings
 from moto.cloudformation.models import cloudformation_backends
 
-from ops.preflight import Account, Finding, StackTemplate, Verdict, run
+from ops.preflight import Account, StackTemplate, run
+from ops.report import Finding, Verdict
 
 ACCOUNT = "123456789012"  # moto's
 STACK = "DeviceRegistry-prod"
