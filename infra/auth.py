@@ -4,7 +4,7 @@ and the authorizer every non-public method uses."""
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, Fn
+from aws_cdk import Aws, CfnOutput, Duration, Fn
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
@@ -121,6 +121,33 @@ class Auth(Construct):
             # Verdicts are cached per token for this long (see ACCESS_TOKEN_VALIDITY).
             results_cache_ttl=AUTHORIZER_CACHE_TTL,
         )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """What a caller needs besides TokenUrl and ClientId (infra/stack.py): the scopes to ask
+        for, and the command that reads the client's secret, which stays in Cognito (`make smoke`,
+        docs/deployment.md "First deploy"). Named as stack outputs, not by construct path."""
+        outputs = {
+            "TokenScopes": (
+                " ".join(f"{server}/{name}" for server, names in route_scopes().items() for name in names),
+                "Scopes a token may carry (client credentials grant); devices/read alone: a read-only token",
+            ),
+            "ClientSecretCommand": (
+                Fn.join(
+                    " ",
+                    [
+                        "aws cognito-idp describe-user-pool-client --user-pool-id",
+                        self.user_pool.user_pool_id,
+                        "--client-id",
+                        self.client.user_pool_client_id,
+                        "--query UserPoolClient.ClientSecret --output text",
+                    ],
+                ),
+                "Prints ClientId's secret (REGISTRY_CLIENT_SECRET)",
+            ),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description).override_logical_id(name)
 
     @property
     def token_url(self) -> str:

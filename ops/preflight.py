@@ -41,18 +41,19 @@ BLOCKING_STATES = {
 }
 
 
-def resolve(value: Any, pseudo: Mapping[str, str]) -> str | None:
-    """A template value as the string CloudFormation will make of it: literals, ``Ref`` of a pseudo
-    parameter (``AWS::AccountId``, ``AWS::Region``) and ``Fn::Join`` of those; None otherwise."""
+def resolve(value: Any, known: Mapping[str, str]) -> str | None:
+    """A template value as the string CloudFormation will make of it: literals, a ``Ref`` that
+    ``known`` names (pseudo parameters such as ``AWS::AccountId``) and ``Fn::Join`` of those; None
+    otherwise."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and len(value) == 1:
         ((function, argument),) = value.items()
         if function == "Ref":
-            return pseudo.get(str(argument))
+            return known.get(str(argument))
         if function == "Fn::Join":
             separator, parts = argument
-            resolved = [resolve(part, pseudo) for part in parts]
+            resolved = [resolve(part, known) for part in parts]
             return None if any(part is None for part in resolved) else str(separator).join(map(str, resolved))
     return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ops.preflight import resolve
 from registry.routes import ROUTES
 from tests.infra.cfn import only, resources
 
@@ -54,3 +55,20 @@ def test_the_machine_client_states_its_auth_flows_and_none_signs_in_a_user(prod:
     client = only(prod, "AWS::Cognito::UserPoolClient")["Properties"]
 
     assert client["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]
+
+
+def test_the_outputs_name_the_token_url_the_client_its_scopes_and_how_to_read_its_secret(prod: dict[str, Any]) -> None:
+    """What `make smoke` and the `registry` command need (docs/deployment.md, "First deploy")."""
+    outputs = {name: output["Value"] for name, output in prod["Outputs"].items()}
+    pool = next(iter(resources(prod, "AWS::Cognito::UserPool")))
+    client = next(iter(resources(prod, "AWS::Cognito::UserPoolClient")))
+
+    assert outputs["TokenScopes"] == "devices/read devices/write"
+    assert outputs["ClientId"] == {"Ref": client}
+    assert outputs["UserPoolId"] == {"Ref": pool}
+    assert "/oauth2/token" in str(outputs["TokenUrl"])
+    command = resolve(outputs["ClientSecretCommand"], {pool: "eu-west-1_AbC", client: "1example"})
+    assert command == (
+        "aws cognito-idp describe-user-pool-client --user-pool-id eu-west-1_AbC --client-id 1example "
+        "--query UserPoolClient.ClientSecret --output text"
+    )
