@@ -390,7 +390,7 @@ class Smoke:
         status = 0
         try:
             for name, method in self.STEPS:
-                finding = self._step(name, getattr(self, method))
+                finding = self.step(name, getattr(self, method))
                 report(finding)
                 if finding.verdict is Verdict.FAIL:
                     status = 1
@@ -401,7 +401,7 @@ class Smoke:
             self.registry.close()
         return 1 if cleanup.verdict is Verdict.FAIL else status
 
-    def _step(self, name: str, step: Callable[[], str]) -> Finding:
+    def step(self, name: str, step: Callable[[], str]) -> Finding:
         try:
             return Finding(name, Verdict.PASS, step())
         except Skipped as reason:
