@@ -378,9 +378,12 @@ class Smoke:
             "Messages", []
         ):
             event = json.loads(message["Body"])  # EventBridge's event: source, detail-type, detail
+            handle = message["ReceiptHandle"]
             if event.get("detail", {}).get("device_id") == device_id:
                 found[int(event["detail"]["revision"])] = str(event["detail-type"])
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=handle)
+            else:  # someone else's: back on the queue at once
+                sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
         return found
 
     # -- the run --------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import httpx
+from moto import mock_aws
 
 from ops.report import Verdict
 from ops.smoke import READ_SCOPE, Settings, Smoke, reader_from
@@ -87,3 +89,26 @@ def test_a_bearer_token_without_a_read_only_one_fails_the_step_saying_what_to_se
     assert finding.verdict is Verdict.FAIL
     assert "set REGISTRY_READ_TOKEN" in finding.message
     assert seen == []
+
+
+def test_events_from_a_queue_are_the_devices_own_and_only_those_are_taken_off_it() -> None:
+    """An SQS target of a rule on the bus gets each event as EventBridge's JSON (``detail-type``,
+    ``detail``); another device's events stay on the queue for whoever else reads it."""
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        queue = sqs.create_queue(QueueName="smoke-events")["QueueUrl"]
+        for device, revision, kind in [
+            ("d-1", 1, "Device registered"),
+            ("d-2", 1, "Device registered"),
+            ("d-1", 2, "Device updated"),
+        ]:
+            event = {
+                "source": "device-registry",
+                "detail-type": kind,
+                "detail": {"device_id": device, "revision": revision},
+            }
+            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
+        run, _ = smoke(lambda _: httpx.Response(404))
+        assert run._queued_events(queue, "d-1") == {1: "Device registered", 2: "Device updated"}
+        left = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+        assert [json.loads(m["Body"])["detail"]["device_id"] for m in left] == ["d-2"]
