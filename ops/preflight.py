@@ -202,6 +202,8 @@ class DeployedStack:
             if "does not exist" in str(error):
                 return None
             raise
+        if stack["StackStatus"] == "REVIEW_IN_PROGRESS":  # a change set never executed: CDK creates it anew
+            return None
         ids = {}
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name):
             for resource in page["StackResourceSummaries"]:
@@ -507,9 +509,12 @@ def run(template: StackTemplate, account: Account) -> tuple[list[Finding], int]:
         return [Finding("credentials", Verdict.FAIL, f"no usable AWS credentials ({error})")], 1
     if not account.region:
         return [Finding("credentials", Verdict.FAIL, "no region: set AWS_REGION (or the profile's region)")], 1
-    stack = DeployedStack.find(account, template.stack_name)
-    preflight = Preflight(template, account, account_id, stack)
     where = Finding("credentials", Verdict.PASS, f"account {account_id}, region {account.region}")
+    try:
+        stack = DeployedStack.find(account, template.stack_name)
+    except (ClientError, BotoCoreError) as error:
+        return [where, Finding("stack", Verdict.FAIL, f"could not read the stack {template.stack_name} ({error})")], 1
+    preflight = Preflight(template, account, account_id, stack)
     findings = [where, *preflight.findings()]
     return findings, int(any(finding.verdict is Verdict.FAIL for finding in findings))
 

@@ -303,3 +303,12 @@ def test_no_credentials_is_one_failing_line(tmp_path, monkeypatch):
     assert status == 1
     assert list(findings) == ["credentials"]
     assert findings["credentials"].message.startswith("no usable AWS credentials")
+
+
+def test_a_stack_with_only_an_unexecuted_change_set_is_a_create(aws, tmp_path):
+    boto3.client("cloudformation").create_change_set(
+        StackName=STACK, ChangeSetName="never-run", TemplateBody=json.dumps(_topic_stack()), ChangeSetType="CREATE"
+    )
+    findings, status = preflight(template(), tmp_path)
+    assert status == 0
+    assert findings["leftovers"].message.startswith(f"no stack {STACK} yet")
