@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -528,7 +529,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.template.is_file():
         print(f"no template {args.template}: run `make synth STAGE=…` first (make preflight does)", file=sys.stderr)
         return 2
-    findings, status = run(StackTemplate.read(args.template), Account())
+    # The region `cdk deploy` goes to: AWS_REGION first (boto3 alone reads AWS_DEFAULT_REGION), then the profile's.
+    session = boto3.Session(region_name=os.environ.get("AWS_REGION") or None)
+    findings, status = run(StackTemplate.read(args.template), Account(session))
     for finding in findings:
         finding.print()
     print(

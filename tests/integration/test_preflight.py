@@ -9,6 +9,9 @@ is botocore's Stubber, which checks request and answer against Lambda's service 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -312,3 +315,42 @@ def test_a_stack_with_only_an_unexecuted_change_set_is_a_create(aws, tmp_path):
     findings, status = preflight(template(), tmp_path)
     assert status == 0
     assert findings["leftovers"].message.startswith(f"no stack {STACK} yet")
+
+
+def test_the_command_prints_one_line_per_check_and_exits_1_until_the_account_is_ready(tmp_path):
+    """``python -m ops.preflight`` as `make preflight` runs it, against moto's server (AWS_ENDPOINT_URL)."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.support import ROOT, free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        path = tmp_path / "DeviceRegistry-dev.template.json"
+        path.write_text(json.dumps(template(bootstrap=True, cognito=True)))
+        environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "eu-west-1"}
+        environment["PYTHONPATH"] = f"{ROOT / 'functions'}:{ROOT}"
+        command = [sys.executable, "-m", "ops.preflight", str(path)]
+
+        first = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120, cwd=ROOT)
+        ssm = boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-west-1")
+        ssm.put_parameter(Name=BOOTSTRAP, Value="6", Type="String")
+        second = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    finally:
+        server.stop()
+
+    assert first.returncode == 1, first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [
+        "PASS credentials",
+        "PASS region",
+        "FAIL bootstrap",
+        "PASS concurrency",
+        "PASS certificate",
+        "PASS cognito-domain",
+        "PASS leftovers",
+    ]
+    assert lines[-1] == "DeviceRegistry-dev.template.json: a deploy would fail (FAIL above)"
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.splitlines()[-1] == "DeviceRegistry-dev.template.json: nothing found that would fail a deploy"
