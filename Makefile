@@ -62,7 +62,7 @@ TABLE ?= $(shell $(PY) -c 'from local.server import TABLE_NAME; print(TABLE_NAME
 migrate: install  ## pending schema migrations on the running `make run`'s data (MIGRATE_ARGS: --list, --dry-run, --rate N)
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
-	$(PY) -m registry.migrations --endpoint $(ENDPOINT) --table $(TABLE) $(MIGRATE_ARGS)
+	$(PY) -m registry.storage.migrations --endpoint $(ENDPOINT) --table $(TABLE) $(MIGRATE_ARGS)
 
 openapi: install  ## regenerate the committed OpenAPI document from the handlers
 	$(PY) -m registry.openapi > functions/registry/openapi.json

@@ -137,7 +137,7 @@ def _payload(events: Events, variant: Variant) -> str:
         # The GetItem key, built here so that the floor imports nothing of ours.
         from boto3.dynamodb.types import TypeSerializer
 
-        from registry import table
+        from registry.storage import keys as table
 
         key = table.device_key(events.seeded.device_id)
         return json.dumps({name: TypeSerializer().serialize(value) for name, value in key.items()})
@@ -160,8 +160,8 @@ def measure(rounds: int, progress: bool = True) -> ColdResult:
     import boto3
 
     from local.dynamodb import EmbeddedDynamoDB, create_tables
-    from registry.service import DeviceService
-    from registry.store import DeviceStore
+    from registry.devices.service import DeviceService
+    from registry.storage.devices import DeviceStore
 
     server = EmbeddedDynamoDB()
     clock = StoreClock(server._server.app)  # the server's WSGI app, wrapped before it serves

@@ -21,11 +21,12 @@ from typing import Any
 from unittest.mock import patch
 
 from benchmarks.fixtures import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, device_body, expected_status
-from registry import cursors, table
-from registry.models import DeviceAttributes, StatusUpdate, StatusValue
-from registry.records import Device
-from registry.service import DeviceService
-from registry.store import DeviceStore, _from_item, _Operation
+from registry.devices.service import DeviceService
+from registry.domain.records import Device
+from registry.http import cursors
+from registry.http.schemas import DeviceAttributes, StatusUpdate, StatusValue
+from registry.storage import keys as table
+from registry.storage.devices import DeviceStore, _from_item, _Operation
 
 SIZES = {"small": (100, 10), "large": (100_000, 10_000)}  # (devices, history entries)
 DEVICE_TYPES = ("sensor", "gateway", "camera", "meter")
@@ -183,7 +184,7 @@ def measure(progress: bool = True) -> dict[str, Any]:
 
     from local.events import LambdaContext, proxy_event
     from registry import wiring
-    from registry.routes import route_for
+    from registry.http.routes import route_for
 
     with mock_aws(), _fast_moto():
         client = boto3.client("dynamodb")

@@ -95,7 +95,7 @@ class Seeded:
 def seed(service: Any, *, deletable: int) -> Seeded:
     """Through the real service: a full page of devices, one device with a full page of
     history, and ``deletable`` devices for the delete runs."""
-    from registry.models import DeviceAttributes, StatusUpdate
+    from registry.http.schemas import DeviceAttributes, StatusUpdate
 
     def register() -> str:
         return service.register(DeviceAttributes.model_validate(device_body()), "bench").id
@@ -117,7 +117,7 @@ class Events:
 
     def event(self, route_name: str) -> dict[str, Any]:
         from local.events import proxy_event
-        from registry.routes import route_for
+        from registry.http.routes import route_for
 
         route = route_for(route_name)
         n = next(self._runs)

@@ -9,17 +9,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from registry import table
-from registry.errors import RegistryError, ValidationFailed
-from registry.fleet import FleetFilter
-from registry.guard import guard
-from registry.models import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
-from registry.preconditions import expected_version
-from registry.problems import error_proxy_response
-from registry.resolver import caller, etag
-from registry.routes import route_for
-from registry.types import canonical_mac, canonical_uuid, parse_timestamp
-from registry.views import device_detail, device_status, device_summary, history_entry
+from registry.domain.errors import RegistryError, ValidationFailed
+from registry.domain.values import canonical_mac, canonical_uuid, parse_timestamp
+from registry.http.app import caller, etag
+from registry.http.guard import guard
+from registry.http.preconditions import expected_version
+from registry.http.problems import error_proxy_response
+from registry.http.routes import route_for
+from registry.http.schemas import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
+from registry.http.views import device_detail, device_status, device_summary, history_entry
+from registry.storage import keys as table
+from registry.storage.fleet import FleetFilter
 from registry.wiring import get_service
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "functions" / "registry" / "openapi.json"

@@ -5,14 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from registry import table
-from registry.entry import entry
-from registry.models import HistoryEntry
-from registry.operation_docs import errors
-from registry.params import DeviceIdPath
-from registry.resolver import RouteApp
-from registry.service import DeviceService
-from registry.views import history_entry
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
+from registry.http.params import DeviceIdPath
+from registry.http.schemas import HistoryEntry
+from registry.http.views import history_entry
+from registry.storage import keys as table
 from registry.wiring import get_service
 
 app = RouteApp("get_history_entry")

@@ -91,14 +91,14 @@ def get_authorizer_settings() -> AuthorizerSettings:
 
 @dataclass(frozen=True)
 class EdgeSettings:
-    # Browser origins allowed to call the API (registry/cors.py); empty: no cross-origin access.
+    # Browser origins allowed to call the API (registry/http/cors.py); empty: no cross-origin access.
     cors_origins: tuple[str, ...]
 
 
 @cache
 def get_edge_settings() -> EdgeSettings:
     """What every route function (and the local server) applies to its answers: CORS_ORIGINS."""
-    from registry.cors import parse_origins
+    from registry.http.cors import parse_origins
 
     try:
         return EdgeSettings(cors_origins=parse_origins(os.environ.get("CORS_ORIGINS", "")))
@@ -129,7 +129,7 @@ class StatsSettings:
 
 @cache
 def get_stats_settings() -> StatsSettings:
-    """The stream consumer's fleet statistics (registry/stats.py): the table it counts into."""
+    """The stream consumer's fleet statistics (registry/stream/stats.py): the table it counts into."""
     return StatsSettings(table_name=_required("TABLE_NAME"))
 
 

@@ -10,11 +10,11 @@ import boto3
 from botocore.config import Config
 
 from registry import metrics
-from registry.credential_service import CredentialService
-from registry.credential_store import CredentialStore
-from registry.service import DeviceService
+from registry.credentials.service import CredentialService
+from registry.devices.service import DeviceService
 from registry.settings import get_settings
-from registry.store import DeviceStore
+from registry.storage.credentials import CredentialStore
+from registry.storage.devices import DeviceStore
 
 # Fail fast and let the service answer 503 with Retry-After rather than hang the caller:
 # 3 attempts in all (botocore's `max_attempts` would count retries only, one more), each at most

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.routes import ROUTES
+from registry.http.routes import ROUTES
 from tests.infra.cfn import only, resources
 
 

@@ -12,8 +12,9 @@ import pytest
 
 from infra.functions import BATCH_MEMORY_MB, BATCH_TIMEOUT, MEMORY_MB, RETENTION_HANDLERS, TIMEOUT
 from infra.stage import STAGES, StageConfig
-from registry import batch, settings, wiring
-from registry.routes import ROUTES, Route, route_for
+from registry import settings, wiring
+from registry.batch.runner import runner as batch
+from registry.http.routes import ROUTES, Route, route_for
 from tests.infra.cfn import methods, resources
 from tests.infra.conftest import Synthesized
 
@@ -94,7 +95,7 @@ def _asset_files(synthesized: Synthesized, route: Route) -> set[str]:
 def test_code_asset_holds_the_registry_package_and_only_its_own_handler(synthesized: Synthesized, route: Route) -> None:
     files = _asset_files(synthesized, route)
 
-    assert {"registry/__init__.py", "registry/routes.py", "handlers/__init__.py"} <= files
+    assert {"registry/__init__.py", "registry/http/routes.py", "handlers/__init__.py"} <= files
     assert {f for f in files if f.startswith("handlers/")} == {"handlers/__init__.py", f"handlers/{route.handler}.py"}
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
     assert {f.split("/")[0] for f in files} == {"registry", "handlers"}

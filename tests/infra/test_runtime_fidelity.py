@@ -29,12 +29,12 @@ import pytest
 from infra import REPO_ROOT
 from infra.layer import BUILD_DIR, SITE_DIR, layer_dir, pinned
 from local.dynamodb import EmbeddedDynamoDB, create_tables
-from registry.credential_service import CredentialService
-from registry.credential_store import CredentialStore
-from registry.models import DeviceAttributes
-from registry.routes import ROUTES, Route
-from registry.service import DeviceService
-from registry.store import DeviceStore
+from registry.credentials.service import CredentialService
+from registry.devices.service import DeviceService
+from registry.http.routes import ROUTES, Route
+from registry.http.schemas import DeviceAttributes
+from registry.storage.credentials import CredentialStore
+from registry.storage.devices import DeviceStore
 from tests.infra.conftest import Synthesized
 from tests.integration.test_events import EXPECTED_STATUS, SAMPLE_CREDENTIAL_ID, SAMPLE_DEVICE_ID
 

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from registry import table
-from registry.errors import MacAddressTaken
-from registry.records import Device, HistoryRecord
-from registry.store import DeviceStore, StaleRevision
+from registry.domain.errors import MacAddressTaken
+from registry.domain.records import Device, HistoryRecord
+from registry.storage import keys as table
+from registry.storage.devices import DeviceStore, StaleRevision
 
 
 def entry(device: Device, revision: int, *, kind: str = "status", by: str = "mallory") -> HistoryRecord:

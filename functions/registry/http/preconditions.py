@@ -1,0 +1,50 @@
+"""``If-Match`` (RFC 9110 §13.1.1), read at the edge: the handler turns the header into the
+versions a write may apply to, and the service compares versions, never header syntax.
+
+Comparison is strong: a weak tag (``W/"3"``) matches nothing, ``*`` matches any current
+version, and a tag that is not one of our versions (``"abc"``) matches none."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from registry.domain.errors import InvalidHeader, PreconditionFailed
+
+MAX_LENGTH = 256
+_ENTITY_TAG = re.compile(r'^\s*(W/)?"([\x21\x23-\x7e]*)"\s*$')
+_VERSION = re.compile(r"^[1-9][0-9]{0,17}$")
+
+
+@dataclass(frozen=True)
+class ExpectedVersion:
+    """The versions ``If-Match`` names (strong tags only); ``None``: any version (``*``)."""
+
+    versions: frozenset[int] | None
+
+    def check(self, current: int, resource: str) -> None:
+        """:class:`PreconditionFailed` unless ``current`` is one of the expected versions."""
+        if self.versions is None or current in self.versions:
+            return
+        named = ", ".join(f'"{version}"' for version in sorted(self.versions)) or "no version of ours"
+        raise PreconditionFailed(
+            f'The {resource} is at version "{current}", not {named} as If-Match requires; '
+            "read it again and retry with its ETag."
+        )
+
+
+ANY_VERSION = ExpectedVersion(None)
+
+
+def expected_version(header: str | None) -> ExpectedVersion | None:
+    """``If-Match`` as sent (several lines already joined by commas) → what it expects; ``None``
+    when the header is absent. Malformed: :class:`InvalidHeader` (400)."""
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return ANY_VERSION
+    parsed = [_ENTITY_TAG.fullmatch(tag) for tag in header.split(",")]
+    if len(header) > MAX_LENGTH or not all(parsed):
+        raise InvalidHeader('If-Match must be "*" or entity tags such as "3", as given in ETag.')
+    strong = {match.group(2) for match in parsed if match and not match.group(1)}
+    return ExpectedVersion(frozenset(int(tag) for tag in strong if _VERSION.fullmatch(tag)))
