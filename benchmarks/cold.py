@@ -137,9 +137,9 @@ def _payload(events: Events, variant: Variant) -> str:
         # The GetItem key, built here so that the floor imports nothing of ours.
         from boto3.dynamodb.types import TypeSerializer
 
-        from registry.storage import keys as table
+        from registry.storage import keys
 
-        key = table.device_key(events.seeded.device_id)
+        key = keys.device_key(events.seeded.device_id)
         return json.dumps({name: TypeSerializer().serialize(value) for name, value in key.items()})
     return json.dumps(events.event(route))
 

@@ -18,7 +18,7 @@ from registry.http.problems import error_proxy_response
 from registry.http.routes import route_for
 from registry.http.schemas import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
 from registry.http.views import device_detail, device_status, device_summary, history_entry
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.storage.fleet import FleetFilter
 from registry.wiring import get_service
 
@@ -127,7 +127,7 @@ def list_history(event: Event) -> dict[str, Any]:
 
 def get_history_entry(event: Event) -> dict[str, Any]:
     raw = event["pathParameters"]["revision"]
-    if not raw.isdigit() or not 1 <= int(raw) <= table.MAX_REVISION:
+    if not raw.isdigit() or not 1 <= int(raw) <= keys.MAX_REVISION:
         raise ValidationFailed("revision must be a positive integer")
     return _answer(200, history_entry(get_service().history_entry(_device_id(event), int(raw))))
 

@@ -12,13 +12,13 @@ from registry.http.operation_docs import errors
 from registry.http.params import DeviceIdPath
 from registry.http.schemas import DeviceDiff
 from registry.http.views import device_diff
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.wiring import get_service
 
 app = RouteApp("diff_device")
 
 # 0 and revisions past the latest are well formed: they answer 404 naming the latest revision.
-_REVISION = {"ge": 0, "le": table.MAX_REVISION}
+_REVISION = {"ge": 0, "le": keys.MAX_REVISION}
 
 
 @app.operation(

@@ -12,7 +12,7 @@ from registry.http.operation_docs import errors
 from registry.http.params import DeviceIdPath
 from registry.http.schemas import HistoryEntry
 from registry.http.views import history_entry
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.wiring import get_service
 
 app = RouteApp("get_history_entry")
@@ -25,7 +25,7 @@ app = RouteApp("get_history_entry")
 )
 def get_history_entry(
     device_id: DeviceIdPath,
-    revision: Annotated[int, Path(ge=1, le=table.MAX_REVISION, description="Revision number")],
+    revision: Annotated[int, Path(ge=1, le=keys.MAX_REVISION, description="Revision number")],
     service: Annotated[DeviceService, Depends(get_service)],
 ) -> HistoryEntry:
     return history_entry(service.history_entry(device_id, revision))

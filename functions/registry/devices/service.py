@@ -34,7 +34,7 @@ from registry.http.schemas import (
     StatusValue,
 )
 from registry.metrics import Counter
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.storage.devices import DeviceStore, HistoryQuery, StaleRevision
 from registry.storage.fleet import UNFILTERED, FleetFilter
 from registry.stream import stats
@@ -85,7 +85,7 @@ def move_holders(current: Device | None, change: Change) -> Change:
     from the history."""
     device, writes = change.device, list(change.holders)
     at = change.history.at
-    for kind in table.ADDRESS_KINDS:
+    for kind in keys.ADDRESS_KINDS:
         old, new = _address(current, kind), _address(device, kind)
         if old == new:
             continue
@@ -140,7 +140,7 @@ def diff(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]) -> d
 
 # The whole state a diff compares: attributes key by key, tags, status and reason.
 DIFF_FIELDS = (*ATTRIBUTE_FIELDS, "status", "reason")
-_CONFIG, _STATUS = table.history_group(HistoryKind.CONFIG), table.history_group(HistoryKind.STATUS)
+_CONFIG, _STATUS = keys.history_group(HistoryKind.CONFIG), keys.history_group(HistoryKind.STATUS)
 
 
 def _state(config: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
@@ -466,7 +466,7 @@ class DeviceService:
     def _state_at(self, device_id: str, entry: HistoryRecord) -> dict[str, Any]:
         """The whole state in force at ``entry``'s revision: a status entry holds the status, and
         the attributes are those of the latest config-kind entry at or before it."""
-        if table.history_group(entry.kind) == _STATUS:
+        if keys.history_group(entry.kind) == _STATUS:
             config = self.store.history_at_or_before(device_id, _CONFIG, entry.at, entry.revision)
             return _state(config.snapshot if config else {}, entry.snapshot)
         return _state(entry.snapshot, self._status_at(device_id, entry))

@@ -21,9 +21,9 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from registry.domain import values as types
+from registry.domain import values
 from registry.http import cursors
-from registry.storage import keys as table
+from registry.storage import keys
 
 ATTRIBUTE_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_ATTRIBUTES = 50
@@ -42,7 +42,7 @@ def _trimmed(constraints: StringConstraints) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "type": "string",
-            "pattern": types.trimmed_pattern(limit),
+            "pattern": values.trimmed_pattern(limit),
             "description": f"1–{limit} characters once surrounding whitespace is trimmed (stored trimmed)",
         }
     )
@@ -57,37 +57,37 @@ def _string_map(values: dict[str, Any], description: str, **limits: int) -> With
 
 DeviceId = Annotated[
     str,
-    AfterValidator(types.canonical_uuid),
-    Field(json_schema_extra={"format": "uuid", "pattern": types.UUID_PATTERN}),
+    AfterValidator(values.canonical_uuid),
+    Field(json_schema_extra={"format": "uuid", "pattern": values.UUID_PATTERN}),
 ]
 MacAddress = Annotated[
     str,
-    AfterValidator(types.canonical_mac),
+    AfterValidator(values.canonical_mac),
     Field(
         description="MAC address; any of the accepted spellings, answered as lowercase colons",
         examples=["00:1a:2b:3c:4d:5e"],
-        json_schema_extra={"pattern": types.MAC_PATTERN},
+        json_schema_extra={"pattern": values.MAC_PATTERN},
     ),
 ]
-CanonicalMac = Annotated[str, StringConstraints(pattern=types.CANONICAL_MAC_PATTERN)]
+CanonicalMac = Annotated[str, StringConstraints(pattern=values.CANONICAL_MAC_PATTERN)]
 _IP_SCHEMA = {
     "anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}],
     "description": "IPv4 or IPv6 address (no zone), answered in canonical form",
     "examples": ["192.0.2.10"],
 }
-IpAddress = Annotated[str, AfterValidator(types.canonical_ip), WithJsonSchema(_IP_SCHEMA)]
+IpAddress = Annotated[str, AfterValidator(values.canonical_ip), WithJsonSchema(_IP_SCHEMA)]
 CanonicalIp = Annotated[str, WithJsonSchema(_IP_SCHEMA)]
 # Answered: always UTC with milliseconds and Z.
 Timestamp = Annotated[
     str,
-    StringConstraints(pattern=types.STORED_TIMESTAMP_PATTERN),
+    StringConstraints(pattern=values.STORED_TIMESTAMP_PATTERN),
     Field(description="ISO 8601 UTC", examples=["2026-11-27T06:12:00.123Z"], json_schema_extra={"format": "date-time"}),
 ]
 # Asked for (query parameters): RFC 3339 with any offset.
 TimestampQuery = Annotated[
     str,
-    AfterValidator(types.parse_timestamp),
-    WithJsonSchema({"type": "string", "format": "date-time", "pattern": types.TIMESTAMP_PATTERN}),
+    AfterValidator(values.parse_timestamp),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": values.TIMESTAMP_PATTERN}),
 ]
 MAX_NAME = 128
 MAX_FIRMWARE = 64
@@ -126,7 +126,7 @@ Tag = Annotated[
 Tags = Annotated[
     list[Tag],
     Field(max_length=MAX_TAGS, description=f"A set of at most {MAX_TAGS} tags: lowercased, answered sorted"),
-    AfterValidator(types.tag_set),
+    AfterValidator(values.tag_set),
 ]
 AnsweredTags = Annotated[
     list[Annotated[str, StringConstraints(pattern=TAG_PATTERN)]],
@@ -244,7 +244,7 @@ class RevertRequest(_Input):
     """The body of ``POST /devices/{id}/revert``."""
 
     # 0 and revisions past the latest are well-formed: they answer 404 naming the latest revision.
-    to_revision: int = Field(ge=0, le=table.MAX_REVISION, description="The revision whose attributes become current")
+    to_revision: int = Field(ge=0, le=keys.MAX_REVISION, description="The revision whose attributes become current")
     reason: Reason | None = None
 
 
@@ -374,8 +374,8 @@ Order = Literal["asc", "desc"]
 
 CredentialId = Annotated[
     str,
-    AfterValidator(types.canonical_uuid),
-    Field(description="Credential id (UUID)", json_schema_extra={"format": "uuid", "pattern": types.UUID_PATTERN}),
+    AfterValidator(values.canonical_uuid),
+    Field(description="Credential id (UUID)", json_schema_extra={"format": "uuid", "pattern": values.UUID_PATTERN}),
 ]
 
 

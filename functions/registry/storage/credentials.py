@@ -26,7 +26,7 @@ from registry.domain.errors import (
     ServiceUnavailable,
     TooManyCredentials,
 )
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.storage.codec import decode, encode
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class CredentialStore:
         """One GetItem (eventually consistent: half the read cost, on every authorizer cache
         miss; a write shows within about a second, well inside the cache's 60 s)."""
         try:
-            response = self.client.get_item(TableName=self.table_name, Key=encode(table.credential_key(credential_id)))
+            response = self.client.get_item(TableName=self.table_name, Key=encode(keys.credential_key(credential_id)))
         except (ClientError, BotoCoreError) as error:
             raise _unavailable(error) from error
         item = response.get("Item")
@@ -82,10 +82,10 @@ class CredentialStore:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=encode(table.credential_key(credential_id)),
+                Key=encode(keys.credential_key(credential_id)),
                 UpdateExpression="SET last_used_at = :at",
                 ConditionExpression=(
-                    f"attribute_exists({table.PK}) AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)"
+                    f"attribute_exists({keys.PK}) AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)"
                 ),
                 ExpressionAttributeValues=encode({":at": at, ":cutoff": if_unused_since}),
             )
@@ -101,21 +101,21 @@ class CredentialStore:
 
     def create(self, record: StoredCredential) -> None:
         device_id = record.device_id
-        item = {**table.credential_key(record.credential_id), **_item_values(record)}
+        item = {**keys.credential_key(record.credential_id), **_item_values(record)}
         operations = [
             {
                 "ConditionCheck": {
                     "TableName": self.table_name,
-                    "Key": encode(table.device_key(device_id)),
+                    "Key": encode(keys.device_key(device_id)),
                     # A live device: a tombstone's deleted_at is a timestamp, a live one's null or absent.
-                    "ConditionExpression": f"attribute_exists({table.PK}) AND NOT attribute_type(deleted_at, :string)",
+                    "ConditionExpression": f"attribute_exists({keys.PK}) AND NOT attribute_type(deleted_at, :string)",
                     "ExpressionAttributeValues": encode({":string": "S"}),
                 }
             },
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": encode(table.device_credentials_key(device_id)),
+                    "Key": encode(keys.device_credentials_key(device_id)),
                     "UpdateExpression": f"ADD {_IDS} :id, {_VERSION} :one",
                     "ConditionExpression": f"attribute_not_exists({_IDS}) OR size({_IDS}) < :max",
                     "ExpressionAttributeValues": {
@@ -128,7 +128,7 @@ class CredentialStore:
                 "Put": {
                     "TableName": self.table_name,
                     "Item": encode(item),
-                    "ConditionExpression": f"attribute_not_exists({table.PK})",
+                    "ConditionExpression": f"attribute_not_exists({keys.PK})",
                 }
             },
         ]
@@ -143,13 +143,13 @@ class CredentialStore:
     def of_device(self, device_id: str) -> list[StoredCredential]:
         """The live device's credentials, oldest first: one BatchGetItem of the device and its
         credential set, one of the (at most ``MAX_ACTIVE``) credential items."""
-        device, credentials = self._batch_get([table.device_key(device_id), table.device_credentials_key(device_id)])
+        device, credentials = self._batch_get([keys.device_key(device_id), keys.device_credentials_key(device_id)])
         if device is None or decode(device).get("deleted_at"):
             raise DeviceNotFound(device_id)
         ids = sorted(decode(credentials or {}).get(_IDS, set()))
         if not ids:
             return []
-        items = [item for item in self._batch_get([table.credential_key(id_) for id_ in ids]) if item]
+        items = [item for item in self._batch_get([keys.credential_key(id_) for id_ in ids]) if item]
         return sorted((_record(item) for item in items), key=lambda record: (record.created_at, record.credential_id))
 
     def revoke(self, device_id: str, credential_id: str) -> None:
@@ -157,7 +157,7 @@ class CredentialStore:
             {
                 "Delete": {
                     "TableName": self.table_name,
-                    "Key": encode(table.credential_key(credential_id)),
+                    "Key": encode(keys.credential_key(credential_id)),
                     "ConditionExpression": "device_id = :device",
                     "ExpressionAttributeValues": encode({":device": device_id}),
                 }
@@ -165,7 +165,7 @@ class CredentialStore:
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": encode(table.device_credentials_key(device_id)),
+                    "Key": encode(keys.device_credentials_key(device_id)),
                     "UpdateExpression": f"DELETE {_IDS} :id ADD {_VERSION} :one",
                     "ExpressionAttributeValues": {":id": {"SS": [credential_id]}, **encode({":one": 1})},
                 }
@@ -179,19 +179,19 @@ class CredentialStore:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any] | None]:
+    def _batch_get(self, wanted: list[dict[str, str]]) -> list[dict[str, Any] | None]:
         """The items of ``keys`` (strongly consistent), in their order; None where there is none."""
         try:
             response = self.client.batch_get_item(
-                RequestItems={self.table_name: {"Keys": [encode(key) for key in keys], "ConsistentRead": True}}
+                RequestItems={self.table_name: {"Keys": [encode(key) for key in wanted], "ConsistentRead": True}}
             )
         except (ClientError, BotoCoreError) as error:
             raise _unavailable(error) from error
         if response.get("UnprocessedKeys"):
             # A few small items go unprocessed only when the table is throttled: busy, retry shortly.
             raise _unavailable(RuntimeError("BatchGetItem left keys unprocessed"))
-        found = {(item[table.PK]["S"], item[table.SK]["S"]): item for item in response["Responses"][self.table_name]}
-        return [found.get((key[table.PK], key[table.SK])) for key in keys]
+        found = {(item[keys.PK]["S"], item[keys.SK]["S"]): item for item in response["Responses"][self.table_name]}
+        return [found.get((key[keys.PK], key[keys.SK])) for key in wanted]
 
     def _transact(self, operations: list[dict[str, Any]]) -> int | None:
         """None when it committed; else the index of the first operation whose condition failed
@@ -221,7 +221,7 @@ def revocations(client: DynamoDBClient, table_name: str, device_id: str) -> list
     """What a device's deletion adds to its own transaction: delete each of its credential items
     and its credential set, provided the set is still as read here (a credential created in
     between fails the condition, and the deletion is planned again from a fresh read)."""
-    key = table.device_credentials_key(device_id)
+    key = keys.device_credentials_key(device_id)
     try:
         response = client.get_item(TableName=table_name, Key=encode(key), ConsistentRead=True)
     except (ClientError, BotoCoreError) as error:
@@ -233,8 +233,8 @@ def revocations(client: DynamoDBClient, table_name: str, device_id: str) -> list
             "ExpressionAttributeValues": encode({":v": current[_VERSION]}),
         }
     else:
-        condition = {"ConditionExpression": f"attribute_not_exists({table.PK})"}
+        condition = {"ConditionExpression": f"attribute_not_exists({keys.PK})"}
     operations: list[dict[str, Any]] = [{"Delete": {"TableName": table_name, "Key": encode(key), **condition}}]
     for credential_id in sorted(current.get(_IDS, set())):
-        operations.append({"Delete": {"TableName": table_name, "Key": encode(table.credential_key(credential_id))}})
+        operations.append({"Delete": {"TableName": table_name, "Key": encode(keys.credential_key(credential_id))}})
     return operations

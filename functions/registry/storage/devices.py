@@ -22,8 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from registry.domain.errors import MacAddressTaken, ServiceUnavailable
 from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.http.schemas import HistoryKind
-from registry.storage import fleet
-from registry.storage import keys as table
+from registry.storage import fleet, keys
 from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item
 from registry.storage.credentials import revocations
@@ -81,13 +80,13 @@ def _list_index_attributes(device: Device) -> dict[str, str]:
     if device.deleted:
         return {}
     return {
-        table.LIST_SORT: device.id,
-        table.LIST_ALL: table.LIST_ALL_VALUE,
-        table.LIST_BY_TYPE: device.device_type,
-        table.LIST_BY_STATUS: device.status,
-        table.LIST_BY_TYPE_STATUS: table.type_status_key(device.device_type, device.status),
-        table.LIST_BY_MAC: device.mac_address,
-        **table.lookup_attributes(device.config()),
+        keys.LIST_SORT: device.id,
+        keys.LIST_ALL: keys.LIST_ALL_VALUE,
+        keys.LIST_BY_TYPE: device.device_type,
+        keys.LIST_BY_STATUS: device.status,
+        keys.LIST_BY_TYPE_STATUS: keys.type_status_key(device.device_type, device.status),
+        keys.LIST_BY_MAC: device.mac_address,
+        **keys.lookup_attributes(device.config()),
     }
 
 
@@ -97,16 +96,16 @@ def _live_tags(device: Device) -> set[str]:
 
 
 def _device_item(device: Device) -> dict[str, Any]:
-    return {**device.to_item(), **_list_index_attributes(device), **table.device_key(device.id)}
+    return {**device.to_item(), **_list_index_attributes(device), **keys.device_key(device.id)}
 
 
 def _history_item(device_id: str, entry: HistoryRecord) -> dict[str, Any]:
-    group = table.history_group(entry.kind)
+    group = keys.history_group(entry.kind)
     return {
         **entry.to_item(),
-        table.HISTORY_AT: table.history_at_key(entry.at, entry.revision),
-        table.HISTORY_KIND_AT: table.history_kind_key(group, entry.at, entry.revision),
-        **table.revision_key(device_id, entry.revision),
+        keys.HISTORY_AT: keys.history_at_key(entry.at, entry.revision),
+        keys.HISTORY_KIND_AT: keys.history_kind_key(group, entry.at, entry.revision),
+        **keys.revision_key(device_id, entry.revision),
     }
 
 
@@ -115,7 +114,7 @@ HolderWrite = tuple[str, str, Holder]
 
 
 def _holder_item(kind: str, address: str, holder: Holder) -> dict[str, Any]:
-    return {**holder.to_item(), **table.holder_key(kind, address, holder.since, holder.revision, holder.device_id)}
+    return {**holder.to_item(), **keys.holder_key(kind, address, holder.since, holder.revision, holder.device_id)}
 
 
 def _unavailable(error: Exception) -> ServiceUnavailable:
@@ -173,14 +172,14 @@ class DeviceStore:
         response = self._call(
             self.client.get_item,
             TableName=self.table_name,
-            Key=_to_item(table.device_key(device_id)),
+            Key=_to_item(keys.device_key(device_id)),
             ConsistentRead=True,
         )
         item = response.get("Item")
         return Device.from_item(upgraded(_from_item(item))) if item else None
 
     def get_history_entry(self, device_id: str, revision: int) -> HistoryRecord | None:
-        key = table.revision_key(device_id, revision)
+        key = keys.revision_key(device_id, revision)
         response = self._call(self.client.get_item, TableName=self.table_name, Key=_to_item(key))
         item = response.get("Item")
         return HistoryRecord.from_item(upgraded(_from_item(item))) if item else None
@@ -188,10 +187,10 @@ class DeviceStore:
     def get_device_and_entry(self, device_id: str, revision: int) -> tuple[Device | None, HistoryRecord | None]:
         """The device's current item and its history entry ``revision``, in one strongly consistent
         BatchGetItem (a revert reads both before it plans)."""
-        keys = [table.device_key(device_id), table.revision_key(device_id, revision)]
+        wanted = [keys.device_key(device_id), keys.revision_key(device_id, revision)]
         response = self._call(
             self.client.batch_get_item,
-            RequestItems={self.table_name: {"Keys": [_to_item(key) for key in keys], "ConsistentRead": True}},
+            RequestItems={self.table_name: {"Keys": [_to_item(key) for key in wanted], "ConsistentRead": True}},
         )
         if response.get("UnprocessedKeys"):
             # Two small items go unprocessed only when the table is throttled: busy, retry shortly.
@@ -199,7 +198,7 @@ class DeviceStore:
         device, entry = None, None
         for item in response.get("Responses", {}).get(self.table_name, []):
             values = upgraded(_from_item(item))
-            if values[table.SK] == table.STATE_SK:
+            if values[keys.SK] == keys.STATE_SK:
                 device = Device.from_item(values)
             else:
                 entry = HistoryRecord.from_item(values)
@@ -209,18 +208,18 @@ class DeviceStore:
         """The current items (tombstones too) of up to 100 devices by id, in one strongly
         consistent BatchGetItem; ids never registered are absent. Keys DynamoDB leaves
         unprocessed are asked for again (bounded); still unprocessed: busy, retry shortly."""
-        keys = [_to_item(table.device_key(device_id)) for device_id in dict.fromkeys(device_ids)]
+        wanted = [_to_item(keys.device_key(device_id)) for device_id in dict.fromkeys(device_ids)]
         found: dict[str, Device] = {}
         for attempt in range(BATCH_GET_ATTEMPTS):
             response = self._call(
                 self.client.batch_get_item,
-                RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}},
+                RequestItems={self.table_name: {"Keys": wanted, "ConsistentRead": True}},
             )
             for item in response.get("Responses", {}).get(self.table_name, []):
                 device = Device.from_item(upgraded(_from_item(item)))
                 found[device.id] = device
-            keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
-            if not keys:
+            wanted = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+            if not wanted:
                 return found
             if attempt + 1 < BATCH_GET_ATTEMPTS:
                 time.sleep(random.uniform(0, 0.05 * 2**attempt))
@@ -230,14 +229,14 @@ class DeviceStore:
         """The latest config-kind entry (created, config, deleted, restored) at or before the entry
         ``at_or_before``: one Query of one item on the ``history_by_kind`` index, newest first
         (history order by time is history order by revision)."""
-        group = table.CONFIG_GROUP
+        group = keys.CONFIG_GROUP
         page = self._query(
-            {"IndexName": table.HISTORY_BY_KIND},
-            condition=f"{table.PK} = :pk AND {table.HISTORY_KIND_AT} BETWEEN :low AND :high",
+            {"IndexName": keys.HISTORY_BY_KIND},
+            condition=f"{keys.PK} = :pk AND {keys.HISTORY_KIND_AT} BETWEEN :low AND :high",
             values={
-                ":pk": table.device_pk(device_id),
-                ":low": table.history_kind_key(group, _MIN_TIMESTAMP),
-                ":high": table.history_kind_key(group, at_or_before.at, at_or_before.revision),
+                ":pk": keys.device_pk(device_id),
+                ":low": keys.history_kind_key(group, _MIN_TIMESTAMP),
+                ":high": keys.history_kind_key(group, at_or_before.at, at_or_before.revision),
             },
             limit=1,
             ascending=False,
@@ -247,24 +246,24 @@ class DeviceStore:
         return HistoryRecord.from_item(upgraded(page.items[0])) if page.items else None
 
     def query_history(self, query: HistoryQuery) -> Page[HistoryRecord]:
-        pk = table.device_pk(query.device_id)
+        pk = keys.device_pk(query.device_id)
         values: dict[str, Any] = {":pk": pk}
         start_key: dict[str, Any] | None = None
         request: dict[str, Any] = {}
         if query.group is None and query.since is None and query.until is None:
-            condition = f"{table.PK} = :pk AND begins_with({table.SK}, :prefix)"
-            values[":prefix"] = table.REVISION_PREFIX
+            condition = f"{keys.PK} = :pk AND begins_with({keys.SK}, :prefix)"
+            values[":prefix"] = keys.REVISION_PREFIX
         else:
             index, sort_attr = _history_index(query.group)
             request["IndexName"] = index
-            condition = f"{table.PK} = :pk AND {sort_attr} BETWEEN :low AND :high"
+            condition = f"{keys.PK} = :pk AND {sort_attr} BETWEEN :low AND :high"
             # "<at>#<rev>" sorts after "<at>", so `until` as the upper bound is exclusive.
             values[":low"] = _history_sort_key(query.group, query.since or _MIN_TIMESTAMP)
             values[":high"] = _history_sort_key(query.group, query.until or _MAX_TIMESTAMP)
         if query.after is not None:
             # The start key is built by the very functions the write used for this entry.
             revision, at = query.after
-            start_key = table.revision_key(query.device_id, revision)
+            start_key = keys.revision_key(query.device_id, revision)
             if "IndexName" in request:
                 _, sort_attr = _history_index(query.group)
                 start_key[sort_attr] = _history_sort_key(query.group, at, revision)
@@ -280,7 +279,7 @@ class DeviceStore:
         return Page([HistoryRecord.from_item(upgraded(item)) for item in page.items], page.has_more)
 
     def history_at_or_before(
-        self, device_id: str, group: str | None, at: str, revision: int = table.MAX_REVISION
+        self, device_id: str, group: str | None, at: str, revision: int = keys.MAX_REVISION
     ) -> HistoryRecord | None:
         """The newest history entry of ``group`` (``config``, ``status``; None: any kind) written at
         or before ``at`` (at that very time, at or before ``revision``): one Query reading one item
@@ -291,8 +290,8 @@ class DeviceStore:
             self.client.query,
             TableName=self.table_name,
             IndexName=index,
-            KeyConditionExpression=f"{table.PK} = :pk AND {sort_attr} BETWEEN :low AND :high",
-            ExpressionAttributeValues=_to_item({":pk": table.device_pk(device_id), **bounds}),
+            KeyConditionExpression=f"{keys.PK} = :pk AND {sort_attr} BETWEEN :low AND :high",
+            ExpressionAttributeValues=_to_item({":pk": keys.device_pk(device_id), **bounds}),
             Limit=1,
             ScanIndexForward=False,
             ConsistentRead=True,
@@ -302,11 +301,11 @@ class DeviceStore:
 
     def list_holders(self, kind: str, address: str, *, limit: int, after: tuple[str, int, str] | None) -> Page[Holder]:
         """The address's holder intervals, newest first: one Query of ``limit + 1`` items."""
-        start_key = table.holder_key(kind, address, *after) if after is not None else None
+        start_key = keys.holder_key(kind, address, *after) if after is not None else None
         page = self._query(
             {},
-            condition=f"{table.PK} = :pk",
-            values={":pk": table.holder_pk(kind, address)},
+            condition=f"{keys.PK} = :pk",
+            values={":pk": keys.holder_pk(kind, address)},
             limit=limit,
             ascending=False,
             start_key=start_key,
@@ -322,16 +321,16 @@ class DeviceStore:
             return self._lookup_devices(filters, limit=limit, after_id=after_id)
         extra: dict[str, str] = {}
         if filters.mac_address is not None:
-            index, value = table.LIST_BY_MAC, filters.mac_address
+            index, value = keys.LIST_BY_MAC, filters.mac_address
             extra = {k: v for k, v in (("device_type", filters.device_type), ("status", filters.status)) if v}
         elif filters.device_type is not None and filters.status is not None:
-            index, value = table.LIST_BY_TYPE_STATUS, table.type_status_key(filters.device_type, filters.status)
+            index, value = keys.LIST_BY_TYPE_STATUS, keys.type_status_key(filters.device_type, filters.status)
         elif filters.device_type is not None:
-            index, value = table.LIST_BY_TYPE, filters.device_type
+            index, value = keys.LIST_BY_TYPE, filters.device_type
         elif filters.status is not None:
-            index, value = table.LIST_BY_STATUS, filters.status
+            index, value = keys.LIST_BY_STATUS, filters.status
         else:
-            index, value = table.LIST_ALL, table.LIST_ALL_VALUE
+            index, value = keys.LIST_ALL, keys.LIST_ALL_VALUE
         request: dict[str, Any] = {"IndexName": index}
         values: dict[str, Any] = {":v": value}
         if extra:
@@ -354,8 +353,8 @@ class DeviceStore:
         if after_id is None:
             return None
         # The entry's table key: the device's STATE item, or its tag item in list_by_tag.
-        key = table.tag_key(after_id, value) if index == table.LIST_BY_TAG else table.device_key(after_id)
-        return {**key, index: value, table.LIST_SORT: after_id}
+        key = keys.tag_key(after_id, value) if index == keys.LIST_BY_TAG else keys.device_key(after_id)
+        return {**key, index: value, keys.LIST_SORT: after_id}
 
     def _lookup_devices(self, filters: FleetFilter, *, limit: int, after_id: str | None) -> DeviceList:
         """Read up to :func:`fleet.read_budget` ids from the serving lookup index, then the
@@ -373,7 +372,7 @@ class DeviceStore:
             Limit=budget,
             **_start(self._list_start_key(served.index, served.value, after_id)),
         )
-        ids = [str(_from_item(item)[table.LIST_SORT]) for item in response.get("Items", [])]
+        ids = [str(_from_item(item)[keys.LIST_SORT]) for item in response.get("Items", [])]
         more = len(ids) == budget or "LastEvaluatedKey" in response
         if served.exact:
             # Every entry matches: the page is the first `limit`, the one after tells "more".
@@ -390,14 +389,14 @@ class DeviceStore:
     def _devices(self, device_ids: Sequence[str]) -> dict[str, Device]:
         """The STATE items of these devices (≤ 100), eventually consistent, by id; throttled
         keys (UnprocessedKeys) are asked again."""
-        keys = [_to_item(table.device_key(device_id)) for device_id in device_ids]
+        wanted = [_to_item(keys.device_key(device_id)) for device_id in device_ids]
         devices: dict[str, Device] = {}
-        while keys:
-            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": keys}})
+        while wanted:
+            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": wanted}})
             for item in response.get("Responses", {}).get(self.table_name, []):
                 device = Device.from_item(upgraded(_from_item(item)))
                 devices[device.id] = device
-            keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+            wanted = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
         return devices
 
     def _query(
@@ -466,7 +465,7 @@ class DeviceStore:
         if release_mac is not None:
             release = {
                 "TableName": self.table_name,
-                "Key": _to_item(table.mac_claim_key(release_mac)),
+                "Key": _to_item(keys.mac_claim_key(release_mac)),
                 "ConditionExpression": "device_id = :id",
                 "ExpressionAttributeValues": _to_item({":id": device.id}),
             }
@@ -487,17 +486,17 @@ class DeviceStore:
         A redelivered batch finds its markers and changes nothing. False: nothing applied."""
         digest = hashlib.sha256(batch.encode()).hexdigest()[:32]
         groups = _chunks(sorted(changes.items()), STATS_BUCKETS_PER_UPDATE)
-        per_transaction = _chunks(groups, table.STATS_SHARDS)
+        per_transaction = _chunks(groups, keys.STATS_SHARDS)
         start = stats_shard_for(batch)
         applied = False
         for number, transaction in enumerate(per_transaction):
             marker = {
-                **table.stats_batch_key(digest, number),
-                table.TTL_ATTRIBUTE: int(time.time()) + table.STATS_BATCH_TTL_SECONDS,
+                **keys.stats_batch_key(digest, number),
+                keys.TTL_ATTRIBUTE: int(time.time()) + keys.STATS_BATCH_TTL_SECONDS,
             }
             operations = [{"Put": self._put(marker, new=True)["Put"]}]
             for offset, group in enumerate(transaction):
-                shard = (start + offset) % table.STATS_SHARDS
+                shard = (start + offset) % keys.STATS_SHARDS
                 operations.append({"Update": self._stats_update(shard, dict(group), as_of)})
             applied = self._transact_stats(operations) or applied
         return applied
@@ -507,12 +506,12 @@ class DeviceStore:
         values: dict[str, Any] = {":as_of": as_of}
         adds = []
         for i, ((dimension, value), delta) in enumerate(changes.items()):
-            names[f"#c{i}"] = table.stats_attribute(dimension, value)
+            names[f"#c{i}"] = keys.stats_attribute(dimension, value)
             values[f":c{i}"] = delta
             adds.append(f"#c{i} :c{i}")
         return {
             "TableName": self.table_name,
-            "Key": _to_item(table.stats_shard_key(shard)),
+            "Key": _to_item(keys.stats_shard_key(shard)),
             "UpdateExpression": f"SET #as_of = :as_of ADD {', '.join(adds)}",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": _to_item(values),
@@ -543,14 +542,14 @@ class DeviceStore:
         """Every counter shard (bucket attribute → count) and the newest ``as_of`` among them:
         one BatchGetItem of the ``STATS_SHARDS`` keys (eventually consistent), whatever the
         fleet size. Unprocessed keys (throttling) are asked again."""
-        keys = [_to_item(table.stats_shard_key(shard)) for shard in range(table.STATS_SHARDS)]
+        wanted = [_to_item(keys.stats_shard_key(shard)) for shard in range(keys.STATS_SHARDS)]
         items: list[dict[str, Any]] = []
-        while keys:
-            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": keys}})
+        while wanted:
+            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": wanted}})
             items.extend(_from_item(item) for item in response.get("Responses", {}).get(self.table_name, []))
-            keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+            wanted = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
         shards = [
-            {name: int(value) for name, value in item.items() if name not in (table.PK, table.SK, "as_of")}
+            {name: int(value) for name, value in item.items() if name not in (keys.PK, keys.SK, "as_of")}
             for item in items
         ]
         stamps = [str(item["as_of"]) for item in items if item.get("as_of")]
@@ -566,14 +565,12 @@ class DeviceStore:
         places it in ``list_by_tag``. Unconditional, ordered by the device's own condition."""
         puts = [
             _Operation(
-                self._put(
-                    {**table.tag_key(device_id, tag), table.LIST_BY_TAG: tag, table.LIST_SORT: device_id}, new=False
-                )
+                self._put({**keys.tag_key(device_id, tag), keys.LIST_BY_TAG: tag, keys.LIST_SORT: device_id}, new=False)
             )
             for tag in sorted(after - before)
         ]
         deletes = [
-            _Operation({"Delete": {"TableName": self.table_name, "Key": _to_item(table.tag_key(device_id, tag))}})
+            _Operation({"Delete": {"TableName": self.table_name, "Key": _to_item(keys.tag_key(device_id, tag))}})
             for tag in sorted(before - after)
         ]
         return puts + deletes
@@ -581,11 +578,11 @@ class DeviceStore:
     def _put(self, item: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.table_name, "Item": _to_item(item)}
         if new:
-            put["ConditionExpression"] = f"attribute_not_exists({table.PK})"
+            put["ConditionExpression"] = f"attribute_not_exists({keys.PK})"
         return {"Put": put}
 
     def _claim(self, mac: str, device_id: str) -> _Operation:
-        request = self._put({**table.mac_claim_key(mac), "device_id": device_id, "mac_address": mac}, new=True)
+        request = self._put({**keys.mac_claim_key(mac), "device_id": device_id, "mac_address": mac}, new=True)
         # Return the holder's item on failure, so the 409 can name the device that has it.
         request["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return _Operation(request, claims=mac)
@@ -620,7 +617,7 @@ class DeviceStore:
         raise _unavailable(error) from error
 
     def _claim_holder(self, mac: str) -> str:
-        response = self._call(self.client.get_item, TableName=self.table_name, Key=_to_item(table.mac_claim_key(mac)))
+        response = self._call(self.client.get_item, TableName=self.table_name, Key=_to_item(keys.mac_claim_key(mac)))
         return str(_from_item(response.get("Item", {})).get("device_id", "unknown"))
 
     def _call(self, operation: Any, **request: Any) -> dict[str, Any]:
@@ -648,11 +645,11 @@ def _index_not_there_yet(error: ClientError) -> bool:
 def _history_index(group: str | None) -> tuple[str, str]:
     """The local index serving a history query, and its sort-key attribute."""
     if group is None:
-        return table.HISTORY_BY_TIME, table.HISTORY_AT
-    return table.HISTORY_BY_KIND, table.HISTORY_KIND_AT
+        return keys.HISTORY_BY_TIME, keys.HISTORY_AT
+    return keys.HISTORY_BY_KIND, keys.HISTORY_KIND_AT
 
 
 def _history_sort_key(group: str | None, at: str, revision: int | None = None) -> str:
     if group is None:
-        return at if revision is None else table.history_at_key(at, revision)
-    return table.history_kind_key(group, at, revision)
+        return at if revision is None else keys.history_at_key(at, revision)
+    return keys.history_kind_key(group, at, revision)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from registry.domain.records import Device
-from registry.storage import keys as table
+from registry.storage import keys
 
 COMBINED_READ_FACTOR = 5
 
@@ -81,13 +81,13 @@ def plan(filters: FleetFilter) -> Plan:
     value = given[name]
     alone = len(given) == 1
     if name == "mac_address":
-        return Plan(table.LIST_BY_MAC, value, exact=alone)
+        return Plan(keys.LIST_BY_MAC, value, exact=alone)
     if name == "tag":
-        return Plan(table.LIST_BY_TAG, value, exact=alone)
+        return Plan(keys.LIST_BY_TAG, value, exact=alone)
     if name == "name_prefix":
-        level = max(n for n in table.NAME_PREFIX_LEVELS if n <= len(value))
-        return Plan(table.name_prefix_index(level), value[:level], exact=alone and level == len(value))
-    return Plan(table.LOOKUP_ATTRIBUTES[name], value, exact=alone)
+        level = max(n for n in keys.NAME_PREFIX_LEVELS if n <= len(value))
+        return Plan(keys.name_prefix_index(level), value[:level], exact=alone and level == len(value))
+    return Plan(keys.LOOKUP_ATTRIBUTES[name], value, exact=alone)
 
 
 def read_budget(served: Plan, limit: int) -> int:

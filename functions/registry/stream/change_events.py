@@ -15,7 +15,7 @@ from typing import Any
 
 from registry.domain.records import HistoryRecord
 from registry.http.views import history_entry
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.storage.codec import decode
 
 SOURCE = "device-registry"
@@ -34,11 +34,11 @@ def history_keys(record: Mapping[str, Any]) -> tuple[str, int] | None:
     """(device id, revision) when the record is the INSERT of a history item, else None."""
     if record.get("eventName") != "INSERT":
         return None
-    keys = decode(record["dynamodb"]["Keys"])
-    pk, sk = str(keys.get(table.PK, "")), str(keys.get(table.SK, ""))
-    if not (pk.startswith(table.DEVICE_PREFIX) and sk.startswith(table.REVISION_PREFIX)):
+    item_keys = decode(record["dynamodb"]["Keys"])
+    pk, sk = str(item_keys.get(keys.PK, "")), str(item_keys.get(keys.SK, ""))
+    if not (pk.startswith(keys.DEVICE_PREFIX) and sk.startswith(keys.REVISION_PREFIX)):
         return None
-    return pk.removeprefix(table.DEVICE_PREFIX), int(sk.removeprefix(table.REVISION_PREFIX))
+    return pk.removeprefix(keys.DEVICE_PREFIX), int(sk.removeprefix(keys.REVISION_PREFIX))
 
 
 def change_detail(device_id: str, image: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,10 +51,10 @@ def change_detail(device_id: str, image: Mapping[str, Any]) -> dict[str, Any]:
 def change_event(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """A stream record (as Lambda delivers it) → ``{"Source", "DetailType", "Detail"}`` with
     ``Detail`` as an object, or None for a record that is not a change."""
-    keys = history_keys(record)
-    if keys is None:
+    item_keys = history_keys(record)
+    if item_keys is None:
         return None
-    device_id, _ = keys
+    device_id, _ = item_keys
     detail = change_detail(device_id, record["dynamodb"]["NewImage"])
     return {"Source": SOURCE, "DetailType": DETAIL_TYPES[detail["kind"]], "Detail": detail}
 

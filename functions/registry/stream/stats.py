@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from registry.domain.values import format_timestamp
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.storage.codec import decode
 
 TOTAL = "total"
@@ -36,9 +36,9 @@ Bucket = tuple[str, str]
 
 def buckets(state: Mapping[str, Any] | None) -> list[Bucket]:
     """The buckets a device state (decoded item) counts in: none unless it is a live device."""
-    if not state or state.get(table.SK) != table.STATE_SK or state.get("deleted_at") is not None:
+    if not state or state.get(keys.SK) != keys.STATE_SK or state.get("deleted_at") is not None:
         return []
-    if not str(state.get(table.PK, "")).startswith(table.DEVICE_PREFIX):
+    if not str(state.get(keys.PK, "")).startswith(keys.DEVICE_PREFIX):
         return []
     found: list[Bucket] = [(TOTAL, "")]
     for dimension in DIMENSIONS:
@@ -58,8 +58,8 @@ def _image(record: Mapping[str, Any], name: str) -> dict[str, Any] | None:
 
 
 def _is_state(record: Mapping[str, Any]) -> bool:
-    keys = decode((record.get("dynamodb") or {}).get("Keys") or {})
-    return keys.get(table.SK) == table.STATE_SK and str(keys.get(table.PK, "")).startswith(table.DEVICE_PREFIX)
+    item_keys = decode((record.get("dynamodb") or {}).get("Keys") or {})
+    return item_keys.get(keys.SK) == keys.STATE_SK and str(item_keys.get(keys.PK, "")).startswith(keys.DEVICE_PREFIX)
 
 
 def deltas(records: Iterable[Mapping[str, Any]]) -> dict[Bucket, int]:
@@ -104,7 +104,7 @@ def shard_for(batch: str) -> int:
     """The counter shard a batch starts on: a stable hash of its id, so batches spread over
     the ``STATS_SHARDS`` items and a redelivered batch picks the same one."""
     digest = hashlib.sha256(batch.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % table.STATS_SHARDS
+    return int.from_bytes(digest[:8], "big") % keys.STATS_SHARDS
 
 
 class StatsStore(Protocol):
@@ -134,9 +134,9 @@ def summarize(shards: Iterable[Mapping[str, int]]) -> dict[str, Any]:
     total: Counter[str] = Counter()
     for shard in shards:
         total.update(shard)
-    answer: dict[str, Any] = {TOTAL: max(total.pop(table.stats_attribute(TOTAL, ""), 0), 0)}
+    answer: dict[str, Any] = {TOTAL: max(total.pop(keys.stats_attribute(TOTAL, ""), 0), 0)}
     for dimension in DIMENSIONS:
-        prefix = table.stats_attribute(dimension, "")
+        prefix = keys.stats_attribute(dimension, "")
         answer[f"by_{dimension}"] = {
             name[len(prefix) :]: n for name, n in sorted(total.items()) if name.startswith(prefix) and n > 0
         }

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.storage.codec import decode, encode
 from registry.storage.migrations.ledger import LedgerEntry, State
 from registry.storage.migrations.migration import Item
@@ -33,7 +33,7 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _key(item: Item) -> dict[str, Any]:
-    return {table.PK: item[table.PK], table.SK: item[table.SK]}
+    return {keys.PK: item[keys.PK], keys.SK: item[keys.SK]}
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class MigrationTable:
         items = [decode(raw) for raw in response.get("Items", [])]
         last_key = response.get("LastEvaluatedKey")
         return ScanPage(
-            items=[item for item in items if item[table.PK] != table.MIGRATIONS_PK],
+            items=[item for item in items if item[keys.PK] != keys.MIGRATIONS_PK],
             scanned=int(response.get("ScannedCount", len(items))),
             last_key=decode(last_key) if last_key else None,
         )
@@ -109,8 +109,8 @@ class MigrationTable:
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :rev)",
-            "ExpressionAttributeNames": {"#pk": table.PK, "#sk": table.SK},
-            "ExpressionAttributeValues": {":pk": {"S": pk}, ":rev": {"S": table.REVISION_PREFIX}},
+            "ExpressionAttributeNames": {"#pk": keys.PK, "#sk": keys.SK},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":rev": {"S": keys.REVISION_PREFIX}},
             "ConsistentRead": True,
         }
         items: list[dict[str, Any]] = []
@@ -140,7 +140,7 @@ class MigrationTable:
     # -- the ledger --------------------------------------------------------------------
 
     def ledger(self, number: int) -> LedgerEntry | None:
-        item = self.read(table.migration_key(number))
+        item = self.read(keys.migration_key(number))
         return _entry(item) if item else None
 
     def ledgers(self) -> list[LedgerEntry]:
@@ -151,8 +151,8 @@ class MigrationTable:
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": table.PK},
-            "ExpressionAttributeValues": {":pk": {"S": table.MIGRATIONS_PK}},
+            "ExpressionAttributeNames": {"#pk": keys.PK},
+            "ExpressionAttributeValues": {":pk": {"S": keys.MIGRATIONS_PK}},
             "ConsistentRead": True,
         }
         while True:
@@ -169,9 +169,9 @@ class MigrationTable:
         try:
             self.client.put_item(
                 TableName=self.table_name,
-                Item=encode({**fields, **table.migration_key(entry.number)}),
+                Item=encode({**fields, **keys.migration_key(entry.number)}),
                 ConditionExpression="attribute_not_exists(#pk) OR #state <> :done",
-                ExpressionAttributeNames={"#pk": table.PK, "#state": "state"},
+                ExpressionAttributeNames={"#pk": keys.PK, "#state": "state"},
                 ExpressionAttributeValues={":done": {"S": State.DONE.value}},
             )
         except ClientError as error:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from registry.domain.records import Holder
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.storage.migrations.migration import Item, Migration
 
 _FIELDS = {"mac": "mac_address", "ip": "ip_address"}
@@ -26,7 +26,7 @@ _MOVES = ("created", "config", "deleted", "restored")  # status entries never mo
 
 
 def _is_device(item: Item) -> bool:
-    return item.get(table.SK) == table.STATE_SK and str(item.get(table.PK, "")).startswith(table.DEVICE_PREFIX)
+    return item.get(keys.SK) == keys.STATE_SK and str(item.get(keys.PK, "")).startswith(keys.DEVICE_PREFIX)
 
 
 def derive(item: Item, history: Callable[[str], Sequence[Item]]) -> tuple[list[dict[str, Any]], Item]:
@@ -34,7 +34,7 @@ def derive(item: Item, history: Callable[[str], Sequence[Item]]) -> tuple[list[d
     device_id = str(item["id"])
     held: dict[str, tuple[str, str, int] | None] = {kind: None for kind in _FIELDS}  # address, from, revision
     intervals: list[dict[str, Any]] = []
-    entries = sorted(history(str(item[table.PK])), key=lambda entry: int(entry["revision"]))
+    entries = sorted(history(str(item[keys.PK])), key=lambda entry: int(entry["revision"]))
     for entry in entries:
         if entry.get("kind") not in _MOVES:
             continue
@@ -64,7 +64,7 @@ def derive(item: Item, history: Callable[[str], Sequence[Item]]) -> tuple[list[d
 
 
 def _item(kind: str, address: str, holder: Holder) -> dict[str, Any]:
-    return {**holder.to_item(), **table.holder_key(kind, address, holder.since, holder.revision, holder.device_id)}
+    return {**holder.to_item(), **keys.holder_key(kind, address, holder.since, holder.revision, holder.device_id)}
 
 
 MIGRATION = Migration(

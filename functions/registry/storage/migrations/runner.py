@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from registry.domain.values import now_timestamp
-from registry.storage import keys as table
+from registry.storage import keys
 from registry.storage.migrations.catalog import MIGRATIONS
 from registry.storage.migrations.dynamodb import MigrationTable
 from registry.storage.migrations.ledger import LedgerEntry
@@ -221,9 +221,9 @@ def _transformed(migration: Migration, item: Item) -> Item:
 
 
 def _check_key(migration: Migration, item: Item, new: Item) -> None:
-    if (new.get(table.PK), new.get(table.SK)) != (item[table.PK], item[table.SK]):
+    if (new.get(keys.PK), new.get(keys.SK)) != (item[keys.PK], item[keys.SK]):
         raise MigrationError(f"{migration.label} changes the key of {_key_text(item)}: migrations rewrite in place")
 
 
 def _key_text(item: Item) -> str:
-    return f"{item[table.PK]} / {item[table.SK]}"
+    return f"{item[keys.PK]} / {item[keys.SK]}"
