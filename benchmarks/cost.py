@@ -22,9 +22,10 @@ from unittest.mock import patch
 
 from benchmarks.fixtures import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, device_body, expected_status
 from registry.devices.service import DeviceService
+from registry.domain import cursors
 from registry.domain.records import Device
-from registry.http import cursors
-from registry.http.schemas import DeviceAttributes, StatusUpdate, StatusValue
+from registry.domain.vocabulary import StatusValue
+from registry.http.schemas import DeviceAttributes, StatusUpdate
 from registry.storage import keys
 from registry.storage.devices import DeviceStore, _from_item, _Operation
 

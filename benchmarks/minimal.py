@@ -11,12 +11,13 @@ from typing import Any
 
 from registry.domain.errors import RegistryError, ValidationFailed
 from registry.domain.values import canonical_mac, canonical_uuid, parse_timestamp
+from registry.domain.vocabulary import StatusValue
 from registry.http.app import caller, etag
 from registry.http.guard import guard
 from registry.http.preconditions import expected_version
 from registry.http.problems import error_proxy_response
 from registry.http.routes import route_for
-from registry.http.schemas import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
+from registry.http.schemas import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate
 from registry.http.views import device_detail, device_status, device_summary, history_entry
 from registry.storage import keys
 from registry.storage.fleet import FleetFilter

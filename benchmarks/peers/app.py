@@ -21,6 +21,7 @@ from registry.devices.service import DeviceService
 from registry.domain.errors import RegistryError
 from registry.domain.records import Device, HistoryRecord
 from registry.domain.values import parse_timestamp
+from registry.domain.vocabulary import StatusValue
 from registry.http.preconditions import expected_version
 from registry.http.schemas import (
     DeviceAttributes,
@@ -37,7 +38,6 @@ from registry.http.schemas import (
     MacAddress,
     Order,
     StatusUpdate,
-    StatusValue,
 )
 from registry.storage.fleet import FleetFilter
 from registry.wiring import get_service

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from registry.devices.service import DeviceService
 from registry.domain.errors import DeviceNotFound
 from registry.domain.values import format_timestamp
-from registry.http.schemas import ATTRIBUTE_FIELDS, DeviceAttributes, StatusUpdate, StatusValue
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS, StatusValue
+from registry.http.schemas import DeviceAttributes, StatusUpdate
 from registry.storage.devices import HistoryQuery
 from tests.support import CLOCK_START
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from registry.devices.service import merge_patch
 from registry.domain import values as types
-from registry.http.schemas import ATTRIBUTE_FIELDS, OPTIONAL_FIELDS
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS, OPTIONAL_FIELDS
 
 
 def _spellings(digits: str) -> set[str]:

@@ -2,7 +2,7 @@
 attributes) and ``diff`` (what a history entry records). No table: values in, values out."""
 
 from registry.devices.service import diff, merge_patch
-from registry.http.schemas import ATTRIBUTE_FIELDS
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS
 
 CURRENT = {
     "name": "Boiler",

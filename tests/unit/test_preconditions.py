@@ -3,7 +3,8 @@
 import pytest
 
 from registry.domain.errors import InvalidHeader, PreconditionFailed
-from registry.http.preconditions import ANY_VERSION, expected_version
+from registry.domain.versions import ANY_VERSION
+from registry.http.preconditions import expected_version
 
 
 def test_no_header_expects_nothing_and_star_expects_any_version():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from registry.domain import cursors
 from registry.domain.errors import (
     ConcurrentUpdate,
     DeviceNotDeleted,
@@ -24,15 +25,9 @@ from registry.domain.errors import (
 )
 from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.domain.values import format_timestamp, new_device_id, now_timestamp
-from registry.http import cursors
-from registry.http.preconditions import ExpectedVersion
-from registry.http.schemas import (
-    ATTRIBUTE_FIELDS,
-    DeviceAttributes,
-    HistoryKind,
-    StatusUpdate,
-    StatusValue,
-)
+from registry.domain.versions import ExpectedVersion
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS, HistoryKind, StatusValue
+from registry.http.schemas import DeviceAttributes, StatusUpdate
 from registry.metrics import Counter
 from registry.storage import keys
 from registry.storage.devices import DeviceStore, HistoryQuery, StaleRevision

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self
 
-from registry.http.schemas import ATTRIBUTE_FIELDS
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS
 
 
 class _Record:

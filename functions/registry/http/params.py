@@ -8,7 +8,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from pydantic import AfterValidator
 
-from registry.http import cursors, preconditions
+from registry.domain import cursors
+from registry.http import preconditions
 from registry.http.app import IDEMPOTENCY_KEY, IF_MATCH
 from registry.http.schemas import (
     MAX_FIRMWARE,

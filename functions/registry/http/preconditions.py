@@ -7,33 +7,13 @@ version, and a tag that is not one of our versions (``"abc"``) matches none."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from registry.domain.errors import InvalidHeader, PreconditionFailed
+from registry.domain.errors import InvalidHeader
+from registry.domain.versions import ANY_VERSION, ExpectedVersion
 
 MAX_LENGTH = 256
 _ENTITY_TAG = re.compile(r'^\s*(W/)?"([\x21\x23-\x7e]*)"\s*$')
 _VERSION = re.compile(r"^[1-9][0-9]{0,17}$")
-
-
-@dataclass(frozen=True)
-class ExpectedVersion:
-    """The versions ``If-Match`` names (strong tags only); ``None``: any version (``*``)."""
-
-    versions: frozenset[int] | None
-
-    def check(self, current: int, resource: str) -> None:
-        """:class:`PreconditionFailed` unless ``current`` is one of the expected versions."""
-        if self.versions is None or current in self.versions:
-            return
-        named = ", ".join(f'"{version}"' for version in sorted(self.versions)) or "no version of ours"
-        raise PreconditionFailed(
-            f'The {resource} is at version "{current}", not {named} as If-Match requires; '
-            "read it again and retry with its ETag."
-        )
-
-
-ANY_VERSION = ExpectedVersion(None)
 
 
 def expected_version(header: str | None) -> ExpectedVersion | None:

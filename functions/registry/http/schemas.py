@@ -5,7 +5,6 @@ Reusable annotated types carry each rule once (:mod:`registry.domain.values` hol
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,9 +20,13 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from registry.domain import values
-from registry.http import cursors
-from registry.storage import keys
+from registry.domain import cursors, values
+from registry.domain.vocabulary import (
+    MAX_REVISION,
+    REQUIRED_FIELDS,
+    HistoryKind,
+    StatusValue,
+)
 
 ATTRIBUTE_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_ATTRIBUTES = 50
@@ -137,27 +140,6 @@ Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_lengt
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 100
 
-OPTIONAL_FIELDS = ("ip_address", "firmware_version", "serial_number", "location")
-REQUIRED_FIELDS = ("name", "device_type", "mac_address")
-ATTRIBUTE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS + ("attributes", "tags")
-
-
-class StatusValue(StrEnum):
-    UNKNOWN = "unknown"
-    ONLINE = "online"
-    OFFLINE = "offline"
-    MAINTENANCE = "maintenance"
-    ERROR = "error"
-    DECOMMISSIONED = "decommissioned"
-
-
-class HistoryKind(StrEnum):
-    CREATED = "created"
-    CONFIG = "config"
-    STATUS = "status"
-    DELETED = "deleted"
-    RESTORED = "restored"
-
 
 class _Model(BaseModel):
     # Validators are built on first use, not at import: each route function builds only the
@@ -244,7 +226,7 @@ class RevertRequest(_Input):
     """The body of ``POST /devices/{id}/revert``."""
 
     # 0 and revisions past the latest are well-formed: they answer 404 naming the latest revision.
-    to_revision: int = Field(ge=0, le=keys.MAX_REVISION, description="The revision whose attributes become current")
+    to_revision: int = Field(ge=0, le=MAX_REVISION, description="The revision whose attributes become current")
     reason: Reason | None = None
 
 

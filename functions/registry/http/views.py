@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from registry.domain.credentials import StoredCredential
 from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
+from registry.domain.vocabulary import StatusValue
 from registry.http.app import JSON, etag
 from registry.http.schemas import (
     CredentialPage,
@@ -19,7 +20,6 @@ from registry.http.schemas import (
     FieldChange,
     HistoryEntry,
     HolderInterval,
-    StatusValue,
 )
 
 

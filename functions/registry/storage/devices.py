@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from registry.domain.errors import MacAddressTaken, ServiceUnavailable
 from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
-from registry.http.schemas import HistoryKind
+from registry.domain.vocabulary import HistoryKind
 from registry.storage import fleet, keys
 from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from registry.domain.vocabulary import MAX_REVISION
+
 PK = "pk"
 SK = "sk"
 TTL_ATTRIBUTE = "expires_at"
@@ -34,8 +36,7 @@ CLAIM_SK = "CLAIM"
 DEVICE_PREFIX = "DEVICE#"
 MAC_PREFIX = "MAC#"
 REVISION_PREFIX = "REV#"
-REVISION_DIGITS = 12
-MAX_REVISION = 10**REVISION_DIGITS - 1  # the largest revision the sort key can hold
+REVISION_DIGITS = len(str(MAX_REVISION))  # the sort key holds every revision the domain allows
 
 # Local secondary indexes over history entries (strongly consistent, same partition).
 HISTORY_BY_TIME = "history_by_time"  # sort key "<at>#<revision>"

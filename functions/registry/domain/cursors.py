@@ -13,7 +13,7 @@ from typing import Any
 
 from registry.domain.errors import InvalidCursor
 from registry.domain.values import canonical_uuid
-from registry.storage import keys
+from registry.domain.vocabulary import MAX_REVISION
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MAX_LENGTH = 512  # a cursor names one item: far below this
@@ -62,7 +62,7 @@ def decode_history_cursor(token: str) -> tuple[int, str]:
     if (
         set(payload) == {"r", "a"}
         and type(revision) is int  # not a bool, not a float
-        and 1 <= revision <= keys.MAX_REVISION
+        and 1 <= revision <= MAX_REVISION
         and isinstance(at, str)
         and _TIMESTAMP.fullmatch(at) is not None
     ):
@@ -83,7 +83,7 @@ def decode_holder_cursor(token: str) -> tuple[str, int, str]:
         and isinstance(since, str)
         and _TIMESTAMP.fullmatch(since) is not None
         and type(revision) is int  # not a bool, not a float
-        and 1 <= revision <= keys.MAX_REVISION
+        and 1 <= revision <= MAX_REVISION
         and isinstance(device_id, str)
     ):
         try:
