@@ -12,8 +12,9 @@ from typing import Any
 from registry.domain.errors import RegistryError, ValidationFailed
 from registry.domain.values import canonical_mac, canonical_uuid, parse_timestamp
 from registry.domain.vocabulary import StatusValue
-from registry.http.app import caller, etag
+from registry.http.etags import etag
 from registry.http.guard import guard
+from registry.http.identity import caller
 from registry.http.preconditions import expected_version
 from registry.http.problems import error_proxy_response
 from registry.http.routes import route_for

@@ -5,8 +5,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.credentials.service import CredentialService
-from registry.http.app import JSON, RouteApp
+from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
+from registry.http.media import JSON
 from registry.http.operation_docs import answer, errors
 from registry.http.params import DeviceIdPath
 from registry.http.schemas import CredentialCreated, CredentialRequest

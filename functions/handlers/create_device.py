@@ -5,7 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.devices.service import DeviceService
-from registry.http.app import RouteApp, principal
+from registry.http.app import RouteApp
+from registry.http.identity import principal
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import ETAG, LOCATION, answer, errors
 from registry.http.params import IdempotencyKey

@@ -17,7 +17,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
-from registry.http.app import REQUEST_HEADERS, body_media_types
+from registry.http.headers import REQUEST_HEADERS
+from registry.http.media import body_media_types
 from registry.http.operation_docs import ETAG, RETRY_AFTER, headers, not_modified
 from registry.http.problems import PROBLEM_JSON
 from registry.http.routes import COGNITO, DEVICE, ROUTES, Route

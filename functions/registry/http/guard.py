@@ -16,7 +16,8 @@ from registry.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from registry.http.app import JSON, REQUEST_HEADERS, body_media_types
+from registry.http.headers import REQUEST_HEADERS
+from registry.http.media import JSON, body_media_types
 from registry.http.routes import MAX_BODY_BYTES
 
 

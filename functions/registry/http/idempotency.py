@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
+from registry.clients import dynamodb_client
 from registry.domain.errors import (
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -36,10 +37,11 @@ from registry.domain.errors import (
     ServiceUnavailable,
 )
 from registry.http import problems
-from registry.http.app import IDEMPOTENCY_KEY, IF_MATCH, Handler, RouteApp, caller
+from registry.http.app import Handler, RouteApp
+from registry.http.headers import IDEMPOTENCY_KEY, IF_MATCH
+from registry.http.identity import caller
 from registry.http.params import IDEMPOTENCY_KEY_PATTERN
 from registry.settings import get_settings
-from registry.wiring import dynamodb_client
 
 logger = Logger(child=True)
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
@@ -99,7 +101,7 @@ def _runner(handler: str, app: APIGatewayRestResolver) -> Any:
 
 def idempotent(app: RouteApp) -> Handler:
     """``app.resolve`` made safe to retry: a request with a key runs once, its retries replay it."""
-    handler = app.record.handler
+    handler = app.route_served.handler
 
     def resolve_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
         answered: list[dict[str, Any]] = []

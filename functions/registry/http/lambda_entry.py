@@ -1,4 +1,4 @@
-"""The Lambda entry point of a route function, built from its route-table record: structured
+"""The Lambda entry point of a route function, built from its route in the route table: structured
 logs carrying the API Gateway request id as correlation id, the HTTP edge (``HEAD``, ``304``,
 CORS, the path as the route knows it: registry/http/edge.py), the request guard, idempotency for
 writes (``Idempotency-Key``), the resolver, metrics flushed once per invocation, and the end of
@@ -23,8 +23,8 @@ logger = Logger()
 
 def entry(app: RouteApp) -> Handler:
     """``lambda_handler`` for ``app``'s route."""
-    record = app.record
-    if record.is_write and record.idempotent:
+    route = app.route_served
+    if route.is_write and route.idempotent:
         from registry.http.idempotency import idempotent  # reads never load the idempotency utility
 
         resolve: Handler = idempotent(app)
@@ -34,7 +34,7 @@ def entry(app: RouteApp) -> Handler:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            checked = guard(edge.request(event, record), record.query, record.max_body_bytes)
+            checked = guard(edge.request(event, route), route.query, route.max_body_bytes)
         except RegistryError as error:
             return edge.response(event, problems.error_proxy_response(error))
         try:

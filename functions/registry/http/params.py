@@ -10,7 +10,7 @@ from pydantic import AfterValidator
 
 from registry.domain import cursors
 from registry.http import preconditions
-from registry.http.app import IDEMPOTENCY_KEY, IF_MATCH
+from registry.http.headers import IDEMPOTENCY_KEY, IF_MATCH
 from registry.http.schemas import (
     MAX_FIRMWARE,
     MAX_LOCATION,

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler import Response
 from registry.domain.credentials import StoredCredential
 from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.domain.vocabulary import StatusValue
-from registry.http.app import JSON, etag
+from registry.http.etags import etag
+from registry.http.media import JSON
 from registry.http.schemas import (
     CredentialPage,
     CredentialSummary,
