@@ -25,9 +25,11 @@ from registry.devices.service import DeviceService
 from registry.domain import cursors
 from registry.domain.records import Device
 from registry.domain.vocabulary import StatusValue
-from registry.http.schemas import DeviceAttributes, StatusUpdate
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage import keys
-from registry.storage.devices import DeviceStore, _from_item, _Operation
+from registry.storage.codec import decode as _from_item
+from registry.storage.device_writes import _Operation
+from registry.storage.devices import DeviceStore
 
 SIZES = {"small": (100, 10), "large": (100_000, 10_000)}  # (devices, history entries)
 DEVICE_TYPES = ("sensor", "gateway", "camera", "meter")

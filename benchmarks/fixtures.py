@@ -95,7 +95,7 @@ class Seeded:
 def seed(service: Any, *, deletable: int) -> Seeded:
     """Through the real service: a full page of devices, one device with a full page of
     history, and ``deletable`` devices for the delete runs."""
-    from registry.http.schemas import DeviceAttributes, StatusUpdate
+    from registry.schemas import DeviceAttributes, StatusUpdate
 
     def register() -> str:
         return service.register(DeviceAttributes.model_validate(device_body()), "bench").id

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.domain.errors import RegistryError, ValidationFailed
+from registry.domain.fleet import FleetFilter
 from registry.domain.values import canonical_mac, canonical_uuid, parse_timestamp
 from registry.domain.vocabulary import StatusValue
 from registry.http.etags import etag
@@ -18,10 +19,9 @@ from registry.http.identity import caller
 from registry.http.preconditions import expected_version
 from registry.http.problems import error_proxy_response
 from registry.http.routes import route_for
-from registry.http.schemas import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate
 from registry.http.views import device_detail, device_status, device_summary, history_entry
+from registry.schemas import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate
 from registry.storage import keys
-from registry.storage.fleet import FleetFilter
 from registry.wiring import get_service
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "functions" / "registry" / "openapi.json"

@@ -19,11 +19,12 @@ from pydantic import AfterValidator
 
 from registry.devices.service import DeviceService
 from registry.domain.errors import RegistryError
+from registry.domain.fleet import FleetFilter
 from registry.domain.records import Device, HistoryRecord
 from registry.domain.values import parse_timestamp
 from registry.domain.vocabulary import StatusValue
 from registry.http.preconditions import expected_version
-from registry.http.schemas import (
+from registry.schemas import (
     DeviceAttributes,
     DeviceDetail,
     DeviceId,
@@ -39,7 +40,6 @@ from registry.http.schemas import (
     Order,
     StatusUpdate,
 )
-from registry.storage.fleet import FleetFilter
 from registry.wiring import get_service
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "functions" / "registry" / "openapi.json"

@@ -10,7 +10,7 @@ from registry.http.lambda_entry import entry
 from registry.http.media import JSON
 from registry.http.operation_docs import answer, errors
 from registry.http.params import DeviceIdPath
-from registry.http.schemas import CredentialCreated, CredentialRequest
+from registry.schemas import CredentialCreated, CredentialRequest
 from registry.wiring import get_credential_service
 
 app = RouteApp("create_credential")

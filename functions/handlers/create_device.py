@@ -10,8 +10,8 @@ from registry.http.identity import principal
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import ETAG, LOCATION, answer, errors
 from registry.http.params import IdempotencyKey
-from registry.http.schemas import DeviceAttributes, DeviceDetail
 from registry.http.views import device_response
+from registry.schemas import DeviceAttributes, DeviceDetail
 from registry.wiring import get_service
 
 app = RouteApp("create_device")

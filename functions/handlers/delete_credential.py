@@ -10,7 +10,7 @@ from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import answer, errors
 from registry.http.params import DeviceIdPath, IdempotencyKey
-from registry.http.schemas import CredentialId
+from registry.schemas import CredentialId
 from registry.wiring import get_credential_service
 
 app = RouteApp("delete_credential")

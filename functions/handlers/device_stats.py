@@ -8,7 +8,7 @@ from registry.devices.service import DeviceService
 from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
-from registry.http.schemas import FleetStats
+from registry.schemas import FleetStats
 from registry.wiring import get_service
 
 app = RouteApp("device_stats")

@@ -10,8 +10,8 @@ from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
 from registry.http.params import DeviceIdPath
-from registry.http.schemas import DeviceDiff
 from registry.http.views import device_diff
+from registry.schemas import DeviceDiff
 from registry.storage import keys
 from registry.wiring import get_service
 

@@ -9,8 +9,8 @@ from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import ETAG, answer, errors, not_modified
 from registry.http.params import AsOf, DeviceIdPath
-from registry.http.schemas import DeviceDetail
 from registry.http.views import device_as_of_response, device_response
+from registry.schemas import DeviceDetail
 from registry.wiring import get_service
 
 app = RouteApp("get_device")

@@ -10,8 +10,8 @@ from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
 from registry.http.params import DeviceIdPath
-from registry.http.schemas import HistoryEntry
 from registry.http.views import history_entry
+from registry.schemas import HistoryEntry
 from registry.storage import keys
 from registry.wiring import get_service
 

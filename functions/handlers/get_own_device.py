@@ -9,8 +9,8 @@ from registry.http.app import RouteApp
 from registry.http.identity import own_device
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import ETAG, answer, errors
-from registry.http.schemas import DeviceDetail
 from registry.http.views import device_response
+from registry.schemas import DeviceDetail
 from registry.wiring import get_service
 
 app = RouteApp("get_own_device")

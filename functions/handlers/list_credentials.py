@@ -9,8 +9,8 @@ from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
 from registry.http.params import DeviceIdPath
-from registry.http.schemas import CredentialPage
 from registry.http.views import credential_page
+from registry.schemas import CredentialPage
 from registry.wiring import get_credential_service
 
 app = RouteApp("list_credentials")

@@ -6,14 +6,14 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from registry.devices.service import DeviceService
+from registry.domain.fleet import FleetFilter
 from registry.domain.vocabulary import StatusValue
 from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
 from registry.http.params import FirmwareFilter, LocationFilter, NamePrefix, PageCursor, PageSize, SerialFilter
-from registry.http.schemas import PAGE_SIZE_DEFAULT, DevicePage, DeviceType, IpAddress, MacAddress, Tag
 from registry.http.views import device_summary
-from registry.storage.fleet import FleetFilter
+from registry.schemas import PAGE_SIZE_DEFAULT, DevicePage, DeviceType, IpAddress, MacAddress, Tag
 from registry.wiring import get_service
 
 app = RouteApp("list_devices")

@@ -10,8 +10,8 @@ from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
 from registry.http.params import DeviceIdPath, PageCursor, PageSize
-from registry.http.schemas import PAGE_SIZE_DEFAULT, HistoryKindFilter, HistoryPage, Order, TimestampQuery
 from registry.http.views import history_entry
+from registry.schemas import PAGE_SIZE_DEFAULT, HistoryKindFilter, HistoryPage, Order, TimestampQuery
 from registry.wiring import get_service
 
 app = RouteApp("list_history")

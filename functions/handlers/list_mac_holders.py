@@ -12,8 +12,8 @@ from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
 from registry.http.params import PageCursor, PageSize
-from registry.http.schemas import PAGE_SIZE_DEFAULT, HolderPage, MacAddress
 from registry.http.views import holder_interval
+from registry.schemas import PAGE_SIZE_DEFAULT, HolderPage, MacAddress
 from registry.wiring import get_service
 
 app = RouteApp("list_mac_holders")

@@ -11,8 +11,8 @@ from registry.http.lambda_entry import entry
 from registry.http.operation_docs import ETAG, IF_MATCH, answer, errors
 from registry.http.params import DeviceIdPath, IdempotencyKey, IfMatch
 from registry.http.preconditions import expected_version
-from registry.http.schemas import DeviceStatus, StatusUpdate
 from registry.http.views import status_response
+from registry.schemas import DeviceStatus, StatusUpdate
 from registry.wiring import get_service
 
 app = RouteApp("put_status")

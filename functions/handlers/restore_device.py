@@ -10,8 +10,8 @@ from registry.http.identity import principal
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import ETAG, answer, errors
 from registry.http.params import DeviceIdPath, IdempotencyKey
-from registry.http.schemas import DeviceDetail, RestoreRequest
 from registry.http.views import device_response
+from registry.schemas import DeviceDetail, RestoreRequest
 from registry.wiring import get_service
 
 app = RouteApp("restore_device")

@@ -15,7 +15,7 @@ from local.dynamodb import EmbeddedDynamoDB
 from registry.credentials.service import CredentialService
 from registry.devices.service import DeviceService
 from registry.http.routes import COGNITO, DEVICE, ROUTES
-from registry.http.schemas import DeviceAttributes
+from registry.schemas import DeviceAttributes
 from registry.storage import keys as table
 from registry.storage.credentials import CredentialStore
 from registry.storage.devices import DeviceStore

@@ -32,7 +32,7 @@ from local.dynamodb import EmbeddedDynamoDB, create_tables
 from registry.credentials.service import CredentialService
 from registry.devices.service import DeviceService
 from registry.http.routes import ROUTES, Route
-from registry.http.schemas import DeviceAttributes
+from registry.schemas import DeviceAttributes
 from registry.storage.credentials import CredentialStore
 from registry.storage.devices import DeviceStore
 from tests.infra.conftest import Synthesized

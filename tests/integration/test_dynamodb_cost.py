@@ -23,7 +23,7 @@ from registry import wiring
 from registry.devices.service import DeviceService
 from registry.domain.values import now_timestamp
 from registry.http.routes import ROUTES
-from registry.http.schemas import DeviceAttributes, StatusUpdate
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage import keys as table
 from registry.storage.devices import DeviceStore
 from tests.support import TABLE_NAME

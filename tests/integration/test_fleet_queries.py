@@ -148,9 +148,9 @@ def test_a_filter_whose_index_is_not_deployed_yet_is_503_and_the_summary_filters
 
     from registry.devices.service import DeviceService
     from registry.domain.errors import ServiceUnavailable
+    from registry.domain.fleet import FleetFilter
     from registry.storage import keys as table
     from registry.storage.devices import DeviceStore
-    from registry.storage.fleet import FleetFilter
 
     request = table.create_table_request("devices-without-lookups")
     request["GlobalSecondaryIndexes"] = [

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registry.devices.service import DeviceService
-from registry.http.schemas import DeviceAttributes, StatusUpdate
+from registry.domain.fleet import FleetFilter
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage import keys as table
 from registry.storage.devices import DeviceStore
-from registry.storage.fleet import FleetFilter
 
 _tables = itertools.count()
 # Small alphabets, so filters often match several devices and combinations often match none.

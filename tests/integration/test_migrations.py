@@ -379,7 +379,7 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from registry.devices.service import DeviceService
-    from registry.http.schemas import DeviceAttributes
+    from registry.schemas import DeviceAttributes
     from registry.storage.devices import DeviceStore
 
     server = EmbeddedDynamoDB().start()

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from registry.domain.errors import ServiceUnavailable
-from registry.http.schemas import DeviceAttributes, StatusUpdate
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage import keys as table
 from registry.storage.codec import decode, encode
 from registry.stream import stats

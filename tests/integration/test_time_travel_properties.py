@@ -14,8 +14,8 @@ from registry.devices.service import DeviceService
 from registry.domain.errors import DeviceNotFound
 from registry.domain.values import format_timestamp
 from registry.domain.vocabulary import ATTRIBUTE_FIELDS, StatusValue
-from registry.http.schemas import DeviceAttributes, StatusUpdate
-from registry.storage.devices import HistoryQuery
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage.device_reads import HistoryQuery
 from tests.support import CLOCK_START
 
 # One moto table serves every example (each registers a device of its own).

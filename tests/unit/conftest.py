@@ -6,7 +6,7 @@ import pytest
 
 from registry.devices.service import DeviceService
 from registry.domain.values import format_timestamp
-from registry.http.schemas import DeviceAttributes
+from registry.schemas import DeviceAttributes
 from tests.support import DeviceBodies
 
 

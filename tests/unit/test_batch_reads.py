@@ -7,8 +7,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from registry.domain.errors import ServiceUnavailable
-from registry.http.schemas import DeviceAttributes
-from registry.storage.devices import BATCH_GET_ATTEMPTS
+from registry.schemas import DeviceAttributes
+from registry.storage.device_reads import BATCH_GET_ATTEMPTS
 from tests.support import DYNAMODB_ENDPOINT, TABLE_NAME
 
 

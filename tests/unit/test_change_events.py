@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 
 from local.events import LambdaContext
-from registry.http.schemas import DeviceAttributes, StatusUpdate
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.settings import get_publisher_settings
 from registry.storage import keys as table
 from registry.storage.codec import encode

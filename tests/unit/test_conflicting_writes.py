@@ -7,7 +7,7 @@ import pytest
 from registry.devices.service import DeviceService
 from registry.domain.errors import ConcurrentUpdate, MacAddressTaken, PreconditionFailed
 from registry.http.preconditions import expected_version
-from registry.http.schemas import DeviceAttributes, StatusUpdate
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage.devices import DeviceStore
 from tests.support import TABLE_NAME
 

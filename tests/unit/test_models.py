@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from registry.domain.errors import MalformedJson, ValidationFailed
 from registry.domain.vocabulary import StatusValue
 from registry.http.problems import from_validation_errors
-from registry.http.schemas import DeviceAttributes, DevicePatch, StatusUpdate
+from registry.schemas import DeviceAttributes, DevicePatch, StatusUpdate
 
 VALID = {"name": "Boiler sensor", "device_type": "sensor", "mac_address": "00-1A-2B-3C-4D-5E"}
 

@@ -11,7 +11,7 @@ from registry.devices.service import DeviceService
 from registry.domain.errors import HistoryEntryNotFound, HistoryExpired
 from registry.domain.values import format_timestamp
 from registry.http import views
-from registry.http.schemas import DeviceAttributes, StatusUpdate
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.settings import SettingsError, get_settings
 from registry.storage import keys as table
 from registry.storage.codec import encode

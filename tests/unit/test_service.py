@@ -11,8 +11,8 @@ from registry.domain.errors import (
     PreconditionFailed,
 )
 from registry.http.preconditions import expected_version
-from registry.http.schemas import DeviceAttributes, StatusUpdate
 from registry.metrics import Counter
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage import keys as table
 from registry.storage import migrations
 from registry.storage.migrations import Migration

@@ -5,7 +5,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from registry.domain.errors import ConcurrentUpdate, ServiceUnavailable
-from registry.http.schemas import DeviceAttributes, StatusUpdate
+from registry.schemas import DeviceAttributes, StatusUpdate
 from tests.support import DYNAMODB_ENDPOINT as ENDPOINT
 from tests.support import cancelled
 

@@ -10,7 +10,8 @@ import pytest
 from registry.domain.errors import MacAddressTaken
 from registry.domain.records import Device, HistoryRecord
 from registry.storage import keys as table
-from registry.storage.devices import DeviceStore, StaleRevision
+from registry.storage.device_writes import StaleRevision
+from registry.storage.devices import DeviceStore
 
 
 def entry(device: Device, revision: int, *, kind: str = "status", by: str = "mallory") -> HistoryRecord:

@@ -21,7 +21,7 @@ from registry.devices.service import DeviceService
 from registry.domain.errors import DeviceNotFound, MacAddressTaken, MacRepeatedInBatch, RegistryError, ValidationFailed
 from registry.domain.records import Device
 from registry.http import problems
-from registry.http.schemas import DeviceAttributes
+from registry.schemas import DeviceAttributes
 
 # Concurrent items per request: DynamoDB answers a write in ~10 ms, so 8 in flight register 100
 # devices in a fraction of a second; more would queue on the client's connection pool

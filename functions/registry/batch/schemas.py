@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SerializerFunctionWrapHandler, SkipValidation, model_serializer
 
-from registry.http.schemas import Count, DeviceAttributes, DeviceDetail, DeviceId, Problem, StatusUpdate, _Input, _Model
+from registry.schemas import Count, DeviceAttributes, DeviceDetail, DeviceId, Problem, StatusUpdate, _Input, _Model
 
 MAX_ITEMS = 100
 Index = Annotated[int, Field(ge=0, lt=MAX_ITEMS, description="The item's position in the request, from 0")]

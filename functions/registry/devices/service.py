@@ -23,16 +23,17 @@ from registry.domain.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from registry.domain.fleet import UNFILTERED, FleetFilter
 from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.domain.values import format_timestamp, new_device_id, now_timestamp
 from registry.domain.versions import ExpectedVersion
 from registry.domain.vocabulary import ATTRIBUTE_FIELDS, HistoryKind, StatusValue
-from registry.http.schemas import DeviceAttributes, StatusUpdate
 from registry.metrics import Counter
-from registry.storage import keys
-from registry.storage.devices import DeviceStore, HistoryQuery, StaleRevision
-from registry.storage.fleet import UNFILTERED, FleetFilter
-from registry.stream import stats
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage import keys, stats
+from registry.storage.device_reads import HistoryQuery
+from registry.storage.device_writes import StaleRevision
+from registry.storage.devices import DeviceStore
 
 # os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
 # the `random` module's state and back off in lockstep.

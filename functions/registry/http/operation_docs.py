@@ -6,7 +6,7 @@ from typing import Any
 
 from registry.http.problems import PROBLEM_JSON
 from registry.http.routes import MAX_BODY_BYTES, Route
-from registry.http.schemas import Problem
+from registry.schemas import Problem
 
 _MEANING = {
     400: "Malformed JSON, cursor or header",

@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 from registry.domain import cursors
 from registry.http import preconditions
 from registry.http.headers import IDEMPOTENCY_KEY, IF_MATCH
-from registry.http.schemas import (
+from registry.schemas import (
     MAX_FIRMWARE,
     MAX_LOCATION,
     MAX_NAME,

@@ -11,7 +11,7 @@ from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.domain.vocabulary import StatusValue
 from registry.http.etags import etag
 from registry.http.media import JSON
-from registry.http.schemas import (
+from registry.schemas import (
     CredentialPage,
     CredentialSummary,
     DeviceDetail,

@@ -211,30 +211,31 @@ class CredentialStore:
         except BotoCoreError as error:
             raise _unavailable(error) from error
 
+    def revocations(self, device_id: str) -> list[dict[str, Any]]:
+        """What a device's deletion adds to its own transaction: delete each of its credential items
+        and its credential set, provided the set is still as read here (a credential created in
+        between fails the condition, and the deletion is planned again from a fresh read)."""
+        key = keys.device_credentials_key(device_id)
+        try:
+            response = self.client.get_item(TableName=self.table_name, Key=encode(key), ConsistentRead=True)
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable(error) from error
+        current = decode(response.get("Item") or {})
+        if _VERSION in current:
+            condition = {
+                "ConditionExpression": f"{_VERSION} = :v",
+                "ExpressionAttributeValues": encode({":v": current[_VERSION]}),
+            }
+        else:
+            condition = {"ConditionExpression": f"attribute_not_exists({keys.PK})"}
+        operations: list[dict[str, Any]] = [{"Delete": {"TableName": self.table_name, "Key": encode(key), **condition}}]
+        for credential_id in sorted(current.get(_IDS, set())):
+            operations.append(
+                {"Delete": {"TableName": self.table_name, "Key": encode(keys.credential_key(credential_id))}}
+            )
+        return operations
+
 
 def _item_values(record: StoredCredential) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in _RECORD_FIELDS}
     return {name: value for name, value in values.items() if value is not None}
-
-
-def revocations(client: DynamoDBClient, table_name: str, device_id: str) -> list[dict[str, Any]]:
-    """What a device's deletion adds to its own transaction: delete each of its credential items
-    and its credential set, provided the set is still as read here (a credential created in
-    between fails the condition, and the deletion is planned again from a fresh read)."""
-    key = keys.device_credentials_key(device_id)
-    try:
-        response = client.get_item(TableName=table_name, Key=encode(key), ConsistentRead=True)
-    except (ClientError, BotoCoreError) as error:
-        raise _unavailable(error) from error
-    current = decode(response.get("Item") or {})
-    if _VERSION in current:
-        condition = {
-            "ConditionExpression": f"{_VERSION} = :v",
-            "ExpressionAttributeValues": encode({":v": current[_VERSION]}),
-        }
-    else:
-        condition = {"ConditionExpression": f"attribute_not_exists({keys.PK})"}
-    operations: list[dict[str, Any]] = [{"Delete": {"TableName": table_name, "Key": encode(key), **condition}}]
-    for credential_id in sorted(current.get(_IDS, set())):
-        operations.append({"Delete": {"TableName": table_name, "Key": encode(keys.credential_key(credential_id))}})
-    return operations

@@ -1,5 +1,6 @@
-"""Fleet queries: the filters of ``GET /devices``, what a device must match, and which filter's
-index serves a page (docs/decisions.md, "Fleet queries").
+"""Fleet queries in the table: which filter's index serves a page of ``GET /devices`` (the
+filters themselves are registry/domain/fleet.py's), and the listing that reads it
+(docs/decisions.md, "Fleet queries").
 
 A page is served by one index, the most selective one the filters name; every other filter
 is applied to the devices it reads. A page of one exact filter reads ``limit + 1`` index
@@ -8,56 +9,19 @@ entries; with more (or a ``name_prefix`` between two indexed lengths) it reads a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from registry.domain.records import Device
+from registry.domain.fleet import FleetFilter
+from registry.domain.records import Device, ListedDevice
 from registry.storage import keys
+from registry.storage.codec import decode as _from_item
+from registry.storage.codec import encode as _to_item
+from registry.storage.dynamodb import TableStore, chunks, exclusive_start
+from registry.storage.migrations import upgraded
 
 COMBINED_READ_FACTOR = 5
-
-
-@dataclass(frozen=True)
-class FleetFilter:
-    """Exact-match filters, combined with AND; None: not filtered. Values are canonical (the
-    MAC and IP in their stored spelling, the tag lowercase)."""
-
-    device_type: str | None = None
-    status: str | None = None
-    mac_address: str | None = None
-    firmware_version: str | None = None
-    location: str | None = None
-    serial_number: str | None = None
-    ip_address: str | None = None
-    tag: str | None = None
-    name_prefix: str | None = None
-
-    def given(self) -> dict[str, str]:
-        """The filters set, by name."""
-        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
-
-    @property
-    def lookup(self) -> bool:
-        """True when a filter served only by a lookup index is set (the summary indexes that
-        serve type, status and MAC alone answer in one Query)."""
-        return any(name not in ("device_type", "status", "mac_address") for name in self.given())
-
-    def matches(self, device: Device) -> bool:
-        """Whether a live device passes every filter."""
-        if device.deleted:
-            return False
-        for name, value in self.given().items():
-            if name == "tag":
-                if value not in device.tags:
-                    return False
-            elif name == "name_prefix":
-                if not device.name.startswith(value):
-                    return False
-            elif getattr(device, name) != value:
-                return False
-        return True
-
-
-UNFILTERED = FleetFilter()
 
 
 @dataclass(frozen=True)
@@ -93,3 +57,106 @@ def plan(filters: FleetFilter) -> Plan:
 def read_budget(served: Plan, limit: int) -> int:
     """How many index entries a page may read."""
     return limit + 1 if served.exact else COMBINED_READ_FACTOR * (limit + 1)
+
+
+BATCH_GET_KEYS = 100  # DynamoDB's most keys in one BatchGetItem
+
+
+@dataclass(frozen=True)
+class DeviceList:
+    """A page of device summaries, and the id the next page starts after (None: the last page)."""
+
+    items: list[ListedDevice]
+    resume_after: str | None
+
+
+def _listed(device: Device) -> ListedDevice:
+    return ListedDevice(device.id, device.name, device.device_type, device.mac_address, device.status)
+
+
+class FleetListing(TableStore):
+    def list_devices(self, filters: FleetFilter, *, limit: int, after_id: str | None) -> DeviceList:
+        """A page of live devices matching ``filters``, in id order, after ``after_id``. Type,
+        status and MAC alone: one Query on the summary index that matches. Any other filter: the
+        lookup index :func:`plan` chooses, then the devices it names (BatchGetItem)."""
+        if filters.lookup:
+            return self._lookup_devices(filters, limit=limit, after_id=after_id)
+        extra: dict[str, str] = {}
+        if filters.mac_address is not None:
+            index, value = keys.LIST_BY_MAC, filters.mac_address
+            extra = {k: v for k, v in (("device_type", filters.device_type), ("status", filters.status)) if v}
+        elif filters.device_type is not None and filters.status is not None:
+            index, value = keys.LIST_BY_TYPE_STATUS, keys.type_status_key(filters.device_type, filters.status)
+        elif filters.device_type is not None:
+            index, value = keys.LIST_BY_TYPE, filters.device_type
+        elif filters.status is not None:
+            index, value = keys.LIST_BY_STATUS, filters.status
+        else:
+            index, value = keys.LIST_ALL, keys.LIST_ALL_VALUE
+        request: dict[str, Any] = {"IndexName": index}
+        values: dict[str, Any] = {":v": value}
+        if extra:
+            request["FilterExpression"] = " AND ".join(f"#f{i} = :f{i}" for i in range(len(extra)))
+            request["ExpressionAttributeNames"] = {f"#f{i}": name for i, name in enumerate(extra)}
+            values.update({f":f{i}": v for i, v in enumerate(extra.values())})
+        page = self._query(
+            request,
+            condition=f"{index} = :v",
+            values=values,
+            limit=limit,
+            ascending=True,
+            start_key=self._list_start_key(index, value, after_id),
+            consistent=False,  # global indexes are eventually consistent
+        )
+        items = [ListedDevice.from_item(item) for item in page.items]
+        return DeviceList(items, items[-1].id if page.has_more else None)
+
+    def _list_start_key(self, index: str, value: str, after_id: str | None) -> dict[str, Any] | None:
+        if after_id is None:
+            return None
+        # The entry's table key: the device's STATE item, or its tag item in list_by_tag.
+        key = keys.tag_key(after_id, value) if index == keys.LIST_BY_TAG else keys.device_key(after_id)
+        return {**key, index: value, keys.LIST_SORT: after_id}
+
+    def _lookup_devices(self, filters: FleetFilter, *, limit: int, after_id: str | None) -> DeviceList:
+        """Read up to :func:`read_budget` ids from the serving lookup index, then the
+        devices' items a chunk at a time (eventually consistent, as the index is) until one more
+        than a page matches every filter. The cursor is the last id examined, so a page may be
+        short, even empty, and the next one goes on from there."""
+        served = plan(filters)
+        budget = read_budget(served, limit)
+        response = self._call(
+            self.client.query,
+            TableName=self.table_name,
+            IndexName=served.index,
+            KeyConditionExpression=f"{served.index} = :v",
+            ExpressionAttributeValues=_to_item({":v": served.value}),
+            Limit=budget,
+            **exclusive_start(self._list_start_key(served.index, served.value, after_id)),
+        )
+        ids = [str(_from_item(item)[keys.LIST_SORT]) for item in response.get("Items", [])]
+        more = len(ids) == budget or "LastEvaluatedKey" in response
+        if served.exact:
+            # Every entry matches: the page is the first `limit`, the one after tells "more".
+            more, ids = more or len(ids) > limit, ids[:limit]
+        matched: list[Device] = []
+        for chunk in chunks(ids, BATCH_GET_KEYS):
+            devices = self._devices(chunk)
+            matched.extend(device for device in (devices.get(i) for i in chunk) if device and filters.matches(device))
+            if len(matched) > limit:
+                page = matched[:limit]
+                return DeviceList([_listed(device) for device in page], page[-1].id)
+        return DeviceList([_listed(device) for device in matched], ids[-1] if more and ids else None)
+
+    def _devices(self, device_ids: Sequence[str]) -> dict[str, Device]:
+        """The STATE items of these devices (≤ 100), eventually consistent, by id; throttled
+        keys (UnprocessedKeys) are asked again."""
+        wanted = [_to_item(keys.device_key(device_id)) for device_id in device_ids]
+        devices: dict[str, Device] = {}
+        while wanted:
+            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": wanted}})
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                device = Device.from_item(upgraded(_from_item(item)))
+                devices[device.id] = device
+            wanted = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+        return devices

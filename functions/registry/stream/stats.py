@@ -18,7 +18,6 @@ Pure: no DynamoDB here except through the store handed to :func:`count_batch`.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,11 +26,11 @@ from typing import Any, Protocol
 from registry.domain.values import format_timestamp
 from registry.storage import keys
 from registry.storage.codec import decode
-
-TOTAL = "total"
-NEVER = "1970-01-01T00:00:00.000Z"  # the as_of of counters no change has reached yet
-DIMENSIONS = ("status", "device_type", "firmware_version")
-Bucket = tuple[str, str]
+from registry.storage.stats import DIMENSIONS as DIMENSIONS  # re-exported with the rest of the counting
+from registry.storage.stats import NEVER as NEVER
+from registry.storage.stats import TOTAL, Bucket
+from registry.storage.stats import shard_for as shard_for
+from registry.storage.stats import summarize as summarize
 
 
 def buckets(state: Mapping[str, Any] | None) -> list[Bucket]:
@@ -100,13 +99,6 @@ def as_of(records: Iterable[Mapping[str, Any]]) -> str:
     return format_timestamp(max(times) if times else datetime.now(UTC))
 
 
-def shard_for(batch: str) -> int:
-    """The counter shard a batch starts on: a stable hash of its id, so batches spread over
-    the ``STATS_SHARDS`` items and a redelivered batch picks the same one."""
-    digest = hashlib.sha256(batch.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % keys.STATS_SHARDS
-
-
 class StatsStore(Protocol):
     def apply_stats(self, batch: str, changes: Mapping[Bucket, int], *, as_of: str) -> bool: ...
 
@@ -126,18 +118,3 @@ def count_batch(
     if not changes:
         return False
     return store.apply_stats(batch or batch_id(records), changes, as_of=as_of(records))
-
-
-def summarize(shards: Iterable[Mapping[str, int]]) -> dict[str, Any]:
-    """The sum of the counter shards (bucket attribute → count) as the stats answer, zero
-    counts left out."""
-    total: Counter[str] = Counter()
-    for shard in shards:
-        total.update(shard)
-    answer: dict[str, Any] = {TOTAL: max(total.pop(keys.stats_attribute(TOTAL, ""), 0), 0)}
-    for dimension in DIMENSIONS:
-        prefix = keys.stats_attribute(dimension, "")
-        answer[f"by_{dimension}"] = {
-            name[len(prefix) :]: n for name, n in sorted(total.items()) if name.startswith(prefix) and n > 0
-        }
-    return answer

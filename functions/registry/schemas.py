@@ -1,4 +1,6 @@
-"""Pydantic models at the edge: what a client may send (``extra="forbid"``), what we answer.
+"""The contract's shapes, in pydantic: what a client may send (``extra="forbid"``), what we answer.
+The handlers validate requests with them; the devices' service takes its input in these shapes and
+checks a merged patch against the same rules. Below both, so neither imports the other's layer.
 
 Reusable annotated types carry each rule once (:mod:`registry.domain.values` holds the parsers).
 """
