@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.devices.service import merge_patch
 from registry.domain import values as types
+from registry.domain.changes import merge_patch
 from registry.domain.vocabulary import ATTRIBUTE_FIELDS, OPTIONAL_FIELDS
 
 

@@ -9,6 +9,10 @@ OPTIONAL_FIELDS = ("ip_address", "firmware_version", "serial_number", "location"
 REQUIRED_FIELDS = ("name", "device_type", "mac_address")
 ATTRIBUTE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS + ("attributes", "tags")
 
+# The device field of each address kind whose holder intervals are kept (registry.storage.keys
+# keeps them under one prefix per kind).
+ADDRESS_FIELDS = {"mac": "mac_address", "ip": "ip_address"}
+
 # Twelve digits: the width of the history sort key (registry.storage.keys pads to it).
 MAX_REVISION = 10**12 - 1
 
