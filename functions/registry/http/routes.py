@@ -24,12 +24,12 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH_BODY_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # keywords: a route reads as what it is
 class Route:
     method: str
     path: str
     handler: str  # module under functions/handlers/, entry point ``lambda_handler``
-    scope: Scope | None  # the Cognito scope it needs; None: not a Cognito route
+    scope: Scope | None = None  # the Cognito scope it needs; None: not a Cognito route
     cache_ttl: int = 0  # seconds API Gateway caches a GET answer; 0 disables
     query: tuple[str, ...] = ()  # the query parameters it takes, all part of its cache key
     auth: Auth | None = COGNITO  # None: public (docs only)
@@ -118,35 +118,94 @@ STATS_TTL = 10
 DOCS_TTL = 300
 
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/devices", "create_device", WRITE),
-    Route("POST", "/devices/batch", "create_devices", WRITE, batch=True),
-    Route("GET", "/devices", "list_devices", READ, LIST_TTL, LIST_QUERY),
+    Route(method="POST", path="/devices", handler="create_device", scope=WRITE),
+    Route(method="POST", path="/devices/batch", handler="create_devices", scope=WRITE, batch=True),
+    Route(method="GET", path="/devices", handler="list_devices", scope=READ, cache_ttl=LIST_TTL, query=LIST_QUERY),
     # A static segment wins over {device_id}, in API Gateway and in Route.match's callers.
-    Route("GET", "/devices/stats", "device_stats", READ, STATS_TTL),
-    Route("GET", "/devices/{device_id}", "get_device", READ, SHORT_TTL, AS_OF_QUERY),
-    Route("PATCH", "/devices/{device_id}", "update_device", WRITE),
-    Route("DELETE", "/devices/{device_id}", "delete_device", WRITE),
-    Route("POST", "/devices/{device_id}/revert", "revert_device", WRITE),
-    Route("POST", "/devices/{device_id}/restore", "restore_device", WRITE),
-    Route("GET", "/devices/{device_id}/status", "get_status", READ, SHORT_TTL, AS_OF_QUERY),
-    Route("GET", "/devices/{device_id}/diff", "diff_device", READ, SHORT_TTL, DIFF_QUERY),
-    Route("PUT", "/devices/{device_id}/status", "put_status", WRITE),
-    Route("POST", "/status-reports", "report_statuses", WRITE, batch=True),
-    Route("GET", "/devices/{device_id}/history", "list_history", READ, SHORT_TTL, HISTORY_QUERY),
-    Route("GET", "/devices/{device_id}/history/{revision}", "get_history_entry", READ, IMMUTABLE_TTL),
+    Route(method="GET", path="/devices/stats", handler="device_stats", scope=READ, cache_ttl=STATS_TTL),
+    Route(
+        method="GET",
+        path="/devices/{device_id}",
+        handler="get_device",
+        scope=READ,
+        cache_ttl=SHORT_TTL,
+        query=AS_OF_QUERY,
+    ),
+    Route(method="PATCH", path="/devices/{device_id}", handler="update_device", scope=WRITE),
+    Route(method="DELETE", path="/devices/{device_id}", handler="delete_device", scope=WRITE),
+    Route(method="POST", path="/devices/{device_id}/revert", handler="revert_device", scope=WRITE),
+    Route(method="POST", path="/devices/{device_id}/restore", handler="restore_device", scope=WRITE),
+    Route(
+        method="GET",
+        path="/devices/{device_id}/status",
+        handler="get_status",
+        scope=READ,
+        cache_ttl=SHORT_TTL,
+        query=AS_OF_QUERY,
+    ),
+    Route(
+        method="GET",
+        path="/devices/{device_id}/diff",
+        handler="diff_device",
+        scope=READ,
+        cache_ttl=SHORT_TTL,
+        query=DIFF_QUERY,
+    ),
+    Route(method="PUT", path="/devices/{device_id}/status", handler="put_status", scope=WRITE),
+    Route(method="POST", path="/status-reports", handler="report_statuses", scope=WRITE, batch=True),
+    Route(
+        method="GET",
+        path="/devices/{device_id}/history",
+        handler="list_history",
+        scope=READ,
+        cache_ttl=SHORT_TTL,
+        query=HISTORY_QUERY,
+    ),
+    Route(
+        method="GET",
+        path="/devices/{device_id}/history/{revision}",
+        handler="get_history_entry",
+        scope=READ,
+        cache_ttl=IMMUTABLE_TTL,
+    ),
     # Holder intervals change with every move of the address: cached as briefly as history.
-    Route("GET", "/mac-addresses/{mac}/holders", "list_mac_holders", READ, SHORT_TTL, HOLDERS_QUERY),
-    Route("GET", "/ip-addresses/{ip}/holders", "list_ip_holders", READ, SHORT_TTL, HOLDERS_QUERY),
+    Route(
+        method="GET",
+        path="/mac-addresses/{mac}/holders",
+        handler="list_mac_holders",
+        scope=READ,
+        cache_ttl=SHORT_TTL,
+        query=HOLDERS_QUERY,
+    ),
+    Route(
+        method="GET",
+        path="/ip-addresses/{ip}/holders",
+        handler="list_ip_holders",
+        scope=READ,
+        cache_ttl=SHORT_TTL,
+        query=HOLDERS_QUERY,
+    ),
     # Device credentials (docs/security.md): created, listed and revoked by operators; never cached,
     # so a revocation shows at once, and never replayed, so a secret is never stored.
-    Route("POST", "/devices/{device_id}/credentials", "create_credential", WRITE, idempotent=False),
-    Route("GET", "/devices/{device_id}/credentials", "list_credentials", READ),
-    Route("DELETE", "/devices/{device_id}/credentials/{credential_id}", "delete_credential", WRITE),
+    Route(
+        method="POST",
+        path="/devices/{device_id}/credentials",
+        handler="create_credential",
+        scope=WRITE,
+        idempotent=False,
+    ),
+    Route(method="GET", path="/devices/{device_id}/credentials", handler="list_credentials", scope=READ),
+    Route(
+        method="DELETE",
+        path="/devices/{device_id}/credentials/{credential_id}",
+        handler="delete_credential",
+        scope=WRITE,
+    ),
     # A device's own routes: the device is the credential's, never a path parameter.
-    Route("GET", "/device", "get_own_device", None, auth=DEVICE),
-    Route("GET", "/device/status", "get_own_status", None, auth=DEVICE),
-    Route("PUT", "/device/status", "put_own_status", None, auth=DEVICE),
-    Route("GET", "/swagger", "swagger", None, DOCS_TTL, ("format",), auth=None),
+    Route(method="GET", path="/device", handler="get_own_device", auth=DEVICE),
+    Route(method="GET", path="/device/status", handler="get_own_status", auth=DEVICE),
+    Route(method="PUT", path="/device/status", handler="put_own_status", auth=DEVICE),
+    Route(method="GET", path="/swagger", handler="swagger", cache_ttl=DOCS_TTL, query=("format",), auth=None),
 )
 
 
