@@ -13,7 +13,7 @@ import pytest
 from infra.functions import BATCH_MEMORY_MB, BATCH_TIMEOUT, MEMORY_MB, RETENTION_HANDLERS, TIMEOUT
 from infra.stage import STAGES, StageConfig
 from registry import settings, wiring
-from registry.batch.runner import runner as batch
+from registry.batch import runner as batch
 from registry.http.routes import ROUTES, Route, route_for
 from tests.infra.cfn import methods, resources
 from tests.infra.conftest import Synthesized
