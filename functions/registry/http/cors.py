@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from registry.settings import parse_origins as parse_origins  # the setting's parser, re-exported
+
 # What a browser app may send and read beyond the CORS-safelisted headers.
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key")
 EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "Idempotent-Replayed")
 # Seconds a browser may reuse a preflight answer (browsers cap it: Chromium at 2 hours).
 MAX_AGE = 3600
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
-
-
-def parse_origins(text: str) -> tuple[str, ...]:
-    """``CORS_ORIGINS``: comma-separated origins as browsers send them (``https://app.example.com``)."""
-    origins = tuple(origin.strip().rstrip("/") for origin in text.split(",") if origin.strip())
-    for origin in origins:
-        scheme, _, host = origin.partition("://")
-        if scheme not in {"http", "https"} or not host or "/" in host or origin == "*":
-            raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
-    return origins
 
 
 def answer_headers(origin: str | None, allowed: tuple[str, ...]) -> dict[str, str]:
