@@ -76,10 +76,11 @@ deploy: synth  ## needs AWS credentials and `npx cdk bootstrap` once per account
 test: lint node_modules/.installed chromium $(CHECKOV_VENV)/.installed  ## ruff + mypy, then every test (unit, integration, reliability, infra with checkov, Swagger UI in Chromium)
 	$(PY) -m pytest -q
 
-lint: install
+lint: install  ## ruff, mypy and the import contracts (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports  # the import rules between packages (docs/architecture.md)
 
 FUZZ_EXAMPLES ?= 1000
 fuzz: install  ## long contract fuzz: schemathesis, every check, against the local server, FUZZ_EXAMPLES per operation (~6 min at 1000)
@@ -92,4 +93,4 @@ bench: install node_modules/.installed  ## docs/cost.md's units and bills checke
 	$(PY) -m benchmarks.bulk_import
 
 clean:
-	rm -rf $(VENV) .venv-tools build node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools build node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
