@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration, IgnoreMode
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import FUNCTIONS_DIR
+from infra.bytecode import code_with_bytecode
 from infra.data import Data
 from infra.layer import LAMBDA_PYTHON, layer_dir, pinned
 from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
@@ -227,9 +228,7 @@ def handler_function(
         runtime=RUNTIME,
         architecture=ARCHITECTURE,
         handler=f"handlers.{handler}.lambda_handler",
-        code=lambda_.Code.from_asset(
-            str(FUNCTIONS_DIR), exclude=handler_asset_excludes(handler), ignore_mode=IgnoreMode.GIT
-        ),
+        code=code_with_bytecode(FUNCTIONS_DIR, handler_asset_excludes(handler)),
         layers=[layer],
         memory_size=memory_mb,
         timeout=timeout,
@@ -261,7 +260,7 @@ class RouteFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler_string(route),
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=asset_excludes(route), ignore_mode=IgnoreMode.GIT),
+            code=code_with_bytecode(FUNCTIONS_DIR, asset_excludes(route)),
             layers=[layer],
             memory_size=memory_mb(route),
             timeout=BATCH_TIMEOUT if route.batch else TIMEOUT,

@@ -190,7 +190,7 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
         module, _, entry = function["Handler"].rpartition(".")
         asset = _asset(synthesized, function["Code"])
         # -I: no PYTHON* variables, no user site; -S: no site-packages at all; -B: the staged asset
-        # stays as synthesized (no __pycache__ for a later test to find in it).
+        # stays as synthesized (no bytecode written beside the .pyc it ships).
         command = [python, "-I", "-S", "-B", "-c", CHILD, str(asset), str(layer), str(boto3_dir), module, entry]
         return subprocess.Popen(
             [*command, str(event_file)],
