@@ -62,7 +62,7 @@ TABLE ?= $(shell $(PY) -c 'from local.server import TABLE_NAME; print(TABLE_NAME
 migrate: install  ## pending schema migrations on the running `make run`'s data (MIGRATE_ARGS: --list, --dry-run, --rate N)
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
-	$(PY) -m registry.migrations --endpoint $(ENDPOINT) --table $(TABLE) $(MIGRATE_ARGS)
+	$(PY) -m registry.storage.migrations --endpoint $(ENDPOINT) --table $(TABLE) $(MIGRATE_ARGS)
 
 openapi: install  ## regenerate the committed OpenAPI document from the handlers
 	$(PY) -m registry.openapi > functions/registry/openapi.json
@@ -91,10 +91,11 @@ smoke: install  ## the stage's public API proven end to end, all it creates dele
 test: lint node_modules/.installed chromium $(CHECKOV_VENV)/.installed  ## ruff + mypy, then every test (unit, integration, reliability, infra with checkov, Swagger UI in Chromium)
 	$(PY) -m pytest -q
 
-lint: install
+lint: install  ## ruff, mypy and the import contracts (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports  # the import rules between packages (docs/architecture.md)
 
 FUZZ_EXAMPLES ?= 1000
 fuzz: install  ## long contract fuzz: schemathesis, every check, against the local server, FUZZ_EXAMPLES per operation (~6 min at 1000)
@@ -107,4 +108,4 @@ bench: install node_modules/.installed  ## docs/cost.md's units and bills checke
 	$(PY) -m benchmarks.bulk_import
 
 clean:
-	rm -rf $(VENV) .venv-tools build node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools build node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -98,7 +98,7 @@ def _layer_name(layer: object) -> str:
 def from_functions_dir() -> Assets:
     """What each asset would hold (the allow-list in infra/functions.py), measured from
     ``functions/`` when neither synth nor ``cdk.out/`` is available."""
-    from registry.routes import ROUTES
+    from registry.http.routes import ROUTES
 
     found = []
     for route in ROUTES:

@@ -1,4 +1,4 @@
-"""One cold start, run as a fresh process: ``python benchmarks/child.py ours|peer|floor <route>``
+"""One cold start, run as a fresh process: ``python benchmarks/child.py ours|source|peer|floor <route>``
 with the API Gateway event on stdin. Prints the status code it answered.
 
 Kept free of imports beyond what the variant itself needs, so the process measures only that."""
@@ -33,7 +33,7 @@ def main() -> int:
         import importlib
         import json
 
-        if kind == "ours":
+        if kind in ("ours", "source"):  # source: the same asset without its bytecode
             handler = importlib.import_module(f"handlers.{route}").lambda_handler
         else:
             handler = importlib.import_module("benchmarks.peers.app").handler(route)

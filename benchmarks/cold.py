@@ -1,6 +1,10 @@
 """Cold start: a fresh process per run imports a route function and serves its first event,
 against the floor (boto3, a DynamoDB client, one GetItem) and the FastAPI + Mangum peer, all on
-one embedded moto DynamoDB server. Runs are interleaved in a shuffled order every round."""
+one embedded moto DynamoDB server. Runs are interleaved in a shuffled order every round.
+
+Our functions run from their code assets as the stack stages them (infra/bytecode.py: the
+asset's files and their unchecked-hash .pyc), so a cold start here compiles what one in AWS does.
+The cold part alone, every route function: ``python -m benchmarks.cold [--rounds N]``."""
 
 from __future__ import annotations
 
@@ -15,7 +19,16 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from benchmarks.fixtures import ROOT, ROUTE_NAMES, TABLE_NAME, Events, expected_status, lambda_environment, seed
+from benchmarks.fixtures import (
+    COLD_ROUTE_NAMES,
+    ROOT,
+    ROUTE_NAMES,
+    TABLE_NAME,
+    Events,
+    expected_status,
+    lambda_environment,
+    seed,
+)
 
 CHILD = ROOT / "benchmarks" / "child.py"
 FLOOR = ("floor", "floor")
@@ -80,7 +93,7 @@ class ImportProfile:
 
 
 def compile_seconds(modules: list[str], repeat: int = 5) -> float:
-    """What compiling these modules of ours from source costs (a Lambda asset has no .pyc)."""
+    """What compiling these modules of ours from source costs (an asset without their .pyc pays it)."""
     sources = []
     for module in modules:
         path = ROOT / "functions" / Path(*module.split("."))
@@ -121,6 +134,7 @@ class ColdResult:
     seconds: dict[Variant, list[float]] = field(default_factory=dict)  # spawn to first answer, minus store
     store_seconds: dict[Variant, list[float]] = field(default_factory=dict)  # what moto took meanwhile
     imports: dict[Variant, ImportProfile] = field(default_factory=dict)
+    bytecode: bool = True  # our functions ran from their staged assets, .pyc included
 
     def median(self, variant: Variant) -> float:
         return median(self.seconds[variant])
@@ -137,15 +151,37 @@ def _payload(events: Events, variant: Variant) -> str:
         # The GetItem key, built here so that the floor imports nothing of ours.
         from boto3.dynamodb.types import TypeSerializer
 
-        from registry import table
+        from registry.storage import keys
 
-        key = table.device_key(events.seeded.device_id)
+        key = keys.device_key(events.seeded.device_id)
         return json.dumps({name: TypeSerializer().serialize(value) for name, value in key.items()})
     return json.dumps(events.event(route))
 
 
+def staged_assets(routes: tuple[str, ...]) -> dict[str, Path]:
+    """Each route function's code asset as the stack stages it (files and bytecode)."""
+    from infra import FUNCTIONS_DIR
+    from infra.bytecode import stage
+    from infra.functions import asset_excludes
+    from registry.http.routes import route_for
+
+    return {route: stage(FUNCTIONS_DIR, asset_excludes(route_for(route))) for route in routes}
+
+
+def _without_bytecode(asset: Path) -> Path:
+    """A copy of the staged asset without its ``__pycache__`` folders: what the stack shipped before."""
+    import shutil
+    import tempfile
+
+    copy = Path(tempfile.mkdtemp(prefix="function-source-")) / "asset"
+    shutil.copytree(asset, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
 def _run(variant: Variant, payload: str, env: dict[str, str], importtime: bool = False) -> tuple[float, str]:
     kind, route = variant
+    if kind in ("ours", "source"):  # the asset on the path instead of functions/ (as /var/task in Lambda)
+        env = {**env, "PYTHONPATH": f"{env[f'ASSET_{kind}_{route}']}:{ROOT}"}
     command = [sys.executable, *(["-X", "importtime"] if importtime else []), str(CHILD), kind, route]
     started = time.perf_counter()
     process = subprocess.run(command, input=payload, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
@@ -156,12 +192,21 @@ def _run(variant: Variant, payload: str, env: dict[str, str], importtime: bool =
     return elapsed, process.stderr
 
 
-def measure(rounds: int, progress: bool = True) -> ColdResult:
+def measure(
+    rounds: int,
+    progress: bool = True,
+    *,
+    peers: bool = True,
+    importtime: bool = True,
+    source: tuple[str, ...] = (),
+    routes: tuple[str, ...] = COLD_ROUTE_NAMES,
+) -> ColdResult:
+    """``source``: routes also run from their asset without its bytecode (the lever, side by side)."""
     import boto3
 
     from local.dynamodb import EmbeddedDynamoDB, create_tables
-    from registry.service import DeviceService
-    from registry.store import DeviceStore
+    from registry.devices.service import DeviceService
+    from registry.storage.devices import DeviceStore
 
     server = EmbeddedDynamoDB()
     clock = StoreClock(server._server.app)  # the server's WSGI app, wrapped before it serves
@@ -169,12 +214,17 @@ def measure(rounds: int, progress: bool = True) -> ColdResult:
     server.start()
     try:
         env = lambda_environment(server.endpoint)
+        staged = staged_assets(tuple(dict.fromkeys(routes + source)))
+        env.update({f"ASSET_ours_{route}": str(path) for route, path in staged.items()})
+        env.update({f"ASSET_source_{route}": str(_without_bytecode(staged[route])) for route in source})
         create_tables(server.endpoint, TABLE_NAME, env["IDEMPOTENCY_TABLE_NAME"])
         client = boto3.client("dynamodb", endpoint_url=server.endpoint)
         events = Events(seed(DeviceService(DeviceStore(client, TABLE_NAME)), deletable=2 * (rounds + IMPORT_PROFILES)))
-        variants: list[Variant] = [FLOOR] + [(kind, route) for kind in ("ours", "peer") for route in ROUTE_NAMES]
+        variants: list[Variant] = [FLOOR, *(("ours", r) for r in routes)]
+        variants += [("peer", r) for r in ROUTE_NAMES] if peers else []
+        variants += [("source", r) for r in source]
         result = ColdResult(rounds, {v: [] for v in variants}, {v: [] for v in variants})
-        for variant in variants:  # untimed, with -X importtime: where the time goes
+        for variant in variants if importtime else []:  # untimed, with -X importtime: where the time goes
             profiles = [
                 ImportProfile.parse(_run(variant, _payload(events, variant), env, importtime=True)[1])
                 for _ in range(IMPORT_PROFILES)
@@ -195,3 +245,34 @@ def measure(rounds: int, progress: bool = True) -> ColdResult:
         return result
     finally:
         server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The cold part of ``make bench`` alone: every route function against the floor."""
+    import argparse
+
+    from benchmarks.fixtures import use_lambda_environment
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cold", description=main.__doc__)
+    parser.add_argument("--rounds", type=int, default=10, help="cold starts per variant (interleaved)")
+    parser.add_argument("--no-peers", action="store_true", help="our functions and the floor only")
+    parser.add_argument("--no-profiles", action="store_true", help="skip the untimed -X importtime runs")
+    parser.add_argument("--source", nargs="*", default=[], help="routes also run without the asset's bytecode")
+    parser.add_argument("--routes", nargs="*", default=list(COLD_ROUTE_NAMES), help="our functions to measure")
+    args = parser.parse_args(argv)
+    use_lambda_environment()
+    from benchmarks import report
+
+    result = measure(
+        args.rounds,
+        peers=not args.no_peers,
+        importtime=not args.no_profiles,
+        source=tuple(args.source),
+        routes=tuple(args.routes),
+    )
+    print(report.cold_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,11 +21,15 @@ from typing import Any
 from unittest.mock import patch
 
 from benchmarks.fixtures import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, device_body, expected_status
-from registry import cursors, table
-from registry.models import DeviceAttributes, StatusUpdate, StatusValue
-from registry.records import Device
-from registry.service import DeviceService
-from registry.store import DeviceStore, _from_item, _Operation
+from registry.devices.service import DeviceService
+from registry.domain import cursors
+from registry.domain.records import Device
+from registry.domain.vocabulary import StatusValue
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage import keys
+from registry.storage.codec import decode as _from_item
+from registry.storage.device_writes import _Operation
+from registry.storage.devices import DeviceStore
 
 SIZES = {"small": (100, 10), "large": (100_000, 10_000)}  # (devices, history entries)
 DEVICE_TYPES = ("sensor", "gateway", "camera", "meter")
@@ -183,13 +187,13 @@ def measure(progress: bool = True) -> dict[str, Any]:
 
     from local.events import LambdaContext, proxy_event
     from registry import wiring
-    from registry.routes import route_for
+    from registry.http.routes import route_for
 
     with mock_aws(), _fast_moto():
         client = boto3.client("dynamodb")
-        client.create_table(**table.create_table_request(TABLE_NAME))
-        client.create_table(**table.create_idempotency_table_request(IDEMPOTENCY_TABLE_NAME))
-        indexes = [(i.name, i.partition_key if not i.local else i.sort_key) for i in table.INDEXES]
+        client.create_table(**keys.create_table_request(TABLE_NAME))
+        client.create_table(**keys.create_idempotency_table_request(IDEMPOTENCY_TABLE_NAME))
+        indexes = [(i.name, i.partition_key if not i.local else i.sort_key) for i in keys.INDEXES]
         seeder = Seeder()
         results: dict[str, Any] = {"cases": [], "seed_seconds": {}, "small": SIZES["small"], "large": SIZES["large"]}
         handler_client = wiring.dynamodb_client()
@@ -255,7 +259,7 @@ class DirectStore(DeviceStore):
             if "Put" in operation.request:
                 item = operation.request["Put"]["Item"]
                 _insert(self.backend_table, item)
-                if item[table.SK]["S"] == table.STATE_SK:
+                if item[keys.SK]["S"] == keys.STATE_SK:
                     self.current = Device.from_item(_from_item(item))
 
 
@@ -303,7 +307,7 @@ def _insert(backend_table: Any, attributes: dict[str, Any]) -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
     item = Item.__new__(Item)
-    item.hash_key, item.range_key = DynamoType(attributes[table.PK]), DynamoType(attributes[table.SK])
+    item.hash_key, item.range_key = DynamoType(attributes[keys.PK]), DynamoType(attributes[keys.SK])
     item.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in attributes.items()})
     backend_table.items[item.hash_key][item.range_key] = item
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,23 @@ ROUTE_NAMES = (
     "get_history_entry",
     "swagger",
 )
+# The cold start is measured for these too (no warm or peer figures): every other route function
+# whose event needs no state that a run uses up (a credential to revoke, a deleted device).
+COLD_ONLY_ROUTE_NAMES = (
+    "create_devices",
+    "device_stats",
+    "revert_device",
+    "diff_device",
+    "report_statuses",
+    "list_mac_holders",
+    "list_ip_holders",
+    "list_credentials",
+    "get_own_device",
+    "get_own_status",
+    "put_own_status",
+)
+COLD_ROUTE_NAMES = ROUTE_NAMES[:-1] + COLD_ONLY_ROUTE_NAMES + ROUTE_NAMES[-1:]
+BATCH_ITEMS = 10  # items per batch request (registrations, status reports)
 EXPECTED_STATUS = {"create_device": 201, "delete_device": 204}
 PAGE_DEVICES = 60  # more than a default page (50), so every list run answers a full page
 HISTORY_ENTRIES = 60
@@ -90,12 +108,13 @@ def device_body(**fields: Any) -> dict[str, Any]:
 class Seeded:
     device_id: str  # a device with a full page of history
     delete_pool: list[str]  # devices for delete runs, one per run
+    fleet: list[str] = field(default_factory=list)  # a full page of devices (status reports)
 
 
 def seed(service: Any, *, deletable: int) -> Seeded:
     """Through the real service: a full page of devices, one device with a full page of
     history, and ``deletable`` devices for the delete runs."""
-    from registry.models import DeviceAttributes, StatusUpdate
+    from registry.schemas import DeviceAttributes, StatusUpdate
 
     def register() -> str:
         return service.register(DeviceAttributes.model_validate(device_body()), "bench").id
@@ -104,7 +123,7 @@ def seed(service: Any, *, deletable: int) -> Seeded:
     for n in range(HISTORY_ENTRIES - 1):
         update = StatusUpdate(status="online" if n % 2 == 0 else "offline", reason=f"report {n}")
         service.set_status(ids[0], update, expected=None, principal="bench")
-    return Seeded(ids[0], [register() for _ in range(deletable)])
+    return Seeded(ids[0], [register() for _ in range(deletable)], ids)
 
 
 class Events:
@@ -117,7 +136,7 @@ class Events:
 
     def event(self, route_name: str) -> dict[str, Any]:
         from local.events import proxy_event
-        from registry.routes import route_for
+        from registry.http.routes import route_for
 
         route = route_for(route_name)
         n = next(self._runs)
@@ -140,8 +159,38 @@ class Events:
             query = "kind=status&limit=50"
         elif route_name == "swagger":
             query = "format=json"
+        else:
+            query, headers, body = self._cold_only(route_name, n)
         path = path.replace("{device_id}", device).replace("{revision}", "1")
-        return proxy_event(route, path=path, path_parameters=route.match(path), query=query, headers=headers, body=body)
+        path = path.replace("{mac}", "02:00:00:00:00:01").replace("{ip}", "192.0.2.10")
+        # A device route's authorizer names the device; the operator routes carry Cognito claims.
+        authorizer = {"device_id": device, "credential_id": str(uuid.UUID(int=n))} if route.auth == "device" else None
+        return proxy_event(
+            route,
+            path=path,
+            path_parameters=route.match(path),
+            query=query,
+            headers=headers,
+            body=body,
+            authorizer=authorizer,
+        )
+
+    def _cold_only(self, route_name: str, n: int) -> tuple[str, dict[str, str], str | None]:
+        """Query, headers and body of the routes measured for their cold start only."""
+        json_body = {"Content-Type": "application/json"}
+        status = "maintenance" if n % 2 else "online"
+        if route_name == "create_devices":
+            return "", json_body, json.dumps({"devices": [device_body() for _ in range(BATCH_ITEMS)]})
+        if route_name == "report_statuses":
+            reports = [{"device_id": device, "status": status} for device in self.seeded.fleet[:BATCH_ITEMS]]
+            return "", json_body, json.dumps({"reports": reports})
+        if route_name == "put_own_status":
+            return "", json_body, json.dumps({"status": status, "reason": f"run {n}"})
+        if route_name == "revert_device":
+            return "", json_body, json.dumps({"to_revision": 1})
+        if route_name == "diff_device":
+            return "from=1", {}, None
+        return "", {}, None
 
 
 def expected_status(route_name: str) -> int:

@@ -9,17 +9,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from registry import table
-from registry.errors import RegistryError, ValidationFailed
-from registry.fleet import FleetFilter
-from registry.guard import guard
-from registry.models import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate, StatusValue
-from registry.preconditions import expected_version
-from registry.problems import error_proxy_response
-from registry.resolver import caller, etag
-from registry.routes import route_for
-from registry.types import canonical_mac, canonical_uuid, parse_timestamp
-from registry.views import device_detail, device_status, device_summary, history_entry
+from registry.domain.errors import RegistryError, ValidationFailed
+from registry.domain.fleet import FleetFilter
+from registry.domain.values import canonical_mac, canonical_uuid, parse_timestamp
+from registry.domain.vocabulary import StatusValue
+from registry.http.etags import etag
+from registry.http.guard import guard
+from registry.http.identity import caller
+from registry.http.preconditions import expected_version
+from registry.http.problems import error_proxy_response
+from registry.http.routes import route_for
+from registry.http.views import device_detail, device_status, device_summary, history_entry
+from registry.schemas import DeviceAttributes, DevicePage, DevicePatch, HistoryPage, StatusUpdate
+from registry.storage import keys
 from registry.wiring import get_service
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "functions" / "registry" / "openapi.json"
@@ -127,7 +129,7 @@ def list_history(event: Event) -> dict[str, Any]:
 
 def get_history_entry(event: Event) -> dict[str, Any]:
     raw = event["pathParameters"]["revision"]
-    if not raw.isdigit() or not 1 <= int(raw) <= table.MAX_REVISION:
+    if not raw.isdigit() or not 1 <= int(raw) <= keys.MAX_REVISION:
         raise ValidationFailed("revision must be a positive integer")
     return _answer(200, history_entry(get_service().history_entry(_device_id(event), int(raw))))
 

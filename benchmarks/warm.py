@@ -128,7 +128,7 @@ def measure(rounds: int, batch: int, progress: bool = True) -> WarmResult:
 
 def _delete_event(events: Events, wiring: Any) -> dict[str, Any]:
     from benchmarks.fixtures import device_body
-    from registry.models import DeviceAttributes
+    from registry.schemas import DeviceAttributes
 
     state = wiring.get_service().register(DeviceAttributes.model_validate(device_body()), "bench")
     events.seeded.delete_pool.append(state.id)

@@ -24,16 +24,16 @@ from infra.functions import Functions
 from infra.gateway_problems import add_gateway_responses, method_not_allowed_body
 from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
 from infra.stage import CREDENTIALS_PATH, StageConfig, Throttle
-from registry import cors
-from registry.problems import PROBLEM_JSON
-from registry.routes import DEVICE, ROUTES, Route
+from registry.http import cors
+from registry.http.problems import PROBLEM_JSON
+from registry.http.routes import DEVICE, ROUTES, Route
 
 CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: every cached answer is a small JSON document
 # Verbs a path of ours may be asked for; those the route table does not declare on a path
 # answer 405 with an Allow header (HEAD is declared wherever GET is). OPTIONS is a CORS
 # preflight mock where the stage allows origins, else left to API Gateway (404 problem).
 VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-# Conditional GETs (registry/edge.py) answer 304 to an If-None-Match naming the current ETag:
+# Conditional GETs (registry/http/edge.py) answer 304 to an If-None-Match naming the current ETag:
 # the header is part of every cached GET's key, so a 304 is only ever served to a request that
 # names the same tags (docs/caching.md). Origin too where CORS is on: answers differ by origin.
 CONDITIONAL_HEADER = "If-None-Match"
@@ -131,7 +131,7 @@ class Api(Construct):
             self,
             "RestApi",
             rest_api_name=f"device-registry-{stage.name}",
-            description="Device Registry API (routes generated from registry/routes.py)",
+            description="Device Registry API (routes generated from registry/http/routes.py)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Access and execution logs need the account-level CloudWatch role; this sets it
             # (it is one per account and region, and CDK retains it when the stack goes).
@@ -151,7 +151,7 @@ class Api(Construct):
             self._add_route(route, route.method, auth, device_auth, functions)
             if route.method == "GET":
                 # RFC 9110 §9.3.2: HEAD is GET without the body; the function answers both
-                # (registry/edge.py). Uncached: its answer has no body to serve a GET from.
+                # (registry/http/edge.py). Uncached: its answer has no body to serve a GET from.
                 self._add_route(route, "HEAD", auth, device_auth, functions)
         for path, declared in paths().items():
             for verb in VERBS:

@@ -15,8 +15,8 @@ from infra.data import Data
 from infra.functions import handler_function, own_role_and_logs, pin
 from infra.nag import acknowledge, skip_checkov
 from infra.stage import StageConfig
-from registry import table as schema
-from registry.routes import ROUTES
+from registry.http.routes import ROUTES
+from registry.storage import keys as schema
 
 # How long a stolen or withdrawn access token keeps working: Cognito cannot revoke an access
 # token. RevokeToken takes a refresh token (the client-credentials grant issues none), and even
@@ -41,7 +41,7 @@ DEVICE_AUTHORIZER_ID = "AuthorizeDevice"  # its logical id
 DEVICE_AUTHORIZER_MEMORY_MB = 1024
 # API Gateway gives an authorizer 10 s at most; the DynamoDB client gives up after ~6 s.
 DEVICE_AUTHORIZER_TIMEOUT = Duration.seconds(8)
-LAST_USED_AT = "last_used_at"  # the one attribute the authorizer writes (registry/credential_store.py)
+LAST_USED_AT = "last_used_at"  # the one attribute the authorizer writes (registry/storage/credentials.py)
 
 
 def route_scopes() -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""The DynamoDB tables, built from ``registry.table``: the one definition the store, the
+"""The DynamoDB tables, built from ``registry.storage.keys``: the one definition the store, the
 local server and the tests also read, so the deployed keys and indexes cannot drift."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.nag import skip_checkov
 from infra.stage import StageConfig
-from registry import table as schema
+from registry.storage import keys as schema
 
 
 def _string(name: str) -> dynamodb.Attribute:

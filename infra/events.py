@@ -24,7 +24,7 @@ from infra.data import Data
 from infra.functions import handler_function, own_role_and_logs, pin
 from infra.nag import acknowledge, skip_checkov
 from infra.stage import StageConfig
-from registry.events import SOURCE
+from registry.stream.change_events import SOURCE
 
 HANDLER = "publish_changes"
 FUNCTION_ID = "PublishChanges"  # its logical id, stable for the console and `sam local invoke`
@@ -76,7 +76,7 @@ class ChangeEvents(Construct):
 
         self.role, self.log_group = own_role_and_logs(self, stage, "Publishes the device table's changes as events")
         self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
-        # Fleet statistics (registry/stats.py): one transaction per batch, a marker Put and
+        # Fleet statistics (registry/stream/stats.py): one transaction per batch, a marker Put and
         # counter UpdateItems, on the table itself (no index).
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[data.table.table_arn])

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration, IgnoreMode
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import FUNCTIONS_DIR
+from infra.bytecode import code_with_bytecode
 from infra.data import Data
 from infra.layer import LAMBDA_PYTHON, layer_dir, pinned
 from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
 from infra.stage import StageConfig
 from registry import metrics
-from registry import table as schema
-from registry.routes import ROUTES, Route, route_for
+from registry.http.routes import ROUTES, Route, route_for
+from registry.storage import keys as schema
 
 # The layer (infra/layer.py) is built for this runtime's Python version and architecture.
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -40,7 +41,7 @@ DOCS_MEMORY_MB = 256  # serves a static document: no DynamoDB, no request models
 # each, not their sum: a write whose calls all hit their worst case outlasts 25 s, and the client
 # gets API Gateway's 504 instead (a problem document, as every gateway answer is).
 TIMEOUT = Duration.seconds(25)
-# Batch routes (registry/batch.py): up to 100 items validated, written 8 at a time and answered
+# Batch routes (registry/batch/runner.py): up to 100 items validated, written 8 at a time and answered
 # in one body, so more CPU for the JSON and pydantic work (1,024 MB: ~0.6 vCPU); 100 writes at
 # ~10-20 ms, 8 in flight, take well under a second, and the time left to API Gateway's 29 s
 # covers a throttled store's retries (each call bounded as above).
@@ -64,8 +65,8 @@ IDEMPOTENCY_ACTIONS = (GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM)
 
 @dataclass(frozen=True)
 class TableAccess:
-    """What one route's code asks of the device table (handler → registry/service.py →
-    registry/store.py), so that its role allows exactly that: item actions on the table,
+    """What one route's code asks of the device table (handler → registry/devices/service.py →
+    registry/storage/devices.py), so that its role allows exactly that: item actions on the table,
     Query on the named indexes only, and the idempotency table if it is a keyed write. A
     transaction (TransactWriteItems) is authorised by the actions of its items."""
 
@@ -116,10 +117,10 @@ TABLE_ACCESS = {
     # One Query of an address's holder intervals, on the table itself; no index, no write.
     "list_mac_holders": TableAccess(items=(QUERY,)),
     "list_ip_holders": TableAccess(items=(QUERY,)),
-    # One BatchGetItem of the fleet statistics' counter shards (registry/table.py stats_shard_key).
+    # One BatchGetItem of the fleet statistics' counter shards (registry/storage/keys.py stats_shard_key).
     "device_stats": TableAccess(items=(BATCH_GET_ITEM,)),
     "swagger": TableAccess(),  # a static document
-    # Device credentials (registry/credential_store.py). Create: one transaction checking that the
+    # Device credentials (registry/storage/credentials.py). Create: one transaction checking that the
     # device is live, adding the id to the device's credential set, putting the credential item.
     # No idempotency: its answer holds the secret, which must never be stored.
     "create_credential": TableAccess(items=(CONDITION_CHECK, UPDATE_ITEM, PUT_ITEM)),
@@ -227,9 +228,7 @@ def handler_function(
         runtime=RUNTIME,
         architecture=ARCHITECTURE,
         handler=f"handlers.{handler}.lambda_handler",
-        code=lambda_.Code.from_asset(
-            str(FUNCTIONS_DIR), exclude=handler_asset_excludes(handler), ignore_mode=IgnoreMode.GIT
-        ),
+        code=code_with_bytecode(FUNCTIONS_DIR, handler_asset_excludes(handler)),
         layers=[layer],
         memory_size=memory_mb,
         timeout=timeout,
@@ -261,7 +260,7 @@ class RouteFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler_string(route),
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=asset_excludes(route), ignore_mode=IgnoreMode.GIT),
+            code=code_with_bytecode(FUNCTIONS_DIR, asset_excludes(route)),
             layers=[layer],
             memory_size=memory_mb(route),
             timeout=BATCH_TIMEOUT if route.batch else TIMEOUT,
@@ -351,7 +350,7 @@ class Functions(Construct):
             environment = {**powertools, **tables} if route.auth else {**powertools, "OAUTH_TOKEN_URL": token_url}
             if route.handler in RETENTION_HANDLERS:
                 environment.update(retention)
-            if stage.cors_origins:  # registry/edge.py adds the CORS headers to every answer
+            if stage.cors_origins:  # registry/http/edge.py adds the CORS headers to every answer
                 environment["CORS_ORIGINS"] = ",".join(stage.cors_origins)
             function = RouteFunction(
                 self,

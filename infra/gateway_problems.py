@@ -1,7 +1,7 @@
 """API Gateway's own answers (unknown route, missing or insufficient token, throttling, body
 too large, ...) rewritten as the RFC 9457 problem documents the handlers answer with, so a
 client sees one error format wherever an error comes from. Types and titles are the
-handlers' own (``registry.errors``, ``registry.problems``) where the same error exists there."""
+handlers' own (``registry.domain.errors``, ``registry.http.problems``) where the same error exists there."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from aws_cdk import aws_apigateway as apigw
 
-from registry import cors, errors
-from registry.credentials import CHALLENGE, UNAUTHORIZED_DETAIL
-from registry.problems import PROBLEM_JSON, TYPE_PREFIX
+from registry.domain import errors
+from registry.domain.credentials import CHALLENGE, UNAUTHORIZED_DETAIL
+from registry.http import cors
+from registry.http.problems import PROBLEM_JSON, TYPE_PREFIX
 
 # $context.error.messageString is API Gateway's message already quoted as a JSON string.
 GATEWAY_MESSAGE = "$context.error.messageString"

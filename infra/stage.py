@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-from registry.cors import parse_origins
-from registry.routes import DEVICE, ROUTES, Route
+from registry.http.cors import parse_origins
+from registry.http.routes import DEVICE, ROUTES, Route
 
 STAGE_CONTEXT_KEY = "stage"
 CREDENTIALS_PATH = "/credentials"  # the operators' device-credential routes (limits of their own)

@@ -16,10 +16,10 @@ from concurrent.futures import Future
 from typing import Any
 
 from local.events import LambdaContext
-from registry.credentials import CHALLENGE, SCHEME, UNAUTHORIZED_DETAIL, authorization_header
-from registry.errors import Unauthorized
-from registry.problems import error_proxy_response
-from registry.routes import COGNITO, DEVICE, Route
+from registry.domain.credentials import CHALLENGE, SCHEME, UNAUTHORIZED_DETAIL, authorization_header
+from registry.domain.errors import Unauthorized
+from registry.http.problems import error_proxy_response
+from registry.http.routes import COGNITO, DEVICE, Route
 
 AUTHORIZER_HANDLER = "handlers.authorize_device"
 LOCAL_METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:local/local"

@@ -1,5 +1,5 @@
 """An embedded DynamoDB: moto's server on a free loopback port, with the tables created from
-``registry.table``. Requests are served one at a time, as DynamoDB applies each request
+``registry.storage.keys``. Requests are served one at a time, as DynamoDB applies each request
 atomically; moto's backend alone would let concurrent transactions interleave."""
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import persistence
-from registry import table
-from registry.migrations import MIGRATIONS, Migration
-from registry.migrations.dynamodb import MigrationTable
-from registry.migrations.runner import Runner, Status
+from registry.storage import keys as table
+from registry.storage.migrations import MIGRATIONS, Migration
+from registry.storage.migrations.dynamodb import MigrationTable
+from registry.storage.migrations.runner import Runner, Status
 
 
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from registry.routes import ROUTES, Route
+from registry.http.routes import ROUTES, Route
 
 LOCAL_CLAIMS = {"sub": "local", "scope": "devices/read devices/write"}
 

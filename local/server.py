@@ -30,16 +30,17 @@ import h11
 
 from local.authorizer import authorize
 from local.events import LambdaContext, match, proxy_event
-from registry import cors, metrics
-from registry.edge import with_headers
-from registry.errors import MethodNotAllowed, PayloadTooLarge, RegistryError, RouteNotFound
-from registry.routes import ROUTES, Route
+from registry import metrics
+from registry.domain.errors import MethodNotAllowed, PayloadTooLarge, RegistryError, RouteNotFound
+from registry.http import cors
+from registry.http.edge import with_headers
+from registry.http.routes import ROUTES, Route
 from registry.settings import get_edge_settings
 
 TABLE_NAME = "device-registry-local"
 IDEMPOTENCY_TABLE_NAME = "device-registry-idempotency-local"
 # API Gateway refuses payloads over 10 MB; the handlers answer 413 above their route's limit
-# (registry/routes.py: 64 KiB, 1 MiB for a batch).
+# (registry/http/routes.py: 64 KiB, 1 MiB for a batch).
 MAX_READ_BYTES = 10 * 1024 * 1024
 # The request target and each header line, as http.server had it (longer: 414 and 431).
 MAX_LINE_BYTES = 64 * 1024
@@ -81,14 +82,14 @@ def configure_environment(endpoint: str | None) -> None:
 
 def _answer(error: RegistryError) -> dict[str, Any]:
     """A domain error as the handlers and API Gateway answer it (same problem type)."""
-    from registry.problems import error_proxy_response
+    from registry.http.problems import error_proxy_response
 
     return error_proxy_response(error)
 
 
 def _problem(status: int, detail: str) -> dict[str, Any]:
     """The server's own refusal (what API Gateway's front end answers in AWS) as a problem document."""
-    from registry.problems import problem_body, problem_headers
+    from registry.http.problems import problem_body, problem_headers
 
     title = HTTPStatus(status).phrase
     body = problem_body(status, _slug(title), title, detail)

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from registry.publisher import Publisher
+from registry.stream.publisher import Publisher
 
 POLL_SECONDS = 0.05  # how often an idle shard is asked again: the events' local latency floor
 BATCH_SIZE = 100  # as the AWS event source mapping (infra/events.py)

@@ -1,4 +1,4 @@
-"""Shared fixtures: a moto DynamoDB built from ``registry.table``, the service and store on it,
+"""Shared fixtures: a moto DynamoDB built from ``registry.storage.keys``, the service and store on it,
 handlers invoked through API Gateway events, and the local server as a real subprocess."""
 
 from __future__ import annotations
@@ -48,10 +48,12 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 # Only now: Powertools reads the environment above when the registry's modules are imported.
 from local.events import LambdaContext, proxy_event
-from registry import idempotency, settings, table, wiring
-from registry.routes import route_for
-from registry.service import DeviceService
-from registry.store import DeviceStore
+from registry import settings, wiring
+from registry.devices.service import DeviceService
+from registry.http import idempotency
+from registry.http.routes import route_for
+from registry.storage import keys as table
+from registry.storage.devices import DeviceStore
 
 
 def _reset_cached_clients() -> None:

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from registry import openapi
-from registry.routes import ROUTES
+from registry.http.routes import ROUTES
 
 COMMITTED = Path(openapi.__file__).with_name("openapi.json")
 

@@ -17,9 +17,14 @@ from fastapi.responses import JSONResponse
 from mangum import Mangum
 from pydantic import AfterValidator
 
-from registry.errors import RegistryError
-from registry.fleet import FleetFilter
-from registry.models import (
+from registry.devices.service import DeviceService
+from registry.domain.errors import RegistryError
+from registry.domain.fleet import FleetFilter
+from registry.domain.records import Device, HistoryRecord
+from registry.domain.values import parse_timestamp
+from registry.domain.vocabulary import StatusValue
+from registry.http.preconditions import expected_version
+from registry.schemas import (
     DeviceAttributes,
     DeviceDetail,
     DeviceId,
@@ -34,12 +39,7 @@ from registry.models import (
     MacAddress,
     Order,
     StatusUpdate,
-    StatusValue,
 )
-from registry.preconditions import expected_version
-from registry.records import Device, HistoryRecord
-from registry.service import DeviceService
-from registry.types import parse_timestamp
 from registry.wiring import get_service
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "functions" / "registry" / "openapi.json"
@@ -53,7 +53,7 @@ def _principal(request: Request) -> str:
     return str(claims.get("sub") or "anonymous")
 
 
-# The response shaping of registry.views, restated: that module imports Powertools, which the
+# The response shaping of registry.http.views, restated: that module imports Powertools, which the
 # peer must not load (its cold start would pay for both stacks).
 def _detail(device: Device, response: Response) -> DeviceDetail:
     response.headers["ETag"] = f'"{device.config_version}"'

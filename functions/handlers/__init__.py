@@ -1,7 +1,7 @@
 """One module per route: each is a Lambda function's entry point (``lambda_handler``).
 
 Importing one is the function's cold start. The cyclic garbage collector is paused until the
-route is built (:func:`registry.entry.entry` resumes it): boto3, pydantic and Powertools
+route is built (:func:`registry.http.lambda_entry.entry` resumes it): boto3, pydantic and Powertools
 allocate some 10^5 objects that live as long as the container, and the collections their
 allocation would trigger scan them all and free nothing (docs/performance.md)."""
 

@@ -1,7 +1,7 @@
 """The device authorizer: API Gateway's Lambda REQUEST authorizer of the device routes (not a route
 itself; infra/api.py). Locally, local/server.py runs this very handler before a device route.
 
-It reads ``Authorization: Device <credential_id>:<secret>``, verifies it (registry/credentials.py:
+It reads ``Authorization: Device <credential_id>:<secret>``, verifies it (registry/domain/credentials.py:
 one GetItem of the credential item, one scrypt, a constant-time comparison) and answers an Allow
 policy for every device route with the device in the context, which API Gateway hands to the
 route function as ``requestContext.authorizer``. Anything else raises ``Unauthorized``: API
@@ -17,10 +17,10 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from registry.credential_store import CredentialStore
-from registry.credentials import Authenticator, authorization_header
-from registry.routes import DEVICE, ROUTES
+from registry.domain.credentials import Authenticator, authorization_header
+from registry.http.routes import DEVICE, ROUTES
 from registry.settings import get_authorizer_settings
+from registry.storage.credentials import CredentialStore
 
 logger = Logger()
 # API Gateway waits at most 10 s for an authorizer (then 500s): 2 attempts of ≤ 1 s + 2 s.

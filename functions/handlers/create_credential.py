@@ -4,12 +4,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.credential_service import CredentialService
-from registry.entry import entry
-from registry.models import CredentialCreated, CredentialRequest
-from registry.operation_docs import answer, errors
-from registry.params import DeviceIdPath
-from registry.resolver import JSON, RouteApp
+from registry.credentials.service import CredentialService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.media import JSON
+from registry.http.operation_docs import answer, errors
+from registry.http.params import DeviceIdPath
+from registry.schemas import CredentialCreated, CredentialRequest
 from registry.wiring import get_credential_service
 
 app = RouteApp("create_credential")

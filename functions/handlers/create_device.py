@@ -4,13 +4,14 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.entry import entry
-from registry.models import DeviceAttributes, DeviceDetail
-from registry.operation_docs import ETAG, LOCATION, answer, errors
-from registry.params import IdempotencyKey
-from registry.resolver import RouteApp, principal
-from registry.service import DeviceService
-from registry.views import device_response
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.identity import principal
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import ETAG, LOCATION, answer, errors
+from registry.http.params import IdempotencyKey
+from registry.http.views import device_response
+from registry.schemas import DeviceAttributes, DeviceDetail
 from registry.wiring import get_service
 
 app = RouteApp("create_device")

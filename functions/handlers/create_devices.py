@@ -4,14 +4,15 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 
-from registry.batch import register_all
-from registry.batch_models import DeviceBatch, DeviceBatchResults
-from registry.batch_views import registration_results
-from registry.entry import entry
-from registry.operation_docs import batch_answers
-from registry.params import IdempotencyKey
-from registry.resolver import RouteApp, principal
-from registry.service import DeviceService
+from registry.batch.runner import register_all
+from registry.batch.schemas import DeviceBatch, DeviceBatchResults
+from registry.batch.views import registration_results
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.identity import principal
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import batch_answers
+from registry.http.params import IdempotencyKey
 from registry.wiring import get_service
 
 app = RouteApp("create_devices")
@@ -26,7 +27,7 @@ app = RouteApp("create_devices")
         "a batch (malformed JSON, no `devices`, none or more than 100) registers nothing. Send "
         "`Idempotency-Key` to make a retry of the whole batch safe."
     ),
-    responses=batch_answers(app.record, "Each device's result"),
+    responses=batch_answers(app.route_served, "Each device's result"),
     tags=["devices"],
 )
 def create_devices(

@@ -5,12 +5,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from registry.credential_service import CredentialService
-from registry.entry import entry
-from registry.models import CredentialId
-from registry.operation_docs import answer, errors
-from registry.params import DeviceIdPath, IdempotencyKey
-from registry.resolver import RouteApp
+from registry.credentials.service import CredentialService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import answer, errors
+from registry.http.params import DeviceIdPath, IdempotencyKey
+from registry.schemas import CredentialId
 from registry.wiring import get_credential_service
 
 app = RouteApp("delete_credential")

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 
-from registry.entry import entry
-from registry.models import FleetStats
-from registry.operation_docs import errors
-from registry.resolver import RouteApp
-from registry.service import DeviceService
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
+from registry.schemas import FleetStats
 from registry.wiring import get_service
 
 app = RouteApp("device_stats")

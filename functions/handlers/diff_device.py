@@ -5,20 +5,20 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from registry import table
-from registry.entry import entry
-from registry.models import DeviceDiff
-from registry.operation_docs import errors
-from registry.params import DeviceIdPath
-from registry.resolver import RouteApp
-from registry.service import DeviceService
-from registry.views import device_diff
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
+from registry.http.params import DeviceIdPath
+from registry.http.views import device_diff
+from registry.schemas import DeviceDiff
+from registry.storage import keys
 from registry.wiring import get_service
 
 app = RouteApp("diff_device")
 
 # 0 and revisions past the latest are well formed: they answer 404 naming the latest revision.
-_REVISION = {"ge": 0, "le": table.MAX_REVISION}
+_REVISION = {"ge": 0, "le": keys.MAX_REVISION}
 
 
 @app.operation(

@@ -5,14 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from registry import table
-from registry.entry import entry
-from registry.models import HistoryEntry
-from registry.operation_docs import errors
-from registry.params import DeviceIdPath
-from registry.resolver import RouteApp
-from registry.service import DeviceService
-from registry.views import history_entry
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
+from registry.http.params import DeviceIdPath
+from registry.http.views import history_entry
+from registry.schemas import HistoryEntry
+from registry.storage import keys
 from registry.wiring import get_service
 
 app = RouteApp("get_history_entry")
@@ -25,7 +25,7 @@ app = RouteApp("get_history_entry")
 )
 def get_history_entry(
     device_id: DeviceIdPath,
-    revision: Annotated[int, Path(ge=1, le=table.MAX_REVISION, description="Revision number")],
+    revision: Annotated[int, Path(ge=1, le=keys.MAX_REVISION, description="Revision number")],
     service: Annotated[DeviceService, Depends(get_service)],
 ) -> HistoryEntry:
     return history_entry(service.history_entry(device_id, revision))

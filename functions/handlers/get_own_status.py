@@ -4,12 +4,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.entry import entry
-from registry.models import DeviceStatus
-from registry.operation_docs import ETAG, answer, errors
-from registry.resolver import RouteApp, own_device
-from registry.service import DeviceService
-from registry.views import status_response
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.identity import own_device
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import ETAG, answer, errors
+from registry.http.views import status_response
+from registry.schemas import DeviceStatus
 from registry.wiring import get_service
 
 app = RouteApp("get_own_status")

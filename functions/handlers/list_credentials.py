@@ -4,13 +4,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 
-from registry.credential_service import CredentialService
-from registry.entry import entry
-from registry.models import CredentialPage
-from registry.operation_docs import errors
-from registry.params import DeviceIdPath
-from registry.resolver import RouteApp
-from registry.views import credential_page
+from registry.credentials.service import CredentialService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
+from registry.http.params import DeviceIdPath
+from registry.http.views import credential_page
+from registry.schemas import CredentialPage
 from registry.wiring import get_credential_service
 
 app = RouteApp("list_credentials")

@@ -5,14 +5,15 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from registry.entry import entry
-from registry.fleet import FleetFilter
-from registry.models import PAGE_SIZE_DEFAULT, DevicePage, DeviceType, IpAddress, MacAddress, StatusValue, Tag
-from registry.operation_docs import errors
-from registry.params import FirmwareFilter, LocationFilter, NamePrefix, PageCursor, PageSize, SerialFilter
-from registry.resolver import RouteApp
-from registry.service import DeviceService
-from registry.views import device_summary
+from registry.devices.service import DeviceService
+from registry.domain.fleet import FleetFilter
+from registry.domain.vocabulary import StatusValue
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
+from registry.http.params import FirmwareFilter, LocationFilter, NamePrefix, PageCursor, PageSize, SerialFilter
+from registry.http.views import device_summary
+from registry.schemas import PAGE_SIZE_DEFAULT, DevicePage, DeviceType, IpAddress, MacAddress, Tag
 from registry.wiring import get_service
 
 app = RouteApp("list_devices")

@@ -5,13 +5,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from registry.entry import entry
-from registry.models import PAGE_SIZE_DEFAULT, HistoryKindFilter, HistoryPage, Order, TimestampQuery
-from registry.operation_docs import errors
-from registry.params import DeviceIdPath, PageCursor, PageSize
-from registry.resolver import RouteApp
-from registry.service import DeviceService
-from registry.views import history_entry
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
+from registry.http.params import DeviceIdPath, PageCursor, PageSize
+from registry.http.views import history_entry
+from registry.schemas import PAGE_SIZE_DEFAULT, HistoryKindFilter, HistoryPage, Order, TimestampQuery
 from registry.wiring import get_service
 
 app = RouteApp("list_history")

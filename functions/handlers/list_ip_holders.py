@@ -7,13 +7,13 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BeforeValidator
 
-from registry.entry import entry
-from registry.models import PAGE_SIZE_DEFAULT, HolderPage, IpAddress
-from registry.operation_docs import errors
-from registry.params import PageCursor, PageSize
-from registry.resolver import RouteApp
-from registry.service import DeviceService
-from registry.views import holder_interval
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
+from registry.http.params import PageCursor, PageSize
+from registry.http.views import holder_interval
+from registry.schemas import PAGE_SIZE_DEFAULT, HolderPage, IpAddress
 from registry.wiring import get_service
 
 app = RouteApp("list_ip_holders")

@@ -17,11 +17,11 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from registry.migrations.catalog import MIGRATIONS
-from registry.migrations.dynamodb import CLIENT_CONFIG, MigrationTable
-from registry.migrations.ledger import LedgerEntry
-from registry.migrations.runner import DEFAULT_PAGE_SIZE, DEFAULT_RATE, Runner, RunOptions
 from registry.settings import get_migration_settings
+from registry.storage.migrations.catalog import MIGRATIONS
+from registry.storage.migrations.dynamodb import CLIENT_CONFIG, MigrationTable
+from registry.storage.migrations.ledger import LedgerEntry
+from registry.storage.migrations.runner import DEFAULT_PAGE_SIZE, DEFAULT_RATE, Runner, RunOptions
 
 # handlers/ pauses the garbage collector for a route's cold start; a long batch job wants it.
 gc.enable()

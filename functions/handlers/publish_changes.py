@@ -1,6 +1,6 @@
 """The change-event publisher (docs/events.md), not a route: the device table's stream (DynamoDB
 Streams, new and old images) invokes it with a batch of one shard's records; each new history
-item becomes one event on the stack's EventBridge bus (registry/events.py, registry/publisher.py).
+item becomes one event on the stack's EventBridge bus (registry/stream/change_events.py, registry/stream/publisher.py).
 
 Powertools' batch utility answers a partial batch response: the records that failed (and only
 they, with the ones held back behind them) are reported, so Lambda retries from the first of them
@@ -20,10 +20,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from registry import stats
-from registry.publisher import BatchOutcome, EventBridgeSink, Publisher
 from registry.settings import get_publisher_settings, get_stats_settings
-from registry.store import DeviceStore
+from registry.storage.devices import DeviceStore
+from registry.stream import stats
+from registry.stream.publisher import BatchOutcome, EventBridgeSink, Publisher
 
 # handlers/ pauses the garbage collector for a route's cold start; a stream consumer lives on.
 gc.enable()

@@ -4,14 +4,15 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 
-from registry.batch import report_all
-from registry.batch_models import StatusReportBatch, StatusReportResults
-from registry.batch_views import report_results
-from registry.entry import entry
-from registry.operation_docs import batch_answers
-from registry.params import IdempotencyKey
-from registry.resolver import RouteApp, principal
-from registry.service import DeviceService
+from registry.batch.runner import report_all
+from registry.batch.schemas import StatusReportBatch, StatusReportResults
+from registry.batch.views import report_results
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.identity import principal
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import batch_answers
+from registry.http.params import IdempotencyKey
 from registry.wiring import get_service
 
 app = RouteApp("report_statuses")
@@ -26,7 +27,7 @@ app = RouteApp("report_statuses")
         "read together, then each change is written on its own. A device reported twice in one request is "
         "422 for the whole request, which then changes nothing. Send `Idempotency-Key` to make a retry safe."
     ),
-    responses=batch_answers(app.record, "Each report's result"),
+    responses=batch_answers(app.route_served, "Each report's result"),
     tags=["status"],
 )
 def report_statuses(

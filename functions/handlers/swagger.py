@@ -15,9 +15,9 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from registry.entry import entry
-from registry.operation_docs import errors
-from registry.resolver import RouteApp
+from registry.http.app import RouteApp
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import errors
 from registry.settings import get_docs_settings
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "registry" / "openapi.json"

@@ -4,14 +4,15 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 
-from registry.entry import entry
-from registry.models import DeviceDetail, DevicePatch
-from registry.operation_docs import ETAG, IF_MATCH, answer, errors
-from registry.params import DeviceIdPath, IdempotencyKey, IfMatch
-from registry.preconditions import expected_version
-from registry.resolver import RouteApp, principal
-from registry.service import DeviceService
-from registry.views import device_response
+from registry.devices.service import DeviceService
+from registry.http.app import RouteApp
+from registry.http.identity import principal
+from registry.http.lambda_entry import entry
+from registry.http.operation_docs import ETAG, IF_MATCH, answer, errors
+from registry.http.params import DeviceIdPath, IdempotencyKey, IfMatch
+from registry.http.preconditions import expected_version
+from registry.http.views import device_response
+from registry.schemas import DeviceDetail, DevicePatch
 from registry.wiring import get_service
 
 app = RouteApp("update_device")

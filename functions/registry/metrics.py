@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 NAMESPACE = "DeviceRegistry"
 
 _metrics = Metrics()
-# A batch's items are written by several threads (registry/batch.py); the metric set is a plain dict.
+# A batch's items are written by several threads (registry/batch/runner.py); the metric set is a plain dict.
 _lock = threading.Lock()
 
 

@@ -17,10 +17,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
-from registry.operation_docs import ETAG, RETRY_AFTER, headers, not_modified
-from registry.problems import PROBLEM_JSON
-from registry.resolver import REQUEST_HEADERS, body_media_types
-from registry.routes import COGNITO, DEVICE, ROUTES, Route
+from registry.http.headers import REQUEST_HEADERS
+from registry.http.media import body_media_types
+from registry.http.operation_docs import ETAG, RETRY_AFTER, headers, not_modified
+from registry.http.problems import PROBLEM_JSON
+from registry.http.routes import COGNITO, DEVICE, ROUTES, Route
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 TITLE = "Device Registry API"
@@ -146,12 +147,12 @@ def _parameters(operation: dict[str, Any]) -> None:
             parameter["schema"] = {**values[0], **schema}
 
 
-# Read around the resolver (registry/edge.py), so declared here rather than by each handler.
+# Read around the resolver (registry/http/edge.py), so declared here rather than by each handler.
 IF_NONE_MATCH = "If-None-Match"
 
 
 def _conditional(operation: dict[str, Any], route: Route) -> None:
-    """A GET answering an ``ETag`` takes ``If-None-Match`` and may answer 304 (registry/edge.py):
+    """A GET answering an ``ETag`` takes ``If-None-Match`` and may answer 304 (registry/http/edge.py):
     both declared, so a generated client can send the header and expects the answer."""
     if route.method != "GET" or ETAG not in operation["responses"].get("200", {}).get("headers", {}):
         return

@@ -89,17 +89,25 @@ def get_authorizer_settings() -> AuthorizerSettings:
     return AuthorizerSettings(table_name=_required("TABLE_NAME"))
 
 
+def parse_origins(text: str) -> tuple[str, ...]:
+    """``CORS_ORIGINS``: comma-separated origins as browsers send them (``https://app.example.com``)."""
+    origins = tuple(origin.strip().rstrip("/") for origin in text.split(",") if origin.strip())
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if scheme not in {"http", "https"} or not host or "/" in host or origin == "*":
+            raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+    return origins
+
+
 @dataclass(frozen=True)
 class EdgeSettings:
-    # Browser origins allowed to call the API (registry/cors.py); empty: no cross-origin access.
+    # Browser origins allowed to call the API (registry/http/cors.py); empty: no cross-origin access.
     cors_origins: tuple[str, ...]
 
 
 @cache
 def get_edge_settings() -> EdgeSettings:
     """What every route function (and the local server) applies to its answers: CORS_ORIGINS."""
-    from registry.cors import parse_origins
-
     try:
         return EdgeSettings(cors_origins=parse_origins(os.environ.get("CORS_ORIGINS", "")))
     except ValueError as error:
@@ -129,7 +137,7 @@ class StatsSettings:
 
 @cache
 def get_stats_settings() -> StatsSettings:
-    """The stream consumer's fleet statistics (registry/stats.py): the table it counts into."""
+    """The stream consumer's fleet statistics (registry/stream/stats.py): the table it counts into."""
     return StatsSettings(table_name=_required("TABLE_NAME"))
 
 

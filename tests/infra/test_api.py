@@ -11,8 +11,8 @@ import pytest
 
 from infra.functions import handler_string
 from infra.stage import STAGES
-from registry.problems import PROBLEM_JSON
-from registry.routes import DEVICE, ROUTES, Route
+from registry.http.problems import PROBLEM_JSON
+from registry.http.routes import DEVICE, ROUTES, Route
 from tests.infra.cfn import integration_target, methods, only, render, resources
 from tests.infra.conftest import Synthesized
 

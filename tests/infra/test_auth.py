@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ops.preflight import resolve
-from registry.routes import ROUTES
+from registry.http.routes import ROUTES
 from tests.infra.cfn import only, resources
 
 

@@ -18,9 +18,9 @@ from aws_cdk.assertions import Template
 from infra.stack import DeviceRegistryStack
 from infra.stage import STAGES
 from local.dynamodb import EmbeddedDynamoDB
-from registry import table
-from registry.item_codec import encode
-from registry.routes import ROUTES
+from registry.http.routes import ROUTES
+from registry.storage import keys as table
+from registry.storage.codec import encode
 from tests.infra.cfn import actions, as_list, only, resources, role_of, statements_of_role
 from tests.infra.conftest import Synthesized
 from tests.infra.test_runtime_fidelity import run_on_runtime
@@ -82,7 +82,7 @@ def test_the_publisher_runs_like_the_route_functions_and_knows_only_its_bus(
         route_function["Layers"],
     )
     assert function["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": _bus_id(template)}
-    # The table only for the fleet statistics' counters (registry/stats.py).
+    # The table only for the fleet statistics' counters (registry/stream/stats.py).
     assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": _device_table_id(template)}
 
 
@@ -241,9 +241,10 @@ def test_its_asset_holds_the_registry_package_and_only_its_own_handler(synthesiz
     root = _asset(synthesized)
     files = {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
 
-    assert {"registry/events.py", "registry/publisher.py", "handlers/publish_changes.py"} <= files
-    assert {f for f in files if f.startswith("handlers/")} == {"handlers/__init__.py", "handlers/publish_changes.py"}
-    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or f.startswith("registry/openapi")]
+    assert {"registry/stream/change_events.py", "registry/stream/publisher.py", "handlers/publish_changes.py"} <= files
+    sources = {f for f in files if "__pycache__" not in f}  # each beside its .pyc (infra/bytecode.py)
+    assert {f for f in sources if f.startswith("handlers/")} == {"handlers/__init__.py", "handlers/publish_changes.py"}
+    assert not [f for f in files if f.startswith("registry/openapi")]
 
 
 def test_its_asset_publishes_the_sample_stream_batch_on_the_runtime_python_with_only_the_runtime_and_its_layer(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.stage import STAGES
-from registry.routes import ROUTES, Route
+from registry.http.routes import ROUTES, Route
 from tests.infra.conftest import Synthesized
 
 # A default account, per region (written out here, not imported from the stack): 1,000

@@ -1,4 +1,4 @@
-"""The tables as deployed: the same keys and indexes as registry.table (and so as the moto
+"""The tables as deployed: the same keys and indexes as registry.storage.keys (and so as the moto
 tables the other tests use), encrypted, recoverable, retained in prod."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from registry import table
+from registry.storage import keys as table
 from tests.infra.cfn import resources
 
 

@@ -12,13 +12,13 @@ import boto3
 
 from infra.stage import STAGES
 from local.dynamodb import EmbeddedDynamoDB
-from registry import table
-from registry.credential_service import CredentialService
-from registry.credential_store import CredentialStore
-from registry.models import DeviceAttributes
-from registry.routes import COGNITO, DEVICE, ROUTES
-from registry.service import DeviceService
-from registry.store import DeviceStore
+from registry.credentials.service import CredentialService
+from registry.devices.service import DeviceService
+from registry.http.routes import COGNITO, DEVICE, ROUTES
+from registry.schemas import DeviceAttributes
+from registry.storage import keys as table
+from registry.storage.credentials import CredentialStore
+from registry.storage.devices import DeviceStore
 from tests.infra.cfn import methods, resources, role_of, statements_of_role
 from tests.infra.conftest import Synthesized
 from tests.infra.test_api import _method_setting

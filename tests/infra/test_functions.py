@@ -3,6 +3,7 @@ and a code asset with nothing but our code."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import fields, replace
 from pathlib import Path
@@ -12,8 +13,9 @@ import pytest
 
 from infra.functions import BATCH_MEMORY_MB, BATCH_TIMEOUT, MEMORY_MB, RETENTION_HANDLERS, TIMEOUT
 from infra.stage import STAGES, StageConfig
-from registry import batch, settings, wiring
-from registry.routes import ROUTES, Route, route_for
+from registry import settings, wiring
+from registry.batch import runner as batch
+from registry.http.routes import ROUTES, Route, route_for
 from tests.infra.cfn import methods, resources
 from tests.infra.conftest import Synthesized
 
@@ -83,10 +85,15 @@ def test_the_environment_given_to_a_table_function_satisfies_its_settings(
     assert all(prod["Resources"][t]["Type"] == "AWS::DynamoDB::Table" for t in table_ids)
 
 
-def _asset_files(synthesized: Synthesized, route: Route) -> set[str]:
+def _asset_root(synthesized: Synthesized, route: Route) -> Path:
     s3_key = _function(synthesized.json("prod"), route)["Code"]["S3Key"]
     root = synthesized.outdir / f"asset.{s3_key.removesuffix('.zip')}"
     assert root.is_dir(), f"no staged asset for {route.handler}"
+    return root
+
+
+def _asset_files(synthesized: Synthesized, route: Route) -> set[str]:
+    root = _asset_root(synthesized, route)
     return {str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file()}
 
 
@@ -94,10 +101,33 @@ def _asset_files(synthesized: Synthesized, route: Route) -> set[str]:
 def test_code_asset_holds_the_registry_package_and_only_its_own_handler(synthesized: Synthesized, route: Route) -> None:
     files = _asset_files(synthesized, route)
 
-    assert {"registry/__init__.py", "registry/routes.py", "handlers/__init__.py"} <= files
-    assert {f for f in files if f.startswith("handlers/")} == {"handlers/__init__.py", f"handlers/{route.handler}.py"}
-    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+    assert {"registry/__init__.py", "registry/http/routes.py", "handlers/__init__.py"} <= files
+    sources = {f for f in files if "__pycache__" not in f}
+    assert {f for f in sources if f.startswith("handlers/")} == {"handlers/__init__.py", f"handlers/{route.handler}.py"}
     assert {f.split("/")[0] for f in files} == {"registry", "handlers"}
+
+
+def _bytecode_path(source: str) -> str:
+    """Where Python 3.13 looks for a module's bytecode (``importlib.util.cache_from_source``)."""
+    folder, _, name = source.rpartition("/")
+    return f"{folder}/__pycache__/{name.removesuffix('.py')}.cpython-313.pyc"
+
+
+@pytest.mark.parametrize("route", ROUTE_PARAMS)
+def test_code_asset_ships_every_module_compiled_for_the_runtime_so_a_cold_start_compiles_nothing(
+    synthesized: Synthesized, route: Route
+) -> None:
+    files = _asset_files(synthesized, route)
+    root = _asset_root(synthesized, route)
+    modules = sorted(f for f in files if f.endswith(".py"))
+    assert {f for f in files if "__pycache__" in f} == {_bytecode_path(module) for module in modules}
+    for module in modules:
+        pyc = (root / _bytecode_path(module)).read_bytes()
+        assert pyc[:4] == importlib.util.MAGIC_NUMBER, module  # Python 3.13's, as the runtime's
+        # PEP 552 flags: hash-based (1) and unchecked (no 2): loaded without reading the source's
+        # timestamp, which the asset's zip does not keep anyway.
+        assert int.from_bytes(pyc[4:8], "little") == 0b01, module
+        assert pyc[8:16] == importlib.util.source_hash((root / module).read_bytes()), module
 
 
 @pytest.mark.parametrize("route", ROUTE_PARAMS)

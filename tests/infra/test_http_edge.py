@@ -12,8 +12,8 @@ import pytest
 
 from infra.gateway_problems import cors_headers
 from infra.stage import STAGES, stage_config
-from registry import cors
-from registry.routes import ROUTES, Route
+from registry.http import cors
+from registry.http.routes import ROUTES, Route
 from tests.infra.cfn import integration_target, methods, only, resources
 from tests.infra.conftest import EDGE_SETTINGS
 

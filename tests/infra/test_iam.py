@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from registry import table as schema
-from registry.routes import ROUTES, Route, route_for
+from registry.http.routes import ROUTES, Route, route_for
+from registry.storage import keys as schema
 from tests.infra.cfn import actions, as_list, resources, role_of, statements_of_role
 
 # Written out here, not imported from the stack: every DynamoDB action that changes data.
@@ -54,7 +54,7 @@ def test_read_functions_have_no_write_action(prod: dict[str, Any], route: Route)
     assert {a for a in granted if a.startswith("dynamodb:")} <= reads
 
 
-# What each route's code asks of DynamoDB (registry/store.py through registry/service.py), written
+# What each route's code asks of DynamoDB (registry/storage/devices.py through registry/devices/service.py), written
 # out here rather than imported from the stack: "table" is the device table itself, "index:<name>"
 # one of its indexes, "idempotency" the idempotency table.
 GET, PUT, UPDATE, DELETE, QUERY = (f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from registry.routes import ROUTES
+from registry.http.routes import ROUTES
 from tests.infra.cfn import only, resources
 
 

@@ -29,12 +29,12 @@ import pytest
 from infra import REPO_ROOT
 from infra.layer import BUILD_DIR, SITE_DIR, layer_dir, pinned
 from local.dynamodb import EmbeddedDynamoDB, create_tables
-from registry.credential_service import CredentialService
-from registry.credential_store import CredentialStore
-from registry.models import DeviceAttributes
-from registry.routes import ROUTES, Route
-from registry.service import DeviceService
-from registry.store import DeviceStore
+from registry.credentials.service import CredentialService
+from registry.devices.service import DeviceService
+from registry.http.routes import ROUTES, Route
+from registry.schemas import DeviceAttributes
+from registry.storage.credentials import CredentialStore
+from registry.storage.devices import DeviceStore
 from tests.infra.conftest import Synthesized
 from tests.integration.test_events import EXPECTED_STATUS, SAMPLE_CREDENTIAL_ID, SAMPLE_DEVICE_ID
 
@@ -190,7 +190,7 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
         module, _, entry = function["Handler"].rpartition(".")
         asset = _asset(synthesized, function["Code"])
         # -I: no PYTHON* variables, no user site; -S: no site-packages at all; -B: the staged asset
-        # stays as synthesized (no __pycache__ for a later test to find in it).
+        # stays as synthesized (no bytecode written beside the .pyc it ships).
         command = [python, "-I", "-S", "-B", "-c", CHILD, str(asset), str(layer), str(boto3_dir), module, entry]
         return subprocess.Popen(
             [*command, str(event_file)],

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from registry import wiring
-from registry.routes import ROUTES
-from registry.service import DeviceService
-from registry.store import DeviceStore
-from registry.types import format_timestamp
+from registry.devices.service import DeviceService
+from registry.domain.values import format_timestamp
+from registry.http.routes import ROUTES
+from registry.storage.devices import DeviceStore
 from tests.support import CLOCK_START, TABLE_NAME
 
 

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from registry.batch_models import MAX_ITEMS
-from registry.routes import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES
+from registry.batch.schemas import MAX_ITEMS
+from registry.http.routes import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES
 from tests.support import assert_problem
 
 UNKNOWN_ID = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from registry import credentials, table
+from registry.domain import credentials
+from registry.storage import keys as table
 from tests.support import IDEMPOTENCY_TABLE_NAME
 
 
@@ -97,8 +98,8 @@ def test_deleting_a_device_deletes_its_credentials_in_the_same_transaction(invok
 def test_a_credential_created_while_its_device_is_deleted_is_revoked_too(service, store, device, dynamodb):
     """The deletion reads the credential set, then a credential is added before its transaction:
     the condition on the set fails, the deletion is planned again and revokes both."""
-    from registry.credential_service import CredentialService
-    from registry.credential_store import CredentialStore
+    from registry.credentials.service import CredentialService
+    from registry.storage.credentials import CredentialStore
 
     credentials_ = CredentialService(CredentialStore(dynamodb, store.table_name))
     credentials_.create(device["id"])

@@ -1,4 +1,4 @@
-"""The device authorizer's verdicts (registry/credentials.py through handlers/authorize_device.py):
+"""The device authorizer's verdicts (registry/domain/credentials.py through handlers/authorize_device.py):
 only the right secret of a live credential passes, every refusal is the same and costs the same
 work, and nothing it logs holds a secret."""
 
@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from registry import credentials, wiring
-from registry.credential_service import CredentialService
-from registry.credential_store import CredentialStore
-from registry.credentials import Authenticator, StoredCredential
-from registry.routes import DEVICE, ROUTES
+from registry import wiring
+from registry.credentials.service import CredentialService
+from registry.domain import credentials
+from registry.domain.credentials import Authenticator, StoredCredential
+from registry.http.routes import DEVICE, ROUTES
+from registry.storage.credentials import CredentialStore
 from tests.support import TABLE_NAME
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/PUT/device/status"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from registry.routes import COGNITO, ROUTES
+from registry.http.routes import COGNITO, ROUTES
 
 
 @pytest.fixture

@@ -19,12 +19,13 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from benchmarks import bill, cost
-from registry import table, wiring
-from registry.models import DeviceAttributes, StatusUpdate
-from registry.routes import ROUTES
-from registry.service import DeviceService
-from registry.store import DeviceStore
-from registry.types import now_timestamp
+from registry import wiring
+from registry.devices.service import DeviceService
+from registry.domain.values import now_timestamp
+from registry.http.routes import ROUTES
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage import keys as table
+from registry.storage.devices import DeviceStore
 from tests.support import TABLE_NAME
 
 READ = {"GetItem": 1}

@@ -9,9 +9,10 @@ from botocore.exceptions import ConnectTimeoutError
 
 from handlers import create_device
 from local.events import LambdaContext, proxy_event
-from registry import table, wiring
-from registry.guard import MAX_BODY_BYTES
-from registry.routes import ROUTES, route_for
+from registry import wiring
+from registry.http.guard import MAX_BODY_BYTES
+from registry.http.routes import ROUTES, route_for
+from registry.storage import keys as table
 from tests.support import assert_problem, cancelled, error_fields
 
 WRITES_WITH_BODY = [
@@ -132,7 +133,7 @@ def test_get_ignores_a_query_parameter_outside_its_cache_key(invoke, device_path
     path = route.path.replace("/devices/{device_id}", device_path).replace("{revision}", "1")
     path = path.replace("{mac}", "00-1A-2B-3C-4D-5E").replace("{ip}", "192.0.2.10")
     needed = "from=1" if route.handler == "diff_device" else ""  # the one required query parameter
-    # A device route acts on the device its authorizer names (registry.resolver.own_device).
+    # A device route acts on the device its authorizer names (registry.http.app.own_device).
     device = {"device_id": device_path.rsplit("/", 1)[1], "credential_id": "c"} if route.auth == "device" else None
     plain = invoke(route.handler, path, query=needed, authorizer=device)
     odd = invoke(route.handler, path, query="&".join(filter(None, [needed, "colour=red"])), authorizer=device)

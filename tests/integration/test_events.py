@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from local.events import LambdaContext
-from registry.routes import DEVICE, ROUTES
+from registry.http.routes import DEVICE, ROUTES
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_DEVICE_ID = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"

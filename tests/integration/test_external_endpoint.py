@@ -10,7 +10,7 @@ import requests
 
 from local.dynamodb import EmbeddedDynamoDB
 from local.server import TABLE_NAME
-from registry import table
+from registry.storage import keys as table
 from tests.support import ROOT, free_port
 
 

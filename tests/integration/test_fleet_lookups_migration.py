@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 
 import boto3
 
-from registry import table
-from registry.migrations.catalog import MIGRATIONS
-from registry.migrations.dynamodb import MigrationTable
-from registry.migrations.m0002_fleet_lookups import MIGRATION
-from registry.migrations.runner import Runner, RunOptions
+from registry.storage import keys as table
+from registry.storage.migrations.catalog import MIGRATIONS
+from registry.storage.migrations.dynamodb import MigrationTable
+from registry.storage.migrations.m0002_fleet_lookups import MIGRATION
+from registry.storage.migrations.runner import Runner, RunOptions
 from tests.support import TABLE_NAME
 
 _NEW_ATTRIBUTES = ("tags", *table.LOOKUP_INDEXES)

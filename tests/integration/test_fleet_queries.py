@@ -146,11 +146,11 @@ def test_a_filter_whose_index_is_not_deployed_yet_is_503_and_the_summary_filters
     """A stack gets its lookup indexes one deployment at a time (docs/deployment.md)."""
     import boto3
 
-    from registry import table
-    from registry.errors import ServiceUnavailable
-    from registry.fleet import FleetFilter
-    from registry.service import DeviceService
-    from registry.store import DeviceStore
+    from registry.devices.service import DeviceService
+    from registry.domain.errors import ServiceUnavailable
+    from registry.domain.fleet import FleetFilter
+    from registry.storage import keys as table
+    from registry.storage.devices import DeviceStore
 
     request = table.create_table_request("devices-without-lookups")
     request["GlobalSecondaryIndexes"] = [

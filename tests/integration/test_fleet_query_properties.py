@@ -11,11 +11,11 @@ import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry import table
-from registry.fleet import FleetFilter
-from registry.models import DeviceAttributes, StatusUpdate
-from registry.service import DeviceService
-from registry.store import DeviceStore
+from registry.devices.service import DeviceService
+from registry.domain.fleet import FleetFilter
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage import keys as table
+from registry.storage.devices import DeviceStore
 
 _tables = itertools.count()
 # Small alphabets, so filters often match several devices and combinations often match none.

@@ -11,11 +11,11 @@ from typing import Any
 import boto3
 import pytest
 
-from registry import table
-from registry.migrations.catalog import MIGRATIONS
-from registry.migrations.dynamodb import MigrationTable
-from registry.migrations.m0001_address_holders import MIGRATION
-from registry.migrations.runner import Runner, RunOptions, Status
+from registry.storage import keys as table
+from registry.storage.migrations.catalog import MIGRATIONS
+from registry.storage.migrations.dynamodb import MigrationTable
+from registry.storage.migrations.m0001_address_holders import MIGRATION
+from registry.storage.migrations.runner import Runner, RunOptions, Status
 from tests.support import TABLE_NAME
 
 _SINCE = ("mac_since", "mac_since_revision", "ip_since", "ip_since_revision")

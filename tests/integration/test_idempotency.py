@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry import table
+from registry.storage import keys as table
 from tests.support import assert_problem
 
 NEW = {"name": "Gateway", "device_type": "gateway", "mac_address": "00:00:00:00:0a:01"}

@@ -21,13 +21,13 @@ import boto3
 import pytest
 
 from local.dynamodb import EmbeddedDynamoDB, create_tables, migrate
-from registry import table
-from registry.migrations import MIGRATIONS, Migration
-from registry.migrations.__main__ import main as migrate_command
-from registry.migrations.dynamodb import MigrationTable
-from registry.migrations.ledger import State
-from registry.migrations.migration import upgrade
-from registry.migrations.runner import MigrationError, Report, Runner, RunOptions, Status
+from registry.storage import keys as table
+from registry.storage.migrations import MIGRATIONS, Migration
+from registry.storage.migrations.__main__ import main as migrate_command
+from registry.storage.migrations.dynamodb import MigrationTable
+from registry.storage.migrations.ledger import State
+from registry.storage.migrations.migration import upgrade
+from registry.storage.migrations.runner import MigrationError, Report, Runner, RunOptions, Status
 from tests.support import IDEMPOTENCY_TABLE_NAME, ROOT, TABLE_NAME
 
 PAGE_SIZE = 5
@@ -378,9 +378,9 @@ def test_the_command_lists_the_ledger_and_runs_what_is_registered(
 def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_from_another_process(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from registry.models import DeviceAttributes
-    from registry.service import DeviceService
-    from registry.store import DeviceStore
+    from registry.devices.service import DeviceService
+    from registry.schemas import DeviceAttributes
+    from registry.storage.devices import DeviceStore
 
     server = EmbeddedDynamoDB().start()
     try:
@@ -396,7 +396,15 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
             "".join(f"Migration {migration.label}: done (0 items rewritten)\n" for migration in MIGRATIONS)
             + f"Migration {LABELS_AFTER.label}: done (1 items rewritten)\n"
         )
-        command = [sys.executable, "-m", "registry.migrations", "--endpoint", server.endpoint, "--table", TABLE_NAME]
+        command = [
+            sys.executable,
+            "-m",
+            "registry.storage.migrations",
+            "--endpoint",
+            server.endpoint,
+            "--table",
+            TABLE_NAME,
+        ]
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"}
         listed = subprocess.run([*command, "--list"], capture_output=True, text=True, env=env, timeout=60)
         assert listed.returncode == 0, listed.stderr

@@ -13,7 +13,7 @@ import pytest
 
 from local.events import LambdaContext, proxy_event
 from registry import openapi, settings
-from registry.routes import ROUTES, route_for
+from registry.http.routes import ROUTES, route_for
 
 DOCUMENT = json.loads(Path(openapi.__file__).with_name("openapi.json").read_text())
 # The response headers the contract names; any of them an answer carries must be declared there.

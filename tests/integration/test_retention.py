@@ -4,8 +4,8 @@ absent from pages and answers 404 ``history-expired`` by revision and in a diff.
 
 import pytest
 
-from registry import table
-from registry.item_codec import encode
+from registry.storage import keys as table
+from registry.storage.codec import encode
 from tests.support import TABLE_NAME, assert_problem
 
 

@@ -5,7 +5,7 @@ import boto3
 import requests
 
 from local.server import TABLE_NAME
-from registry import table
+from registry.storage import keys as table
 from tests.support import assert_problem
 
 

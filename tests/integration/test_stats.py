@@ -15,10 +15,11 @@ from typing import Any
 import boto3
 import pytest
 
-from registry import stats, table
-from registry.errors import ServiceUnavailable
-from registry.item_codec import decode, encode
-from registry.models import DeviceAttributes, StatusUpdate
+from registry.domain.errors import ServiceUnavailable
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage import keys as table
+from registry.storage.codec import decode, encode
+from registry.stream import stats
 from tests.support import TABLE_NAME, DeviceBodies
 
 
@@ -208,7 +209,7 @@ def test_stats_match_a_recount_after_a_burst_of_concurrent_writes(
                 else:
                     service.restore(device.id, reason=None, principal="w")
             except Exception as error:  # a 404/409 of a write racing a delete or restore is part of the burst
-                assert type(error).__module__ == "registry.errors", error
+                assert type(error).__module__ == "registry.domain.errors", error
 
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(writer, [rng.randrange(10**6) for _ in range(6)]))
@@ -295,7 +296,7 @@ class _Publisher:
         self.failing = failing
 
     def publish(self, records: list[dict[str, Any]]) -> Any:
-        from registry.publisher import BatchOutcome, PublishError
+        from registry.stream.publisher import BatchOutcome, PublishError
 
         return BatchOutcome(failures={n: PublishError("injected") for n in self.failing})
 

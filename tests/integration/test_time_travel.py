@@ -3,7 +3,7 @@ differs between any two of its revisions (``/diff``), deleted devices included."
 
 import pytest
 
-from registry import table
+from registry.storage import keys as table
 from tests.support import TABLE_NAME, assert_problem, minute
 
 # revision n happens at minute(n - 1):

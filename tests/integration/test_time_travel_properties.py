@@ -10,11 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.errors import DeviceNotFound
-from registry.models import ATTRIBUTE_FIELDS, DeviceAttributes, StatusUpdate, StatusValue
-from registry.service import DeviceService
-from registry.store import HistoryQuery
-from registry.types import format_timestamp
+from registry.devices.service import DeviceService
+from registry.domain.errors import DeviceNotFound
+from registry.domain.values import format_timestamp
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS, StatusValue
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage.device_reads import HistoryQuery
 from tests.support import CLOCK_START
 
 # One moto table serves every example (each registers a device of its own).

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.dynamodb import EmbeddedDynamoDB, create_tables
-from registry import table
+from registry.storage import keys as table
 
 TABLE, IDEMPOTENCY = "devices-embedded", "idempotency-embedded"
 

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 
-from registry import table
+from registry.storage import keys as table
 from tests.support import PROBLEM_JSON, assert_problem
 
 KiB = 1024

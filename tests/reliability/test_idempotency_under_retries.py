@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from registry import table, wiring
+from registry import wiring
+from registry.storage import keys as table
 from tests.support import assert_problem
 
 DEVICE = {"name": "Retried", "device_type": "gateway", "mac_address": "02:1d:00:00:00:01"}

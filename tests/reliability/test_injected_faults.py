@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from registry import table, wiring
+from registry import wiring
+from registry.storage import keys as table
 from tests.support import DYNAMODB_ENDPOINT as ENDPOINT
 from tests.support import IDEMPOTENCY_TABLE_NAME, assert_problem, cancelled
 

@@ -16,8 +16,10 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from local.events import LambdaContext, proxy_event
-from registry import entry, table, wiring
-from registry.routes import route_for
+from registry import wiring
+from registry.http import lambda_entry as entry
+from registry.http.routes import route_for
+from registry.storage import keys as table
 from tests.support import LEAKS
 
 PUBLIC = {"device_id"}  # a key attribute that is also a field of the contract (the status document)

@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry import types
-from registry.models import ATTRIBUTE_FIELDS, OPTIONAL_FIELDS
-from registry.service import merge_patch
+from registry.domain import values as types
+from registry.domain.changes import merge_patch
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS, OPTIONAL_FIELDS
 
 
 def _spellings(digits: str) -> set[str]:

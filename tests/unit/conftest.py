@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry.models import DeviceAttributes
-from registry.service import DeviceService
-from registry.types import format_timestamp
+from registry.devices.service import DeviceService
+from registry.domain.values import format_timestamp
+from registry.schemas import DeviceAttributes
 from tests.support import DeviceBodies
 
 

@@ -6,9 +6,9 @@ import json
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from registry.errors import ServiceUnavailable
-from registry.models import DeviceAttributes
-from registry.store import BATCH_GET_ATTEMPTS
+from registry.domain.errors import ServiceUnavailable
+from registry.schemas import DeviceAttributes
+from registry.storage.device_reads import BATCH_GET_ATTEMPTS
 from tests.support import DYNAMODB_ENDPOINT, TABLE_NAME
 
 

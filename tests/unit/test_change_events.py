@@ -12,11 +12,12 @@ import pytest
 from botocore.stub import Stubber
 
 from local.events import LambdaContext
-from registry import events, table
-from registry.item_codec import encode
-from registry.models import DeviceAttributes, StatusUpdate
-from registry.publisher import EventBridgeSink, Publisher
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.settings import get_publisher_settings
+from registry.storage import keys as table
+from registry.storage.codec import encode
+from registry.stream import change_events as events
+from registry.stream.publisher import EventBridgeSink, Publisher
 from tests.support import ROOT, TABLE_NAME, DeviceBodies
 
 BUS = "device-registry-test"

@@ -4,11 +4,11 @@ so no update is lost and revisions stay gap-free; a writer that keeps losing get
 import boto3
 import pytest
 
-from registry.errors import ConcurrentUpdate, MacAddressTaken, PreconditionFailed
-from registry.models import DeviceAttributes, StatusUpdate
-from registry.preconditions import expected_version
-from registry.service import DeviceService
-from registry.store import DeviceStore
+from registry.devices.service import DeviceService
+from registry.domain.errors import ConcurrentUpdate, MacAddressTaken, PreconditionFailed
+from registry.http.preconditions import expected_version
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage.devices import DeviceStore
 from tests.support import TABLE_NAME
 
 

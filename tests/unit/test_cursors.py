@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry import cursors, table
-from registry.errors import InvalidCursor
+from registry.domain import cursors
+from registry.domain.errors import InvalidCursor
+from registry.storage import keys as table
 
 DEVICE_ID = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
 AT = "2026-11-27T06:12:00.123Z"

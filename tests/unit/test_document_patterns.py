@@ -15,10 +15,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from registry import openapi, types
-from registry.errors import InvalidHeader
-from registry.models import DeviceAttributes
-from registry.preconditions import expected_version
+from registry import openapi
+from registry.domain import values as types
+from registry.domain.errors import InvalidHeader
+from registry.http.preconditions import expected_version
+from registry.schemas import DeviceAttributes
 
 DOCUMENT = json.loads(Path(openapi.__file__).with_name("openapi.json").read_text())
 VALID = {"name": "n", "device_type": "t", "mac_address": "00:1a:2b:3c:4d:5e"}

@@ -1,8 +1,8 @@
 """The two pure functions behind every change: ``merge_patch`` (RFC 7396 over a device's
 attributes) and ``diff`` (what a history entry records). No table: values in, values out."""
 
-from registry.models import ATTRIBUTE_FIELDS
-from registry.service import diff, merge_patch
+from registry.domain.changes import diff, merge_patch
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS
 
 CURRENT = {
     "name": "Boiler",

@@ -8,11 +8,12 @@ import pkgutil
 import pytest
 
 from handlers.migrate import options
-from registry import migrations, table
-from registry.migrations import MIGRATIONS, Migration, upgraded
-from registry.migrations.ledger import LedgerEntry, State
-from registry.migrations.migration import CatalogError, check_catalog, upgrade
-from registry.migrations.runner import DEFAULT_RATE, RunOptions, _Pace
+from registry.storage import keys as table
+from registry.storage import migrations
+from registry.storage.migrations import MIGRATIONS, Migration, upgraded
+from registry.storage.migrations.ledger import LedgerEntry, State
+from registry.storage.migrations.migration import CatalogError, check_catalog, upgrade
+from registry.storage.migrations.runner import DEFAULT_RATE, RunOptions, _Pace
 
 STATE = {**table.device_key("1"), "id": "1", "device_type": "sensor"}
 HISTORY = {**table.revision_key("1", 1), "revision": 1}

@@ -3,9 +3,10 @@
 import pytest
 from pydantic import ValidationError
 
-from registry.errors import MalformedJson, ValidationFailed
-from registry.models import DeviceAttributes, DevicePatch, StatusUpdate, StatusValue
-from registry.problems import from_validation_errors
+from registry.domain.errors import MalformedJson, ValidationFailed
+from registry.domain.vocabulary import StatusValue
+from registry.http.problems import from_validation_errors
+from registry.schemas import DeviceAttributes, DevicePatch, StatusUpdate
 
 VALID = {"name": "Boiler sensor", "device_type": "sensor", "mac_address": "00-1A-2B-3C-4D-5E"}
 

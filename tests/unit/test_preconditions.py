@@ -2,8 +2,9 @@
 
 import pytest
 
-from registry.errors import InvalidHeader, PreconditionFailed
-from registry.preconditions import ANY_VERSION, expected_version
+from registry.domain.errors import InvalidHeader, PreconditionFailed
+from registry.domain.versions import ANY_VERSION
+from registry.http.preconditions import expected_version
 
 
 def test_no_header_expects_nothing_and_star_expects_any_version():

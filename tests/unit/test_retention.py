@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from registry import table, views
-from registry.errors import HistoryEntryNotFound, HistoryExpired
-from registry.item_codec import encode
-from registry.models import DeviceAttributes, StatusUpdate
-from registry.service import DeviceService
+from registry.devices.service import DeviceService
+from registry.domain.errors import HistoryEntryNotFound, HistoryExpired
+from registry.domain.values import format_timestamp
+from registry.http import views
+from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.settings import SettingsError, get_settings
-from registry.types import format_timestamp
+from registry.storage import keys as table
+from registry.storage.codec import encode
 from tests.support import TABLE_NAME, DeviceBodies
 
 DAYS = 30

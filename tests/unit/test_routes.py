@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.routes import ROUTES, Route, route_for
+from registry.http.routes import ROUTES, Route, route_for
 
 DEVICE = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
 # One segment as a client may send it: anything but a slash, percent-encoding left as sent.

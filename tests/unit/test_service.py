@@ -3,18 +3,19 @@
 import pytest
 from pydantic import ValidationError
 
-from registry import migrations, table
-from registry.errors import (
+from registry.devices.service import DeviceService
+from registry.domain.errors import (
     DeviceNotFound,
     HistoryEntryNotFound,
     MacAddressTaken,
     PreconditionFailed,
 )
+from registry.http.preconditions import expected_version
 from registry.metrics import Counter
-from registry.migrations import Migration
-from registry.models import DeviceAttributes, StatusUpdate
-from registry.preconditions import expected_version
-from registry.service import DeviceService
+from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage import keys as table
+from registry.storage import migrations
+from registry.storage.migrations import Migration
 
 
 def history(registry, device_id, **filters):

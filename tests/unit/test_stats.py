@@ -10,8 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry import stats, table
-from registry.item_codec import encode
+from registry.storage import keys as table
+from registry.storage.codec import encode
+from registry.stream import stats
 
 STATUSES = ("unknown", "online", "offline", "maintenance", "error", "decommissioned")
 TYPES = ("sensor", "gateway", "camera")

@@ -4,8 +4,8 @@ Retry-After) and the table is exactly as before, with nothing half-written."""
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from registry.errors import ConcurrentUpdate, ServiceUnavailable
-from registry.models import DeviceAttributes, StatusUpdate
+from registry.domain.errors import ConcurrentUpdate, ServiceUnavailable
+from registry.schemas import DeviceAttributes, StatusUpdate
 from tests.support import DYNAMODB_ENDPOINT as ENDPOINT
 from tests.support import cancelled
 

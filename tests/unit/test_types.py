@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry import types
+from registry.domain import values as types
 
 MAC = "00:1a:2b:3c:4d:5e"
 

@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from registry import table
-from registry.errors import MacAddressTaken
-from registry.records import Device, HistoryRecord
-from registry.store import DeviceStore, StaleRevision
+from registry.domain.errors import MacAddressTaken
+from registry.domain.records import Device, HistoryRecord
+from registry.storage import keys as table
+from registry.storage.device_writes import StaleRevision
+from registry.storage.devices import DeviceStore
 
 
 def entry(device: Device, revision: int, *, kind: str = "status", by: str = "mallory") -> HistoryRecord:

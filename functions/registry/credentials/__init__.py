@@ -1,0 +1,1 @@
+"""The operators' side of device credentials: create, list, revoke."""

@@ -1,0 +1,1 @@
+"""The devices' service: the writes (versions, history, optimistic retries) and the queries."""

@@ -1,0 +1,1 @@
+"""The table's change stream: change events, their publisher, fleet statistics."""
