@@ -36,6 +36,10 @@ else:
     DynamoDBClient = Any
 
 logger = Logger(child=True)  # structured, with the request's correlation id
+# Jitter from the operating system, not the module-level generator: every execution environment
+# restored from one SnapStart snapshot starts with the same `random` state, so they would all
+# back off by the same delays and collide again.
+_JITTER = random.SystemRandom()
 
 
 _UNAVAILABLE_CODES = frozenset(
@@ -57,6 +61,11 @@ STATS_ATTEMPTS = 8
 # A BatchGetItem whose keys DynamoDB leaves unprocessed (throttling) asks for them again, after
 # a full-jitter backoff (≤ 50 ms, 100 ms, ...), at most this many times in all.
 BATCH_GET_ATTEMPTS = 5
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before retry ``attempt + 1``: full jitter, up to 50 ms doubled per attempt."""
+    return _JITTER.uniform(0, 0.05 * 2**attempt)
 
 
 BATCH_GET_KEYS = 100  # DynamoDB's most keys in one BatchGetItem
@@ -222,7 +231,7 @@ class DeviceStore:
             if not keys:
                 return found
             if attempt + 1 < BATCH_GET_ATTEMPTS:
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+                time.sleep(backoff_delay(attempt))
         raise _unavailable(RuntimeError("BatchGetItem left keys unprocessed"))
 
     def latest_config_entry(self, device_id: str, *, at_or_before: HistoryRecord) -> HistoryRecord | None:
@@ -533,7 +542,7 @@ class DeviceStore:
                     return False
                 if attempt + 1 == STATS_ATTEMPTS:
                     raise _unavailable(error) from error
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+                time.sleep(backoff_delay(attempt))
             except BotoCoreError as error:
                 raise _unavailable(error) from error
         return False  # pragma: no cover (the loop returns or raises)
