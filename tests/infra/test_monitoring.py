@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from benchmarks import bill
 from registry.routes import ROUTES
 from tests.infra.cfn import only, resources
 
@@ -98,3 +99,10 @@ def test_cloudwatch_may_publish_to_the_alarm_topic_beside_the_tls_only_deny(prod
     assert sorted(map(json.dumps, allow["Condition"]["ArnLike"]["aws:SourceArn"])) == sorted(
         map(json.dumps, alarm_arns)
     )
+
+
+def test_docs_cost_md_prices_the_alarm_metrics_the_stack_has(prod: dict[str, Any], dev: dict[str, Any]) -> None:
+    """benchmarks/bill.py counts the alarm metrics from the route table; CloudWatch bills each."""
+    for template in (prod, dev):
+        counted = sum(len(_metrics(alarm)) for alarm in _alarms(template))
+        assert counted == bill.alarm_metrics(len(ROUTES))
