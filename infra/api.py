@@ -157,6 +157,13 @@ class Api(Construct):
             self._add_domain(stage.domain_name, stage.certificate_arn, stage.base_path)
         if stage.cache_cluster:
             self._require_authorization_for_invalidation()
+        else:
+            skip_checkov(
+                self.api.deployment_stage,
+                "CKV_AWS_120",
+                f"The {stage.name} stage has no cache cluster unless deployed with -c cache=on: it is billed by the "
+                "hour whether used or not (docs/cost.md), and a developer's stage does not need it.",
+            )
         if not stage.throttle_sum.within(LOW_ACCOUNT_THROTTLE):
             # Known at deploy time only (the stack is environment-agnostic): refused before
             # anything is created, as infra/app.py refuses it at synth when the region is known.

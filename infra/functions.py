@@ -312,8 +312,8 @@ class RouteFunction(Construct):
         skip_checkov(
             self.function,
             "CKV_AWS_116",
-            "Invoked synchronously by API Gateway (the caller gets the error) and by the keep-warm "
-            "schedule (nothing to keep): no asynchronous event could be lost, so nothing to dead-letter.",
+            "Invoked synchronously by API Gateway (the caller gets the error), and daily by the keep-warm "
+            "function with a request that carries nothing: no event could be lost, so nothing to dead-letter.",
         )
         skip_checkov(
             self.function,
@@ -332,7 +332,7 @@ class RouteFunction(Construct):
                 self.function,
                 "CKV_AWS_115",
                 f"The {stage.name} stage reserves no concurrency, so it deploys into any account (a new one's "
-                "quota refuses reservations); its stage throttle bounds it (docs/deployment.md).",
+                "quota refuses reservations); its method throttles bound it (docs/deployment.md).",
             )
 
 

@@ -257,7 +257,7 @@ STAGES = {
         device_throttle=Throttle(rate=10, burst=10),
         # No reservation: dev must deploy into any account, also a new one whose concurrency
         # quota is still below 1,000 (where any reservation is refused) or one that prod
-        # shares; its 50 requests/s stage limit is what bounds it (docs/deployment.md).
+        # shares; its small method throttles are what bound it (docs/deployment.md).
         reserved_concurrency=None,
         # What a developer's account should pay for (docs/cost.md, "A stage's fixed monthly cost"):
         # no cache cluster, no snapshots; `-c cache=on` and `-c snap_start=on` ask for them.
