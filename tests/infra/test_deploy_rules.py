@@ -13,12 +13,15 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template as Assertions
 from moto import mock_aws
 
-from infra.stage import LOW_THROTTLE_REGIONS
+from infra.data import Data
+from infra.stage import LOW_THROTTLE_REGIONS, stage_config
 from registry import table
 from registry.routes import ROUTES
-from tests.infra.cfn import as_list, only, render, resources, statements_of_role
+from tests.infra.cfn import as_list, only, render, resource_paths, resources, statements_of_role
 from tests.infra.conftest import EDGE, Synthesized
 
 COMBINATIONS = ["dev", "prod", EDGE]
@@ -305,7 +308,7 @@ def _method_limits(template: Template) -> list[tuple[int, int]]:
     stage = only(template, "AWS::ApiGateway::Stage")["Properties"]
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"]}
     default = settings[("/*", "*")]
-    paths = _api_paths(template)
+    paths = resource_paths(template)
     limits = []
     for method in resources(template, "AWS::ApiGateway::Method").values():
         props = method["Properties"]
@@ -313,12 +316,6 @@ def _method_limits(template: Template) -> list[tuple[int, int]]:
         setting = settings.get(("/" + path.replace("/", "~1"), props["HttpMethod"]), default)
         limits.append((setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]))
     return limits
-
-
-def _api_paths(template: Template) -> dict[str, str]:
-    from tests.infra.cfn import resource_paths
-
-    return resource_paths(template)
 
 
 def test_method_throttles_add_up_to_no_more_than_the_accounts(combination: Template) -> None:
@@ -356,15 +353,10 @@ def test_metric_math_alarms_reference_at_most_ten_metrics(combination: Template)
 
 
 def _lookup_step(deployed: int | None) -> list[str]:
-    from aws_cdk import App, Stack
-    from aws_cdk.assertions import Template as Assertions
-
-    from infra.data import Data
-    from infra.stage import stage_config
-
+    """The device table's global indexes when synthesized with ``-c lookup_indexes=deployed``."""
     stack = Stack(App(context={"lookup_indexes": deployed} if deployed is not None else None), "Tables")
     Data(stack, "Data", stage=stage_config("dev"))
-    tables = resources(Assertions.from_stack(stack).to_json(), "AWS::DynamoDB::Table")
+    tables = resources(dict(Assertions.from_stack(stack).to_json()), "AWS::DynamoDB::Table")
     device = next(t for t in tables.values() if "GlobalSecondaryIndexes" in t["Properties"])
     return [index["IndexName"] for index in device["Properties"]["GlobalSecondaryIndexes"]]
 
@@ -425,15 +417,16 @@ def test_what_one_more_route_costs(synthesized: Synthesized, stage: str) -> None
 
 # This turn's other work, counted the same way (prod with CORS and a custom domain, the largest):
 # routes cost PER_ROUTE each, plus a method (and a HEAD per GET), plus an API resource and its
-# mock per new path, plus an alarm per five functions.
+# mock per new path, plus an alarm per five functions. Each entry counts until what it plans is in
+# the template (``landed``), then the template's own count holds it.
 PLANNED = {
     # POST/GET /jobs, GET /jobs/{id}, its results, cancel, rollback, and two more: 8 routes, 4 GETs,
     # 5 new paths.
     "job routes": 8 * PER_ROUTE[EDGE] + (8 + 4) + 5 * 2 + 2,
     # A scheduled function: function, role, log group, schedule, its permission.
     "liveness sweep": 5,
-    # A queue-fed function: function, role, log group, queue and dead-letter queue with their
-    # policies, the event source mapping, an alarm on the dead letters.
+    # A queue-fed function (or a state machine): function, role, log group, queue and dead-letter
+    # queue with their policies, the event source mapping, an alarm on the dead letters.
     "job worker": 3 + 4 + 1 + 1,
     # A bucket and its policy, a CloudFront distribution, its origin access control, a log bucket
     # and its policy, CDK's BucketDeployment (custom resource, function, role, policy, layer).
@@ -441,7 +434,24 @@ PLANNED = {
 }
 
 
-def test_the_largest_combination_stays_under_the_line_after_this_turns_additions(synthesized: Synthesized) -> None:
-    largest = max(len(synthesized.json(stage)["Resources"]) for stage in COMBINATIONS)
+def _landed(template: Template) -> set[str]:
+    """The planned additions already in ``template``."""
+    functions = " ".join(resources(template, "AWS::Lambda::Function")).lower()
+    found = set()
+    if any(route.path.startswith("/jobs") for route in ROUTES):
+        found.add("job routes")
+    if "sweep" in functions or "liveness" in functions:
+        found.add("liveness sweep")
+    if "worker" in functions or resources(template, "AWS::StepFunctions::StateMachine"):
+        found.add("job worker")
+    if resources(template, "AWS::CloudFront::Distribution"):
+        found.add("console hosting")
+    return found
 
-    assert largest + sum(PLANNED.values()) <= HEADROOM, (largest, PLANNED)
+
+def test_the_largest_combination_stays_under_the_line_after_this_turns_additions(synthesized: Synthesized) -> None:
+    largest = max(COMBINATIONS, key=lambda stage: len(synthesized.json(stage)["Resources"]))
+    template = synthesized.json(largest)
+    still_to_come = {what: count for what, count in PLANNED.items() if what not in _landed(template)}
+
+    assert len(template["Resources"]) + sum(still_to_come.values()) <= HEADROOM, still_to_come
