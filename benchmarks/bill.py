@@ -1,6 +1,8 @@
 """docs/cost.md's monthly bills, computed from three things the page states: the DynamoDB units of
 each operation per device (one table, which tests/integration/test_dynamodb_cost.py measures
-from the code and compares), the workload, and us-east-1 list prices.
+from the code and compares), the workload, and us-east-1 list prices; and what each stage costs
+a month before its first request, from the stage definitions themselves (infra/stage.py: cache
+cluster, SnapStart, the functions' memory, the alarms).
 
     .venv/bin/python -m benchmarks.bill            # print the bills
     .venv/bin/python -m benchmarks.bill --write    # write them into docs/cost.md
@@ -19,6 +21,7 @@ from pathlib import Path
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cost.md"
 UNITS = ("<!-- units: measured by tests/integration/test_dynamodb_cost.py -->", "<!-- /units -->")
 BILLS = ("<!-- bills: written by python -m benchmarks.bill --write -->", "<!-- /bills -->")
+FIXED = ("<!-- fixed: written by python -m benchmarks.bill --write -->", "<!-- /fixed -->")
 FLEETS = (1_000, 100_000, 1_000_000)
 HOURS = 730  # a month, as AWS prices it
 MONTH_S = 30 * 24 * 3600
@@ -48,6 +51,11 @@ class Prices:
     wru: float = 0.625 / 1e6
     storage_gb: float = 0.25  # per GB-month, Standard table class
     event: float = 1.00 / 1e6  # EventBridge custom event (64 KB chunk)
+    snapstart_cache_gb_s: float = 0.0000015046  # per GB-second of each SnapStart version's snapshot
+    snapstart_restore_gb: float = 0.0001397998  # per GB restored (an environment started from it)
+    alarm_metric: float = 0.10  # per standard-resolution alarm metric a month (each metric of a math alarm)
+    kms_key: float = 1.00  # per customer-managed key a month
+    log_ingest_gb: float = 0.50  # CloudWatch Logs ingestion (Standard class)
     iot_registry_op: float = 1.25 / 1e6  # IoT Core registry operation
     iot_shadow_op: float = 1.25 / 1e6  # Device Shadow operation (1 KB chunk)
     # IoT Core messages (5 KB chunk; an HTTPS request is one)
@@ -86,6 +94,15 @@ class Workload:
     kb_per_device: float = 6.0  # device item, MAC claim, index entries, created + config entries (×3 with LSIs)
     kb_per_status_entry: float = 2.0  # ~0.7 KB, stored in the table and both history LSIs
     retained_days: int = 30  # status_history_days: status entries kept this long
+    # CloudWatch Logs bytes a request (python -m benchmarks.log_volume): the API's access log line,
+    # the handler's own output (its EMF metrics; it logs nothing more on success, at INFO or DEBUG
+    # alike), and Lambda's START/END/REPORT lines for each invocation.
+    access_log_bytes: int = 685
+    handler_log_bytes: int = 110
+    platform_log_bytes: int = 259
+    # New execution environments a day per SnapStart version, each a restore (assumed: scale-out
+    # and Lambda recycling environments every few hours), and the daily keep-warm invocation.
+    restores_per_version_day: float = 4.0
 
     @property
     def reports(self) -> float:
@@ -168,10 +185,101 @@ def bill(devices: int, u: dict[str, Units], w: Workload = Workload(), p: Prices 
         ("DynamoDB storage", storage_gb * p.storage_gb, storage_gb * p.storage_gb, 0.0),
         ("DynamoDB Streams (read by Lambda: free)", 0.0, 0.0, 0.0),
         ("EventBridge events", events * p.event, events * p.event, 0.0),
+        (
+            "CloudWatch Logs ingestion (access log + functions)",
+            log_gb(requests_single, requests_single + publishes, w) * p.log_ingest_gb,
+            log_gb(requests_batched, requests_batched + publishes, w) * p.log_ingest_gb,
+            0.0,
+        ),
         ("IoT Core registry (create, update, describe)", 0.0, 0.0, (registrations + edits + reads) * p.iot_registry_op),
         ("IoT Device Shadow updates", 0.0, 0.0, reports * p.iot_shadow_op),
         ("IoT Core messages (one per HTTPS report)", 0.0, 0.0, tiered(reports, p.iot_message_tiers)),
     ]
+
+
+def log_gb(requests: float, invocations: float, w: Workload = Workload()) -> float:
+    """GB written to CloudWatch Logs by ``requests`` API requests making ``invocations`` invocations."""
+    return (requests * w.access_log_bytes + invocations * (w.handler_log_bytes + w.platform_log_bytes)) / 1e9
+
+
+@dataclass(frozen=True)
+class StageSize:
+    """What a stage's fixed cost depends on, read from its definition (infra/stage.py)."""
+
+    name: str
+    cache_cluster: bool
+    snapshot_gb: float  # the memory of the SnapStart versions, GB: what their snapshots hold
+    versions: int
+    alarm_metrics: int
+
+
+def stage_sizes() -> list[StageSize]:
+    from infra.functions import DOCS_ROUTE, memory_mb
+    from infra.stage import STAGES
+    from registry.http.routes import ROUTES
+
+    snapshotted = [route for route in ROUTES if route != DOCS_ROUTE]
+    sizes = []
+    for stage in STAGES.values():
+        sizes.append(
+            StageSize(
+                name=stage.name,
+                cache_cluster=stage.cache_cluster,
+                snapshot_gb=sum(memory_mb(route) for route in snapshotted) / 1024 if stage.snap_start else 0.0,
+                versions=len(snapshotted) if stage.snap_start else 0,
+                alarm_metrics=alarm_metrics(len(ROUTES)),
+            )
+        )
+    return sizes
+
+
+def alarm_metrics(routes: int) -> int:
+    """The metrics infra/monitoring.py's alarms read: the API's 5xx; each route function's errors
+    and throttles; both tables' read and write throttles; the publisher's errors and iterator age;
+    the dead-letter queue's depth (tests/infra/test_monitoring.py counts them in the template)."""
+    return 1 + 2 * routes + 4 + 2 + 1
+
+
+def fixed_lines(size: StageSize, w: Workload = Workload(), p: Prices = Prices()) -> list[tuple[str, float]]:
+    """A stage's monthly cost before its first request, line by line."""
+    month_s = HOURS * 3600
+    return [
+        ("API Gateway cache cluster (0.5 GB, 730 h)", HOURS * p.gateway_cache_hour if size.cache_cluster else 0.0),
+        (
+            f"SnapStart cache ({size.versions} versions, {size.snapshot_gb:g} GB, 730 h)",
+            size.snapshot_gb * month_s * p.snapstart_cache_gb_s,
+        ),
+        (
+            f"SnapStart restores ({w.restores_per_version_day:g} a version a day)",
+            size.snapshot_gb * w.restores_per_version_day * 30 * p.snapstart_restore_gb,
+        ),
+        (f"CloudWatch alarms ({size.alarm_metrics} alarm metrics)", size.alarm_metrics * p.alarm_metric),
+        ("KMS key of the alarm topic", p.kms_key),
+    ]
+
+
+def render_fixed(w: Workload = Workload(), p: Prices = Prices()) -> str:
+    """The fixed-cost table: a column per stage, a row per line, its total, then the logs' rate."""
+    sizes = stage_sizes()
+    columns = [fixed_lines(size, w, p) for size in sizes]
+    request_bytes = w.access_log_bytes + w.handler_log_bytes + w.platform_log_bytes
+    per_million = log_gb(1e6, 1e6, w) * p.log_ingest_gb
+    rows = [
+        f"| {lines[-1][0]} | " + " | ".join(_usd(column[i][1]) for column in columns) + " |"
+        for i, lines in enumerate(zip(*columns, strict=True))
+    ]
+    totals = " | ".join(f"**{_usd(sum(amount for _, amount in column))}**" for column in columns)
+    return "\n".join(
+        [
+            "| line | " + " | ".join(f"`{size.name}`" for size in sizes) + " |",
+            "|---|" + "---:|" * len(sizes),
+            *rows,
+            f"| **fixed, per month** | {totals} |",
+            f"| then per million requests: CloudWatch Logs ({request_bytes:,} bytes each, at INFO or DEBUG) | "
+            + " | ".join(_usd(per_million) for _ in sizes)
+            + " |",
+        ]
+    )
 
 
 def per_million_reports(u: dict[str, Units], w: Workload = Workload(), p: Prices = Prices()) -> list[Line]:
@@ -238,8 +346,13 @@ def _usd(amount: float, places: int = 2) -> str:
 
 
 def _write(doc: Path, text: str) -> str:
-    before, after = text.split(BILLS[0])[0], text.split(BILLS[1])[1]
-    return f"{before}{BILLS[0]}\n{render(units(doc))}\n{BILLS[1]}{after}"
+    text = _replace(text, BILLS, render(units(doc)))
+    return _replace(text, FIXED, render_fixed())
+
+
+def _replace(text: str, markers: tuple[str, str], generated: str) -> str:
+    before, after = text.split(markers[0])[0], text.split(markers[1])[1]
+    return f"{before}{markers[0]}\n{generated}\n{markers[1]}{after}"
 
 
 def current(doc: Path = DOC) -> bool:
@@ -265,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         print("docs/cost.md: the bills follow from its units table")
     else:
         print(render())
+        print()
+        print(render_fixed())
     return 0
 
 

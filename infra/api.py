@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import jsii
-from aws_cdk import CfnResource, Duration, IStableStringProducer, Lazy, Stack
+from aws_cdk import Aws, CfnResource, CfnRule, CfnRuleAssertion, Duration, Fn, IStableStringProducer, Lazy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_iam as iam
@@ -23,16 +23,16 @@ from infra.auth import Auth, DeviceAuthorizer
 from infra.functions import Functions
 from infra.gateway_problems import add_gateway_responses, method_not_allowed_body
 from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
-from infra.stage import CREDENTIALS_PATH, StageConfig, Throttle
+from infra.stage import LOW_ACCOUNT_THROTTLE, LOW_THROTTLE_REGIONS, StageConfig, Throttle, low_throttle_message
 from registry.http import cors
 from registry.http.problems import PROBLEM_JSON
 from registry.http.routes import DEVICE, ROUTES, Route
 
 CACHE_CLUSTER_SIZE = "0.5"  # GB, the smallest: every cached answer is a small JSON document
-# Verbs a path of ours may be asked for; those the route table does not declare on a path
-# answer 405 with an Allow header (HEAD is declared wherever GET is). OPTIONS is a CORS
-# preflight mock where the stage allows origins, else left to API Gateway (404 problem).
-VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# The verbs a path of ours does not declare answer 405 with an Allow header (HEAD is declared
+# wherever GET is); OPTIONS is the CORS preflight where the stage allows origins, else a 405 too
+# (as the local server answers). The 405 problem names the verb API Gateway was asked for.
+VERB_OF_REQUEST = "$context.httpMethod"
 # Conditional GETs (registry/http/edge.py) answer 304 to an If-None-Match naming the current ETag:
 # the header is part of every cached GET's key, so a 304 is only ever served to a request that
 # names the same tags (docs/caching.md). Origin too where CORS is on: answers differ by origin.
@@ -88,20 +88,6 @@ def cached_routes() -> list[Route]:
     return [route for route in ROUTES if route.cache_ttl > 0]
 
 
-def method_throttle(route: Route, stage: StageConfig) -> Throttle | None:
-    """A method's own limit under the stage's: the device routes (sized for the fleet), the
-    credential routes (rare), writes (the costly calls), batches (costlier) and the public docs."""
-    if route.auth is None:
-        return stage.docs_throttle
-    if route.auth == DEVICE:
-        return stage.device_throttle
-    if CREDENTIALS_PATH in route.path:
-        return stage.credentials_throttle
-    if route.batch:
-        return stage.batch_throttle
-    return stage.write_throttle if route.is_write else None
-
-
 def paths() -> dict[str, list[str]]:
     """Every path of the route table with the verbs it serves, in table order (HEAD after GET)."""
     declared: dict[str, list[str]] = {}
@@ -147,6 +133,17 @@ class Api(Construct):
             validate_request_parameters=True,
             validate_request_body=False,
         )
+        # API Gateway invokes every function (or its published version) with this role: one resource for
+        # all methods, where a Lambda permission per method and function would add one per route.
+        targets = [functions.by_route[route].target for route in ROUTES]
+        invoke = iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[t.function_arn for t in targets])
+        self.invoke_role = iam.Role(
+            self,
+            "InvokeRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway invokes the route functions (their published versions) with this role",
+            inline_policies={"InvokeRoutes": iam.PolicyDocument(statements=[invoke])},
+        )
         for route in ROUTES:
             self._add_route(route, route.method, auth, device_auth, functions)
             if route.method == "GET":
@@ -154,15 +151,32 @@ class Api(Construct):
                 # (registry/http/edge.py). Uncached: its answer has no body to serve a GET from.
                 self._add_route(route, "HEAD", auth, device_auth, functions)
         for path, declared in paths().items():
-            for verb in VERBS:
-                if verb not in declared:
-                    self._add_405(path, verb, declared)
-            if stage.cors_origins:
-                self._add_preflight(path, declared, stage.cors_origins)
+            self._add_other_verbs(path, declared, stage.cors_origins)
         add_gateway_responses(self.api, stage.cors_origins)
         if stage.domain_name and stage.certificate_arn:
             self._add_domain(stage.domain_name, stage.certificate_arn, stage.base_path)
-        self._require_authorization_for_invalidation()
+        if stage.cache_cluster:
+            self._require_authorization_for_invalidation()
+        else:
+            skip_checkov(
+                self.api.deployment_stage,
+                "CKV_AWS_120",
+                f"The {stage.name} stage has no cache cluster unless deployed with -c cache=on: it is billed by the "
+                "hour whether used or not (docs/cost.md), and a developer's stage does not need it.",
+            )
+        if not stage.throttle_sum.within(LOW_ACCOUNT_THROTTLE):
+            # Known at deploy time only (the stack is environment-agnostic): refused before
+            # anything is created, as infra/app.py refuses it at synth when the region is known.
+            CfnRule(
+                self,
+                "AccountThrottle",
+                assertions=[
+                    CfnRuleAssertion(
+                        assert_=Fn.condition_not(Fn.condition_contains(list(LOW_THROTTLE_REGIONS), Aws.REGION)),
+                        assert_description=low_throttle_message(stage, "this region"),
+                    )
+                ],
+            )
         acknowledge(
             self.api.deployment_stage,
             "AwsSolutions-APIG3",
@@ -194,23 +208,23 @@ class Api(Construct):
             "metrics_enabled": True,
             "data_trace_enabled": False,  # full request/response bodies never reach logs
         }
-        # A method override starts from nothing, so each carries the stage-wide settings too:
-        # the cached GETs and the methods with a throttle of their own (writes, the docs).
+        # A method override starts from nothing, so each carries the stage-wide settings too.
+        # Every Lambda method has a limit of its own (StageConfig.method_limits, whose sum fits the
+        # account's throttle); the stage default is the mocks'.
         method_options = {}
         for route in ROUTES:
-            throttle = method_throttle(route, stage)
-            if route.cache_ttl or throttle is not None:
-                method_options[method_settings_path(route)] = apigw.MethodDeploymentOptions(
-                    **_caching(route.cache_ttl), **logging, **_limits(throttle or stage.throttle)
-                )
-            if route.method == "GET" and throttle is not None:  # its HEAD: the same limit, uncached
+            cached = route.cache_ttl if stage.cache_cluster else 0
+            method_options[method_settings_path(route)] = apigw.MethodDeploymentOptions(
+                **_caching(cached), **logging, **_limits(stage.method_throttle(route))
+            )
+            if route.method == "GET":  # its HEAD: a limit of its own, uncached
                 method_options[f"{route.path}/HEAD"] = apigw.MethodDeploymentOptions(
-                    **_caching(0), **logging, **_limits(throttle)
+                    **_caching(0), **logging, **_limits(stage.method_throttle(route, "HEAD"))
                 )
         return apigw.StageOptions(
             stage_name=stage.name,
-            cache_cluster_enabled=True,
-            cache_cluster_size=CACHE_CLUSTER_SIZE,
+            cache_cluster_enabled=stage.cache_cluster,
+            cache_cluster_size=CACHE_CLUSTER_SIZE if stage.cache_cluster else None,
             caching_enabled=False,  # on only for the routes with a cache_ttl (method_options)
             cache_data_encrypted=True,
             method_options=method_options,
@@ -226,11 +240,16 @@ class Api(Construct):
     ) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
         cached = route.cache_ttl and verb == route.method
-        integration = apigw.LambdaIntegration(
-            functions.by_route[route].target,
-            proxy=True,
-            allow_test_invoke=False,
-            cache_key_parameters=cache_key_parameters(route, self._stage_config) if cached else None,
+        target = functions.by_route[route].target
+        integration = apigw.Integration(
+            type=apigw.IntegrationType.AWS_PROXY,
+            integration_http_method="POST",
+            uri=f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}:lambda:path/2015-03-31/functions/"
+            f"{target.function_arn}/invocations",
+            options=apigw.IntegrationOptions(
+                credentials_role=self.invoke_role,
+                cache_key_parameters=cache_key_parameters(route, self._stage_config) if cached else None,
+            ),
         )
         options: dict[str, Any] = {
             "operation_name": route.handler if verb == route.method else f"{route.handler}_{verb.lower()}",
@@ -266,55 +285,61 @@ class Api(Construct):
             **options,
         )
 
-    def _add_405(self, path: str, verb: str, allowed: list[str]) -> apigw.Method:
-        allow = ", ".join(allowed)
-        headers: dict[str, str | None] = {
+    def _add_other_verbs(self, path: str, declared: list[str], origins: tuple[str, ...]) -> apigw.Method:
+        """One method API Gateway answers itself for every verb ``path`` does not declare (an
+        explicit method takes precedence over ``ANY``): a 405 problem with ``Allow``; and, where the
+        stage allows origins, the CORS preflight (OPTIONS, no function, no token: a browser's
+        preflight carries none): 204, with the CORS headers only for an allowed origin
+        (preflight_template). One method per path, whatever the verbs, where one mock per verb
+        would add five to the stack for every path (docs/decisions.md, "Headroom")."""
+        allow = ", ".join(declared)
+        refusal: dict[str, str | None] = {
             "Allow": f"'{allow}'",
             "Content-Type": f"'{PROBLEM_JSON}'",
             "Cache-Control": "'no-store'",
         }
-        template = method_not_allowed_body(verb, path, allow)
-        return self._add_mock(path, verb, 405, headers, template, "a mock answering 405 Method Not Allowed")
-
-    def _add_preflight(self, path: str, declared: list[str], origins: tuple[str, ...]) -> apigw.Method:
-        """OPTIONS answered by API Gateway itself (no function, no token: a browser's preflight
-        carries none): 204, with the CORS headers only for an allowed origin (preflight_template)."""
-        # The CORS headers are declared, and set by the template only for an allowed origin.
-        headers: dict[str, str | None] = {"Vary": "'Origin'", cors.ALLOW_ORIGIN: None}
-        headers.update(dict.fromkeys(PREFLIGHT_HEADERS))
-        template = preflight_template(origins, declared)
-        return self._add_mock(path, "OPTIONS", 204, headers, template, "a mock answering CORS preflights")
-
-    def _add_mock(
-        self, path: str, verb: str, status: int, headers: dict[str, str | None], template: str, what: str
-    ) -> apigw.Method:
-        """A method API Gateway answers itself: ``status``, the fixed ``headers`` (None: declared for
-        the template to set), the response ``template`` as body."""
+        # (status, headers, body template, the selection pattern choosing it: None for the default)
+        answers: list[tuple[int, dict[str, str | None], str, str | None]] = [
+            (405, refusal, method_not_allowed_body(VERB_OF_REQUEST, path, allow), None)
+        ]
+        status = "405"
+        if origins:
+            # The CORS headers are declared, and set by the template only for an allowed origin.
+            preflight: dict[str, str | None] = {"Vary": "'Origin'", cors.ALLOW_ORIGIN: None}
+            preflight.update(dict.fromkeys(PREFLIGHT_HEADERS))
+            answers.append((204, preflight, preflight_template(origins, declared), "204"))
+            status = '#if($context.httpMethod == "OPTIONS")204#{else}405#end'
         integration = apigw.MockIntegration(
             request_templates={media: f'{{"statusCode": {status}}}' for media in MOCK_MEDIA_TYPES},
             passthrough_behavior=apigw.PassthroughBehavior.NEVER,
             integration_responses=[
                 apigw.IntegrationResponse(
-                    status_code=str(status),
+                    status_code=str(code),
+                    # A mock's answer is chosen by the status its request template set.
+                    selection_pattern=pattern,
                     response_parameters={
                         f"method.response.header.{name}": value for name, value in headers.items() if value is not None
                     },
                     response_templates={"application/json": template},
                 )
+                for code, headers, template, pattern in answers
             ],
         )
         method = self.api.root.resource_for_path(path).add_method(
-            verb,
+            "ANY",
             integration,
             authorization_type=apigw.AuthorizationType.NONE,
             method_responses=[
                 apigw.MethodResponse(
-                    status_code=str(status),
+                    status_code=str(code),
                     response_parameters={f"method.response.header.{name}": True for name in headers},
                 )
+                for code, headers, _, _ in answers
             ],
         )
-        self._acknowledge_public(method, f"{what}: it reaches no backend")
+        self._acknowledge_public(
+            method, "a mock answering 405 Method Not Allowed and CORS preflights: it reaches no backend"
+        )
         return method
 
     def _add_domain(self, domain_name: str, certificate_arn: str, base_path: str | None) -> None:
@@ -329,6 +354,20 @@ class Api(Construct):
             security_policy=apigw.SecurityPolicy.TLS_1_2,
         )
         self.domain.add_base_path_mapping(self.api, base_path=base_path, stage=self.api.deployment_stage)
+        region = self._stage_config.certificate_region
+        # API Gateway takes a regional domain's certificate from the stack's region only; checked
+        # at synth when the region is known (infra/app.py), and always before a deploy creates anything.
+        CfnRule(
+            self,
+            "CertificateRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_equals(Aws.REGION, region),
+                    assert_description=f"certificate_arn is in {region}: deploy this stack to {region}, or pass "
+                    "-c certificate_arn= with a certificate of this region (a regional custom domain needs one).",
+                )
+            ],
+        )
 
     @staticmethod
     def _acknowledge_public(method: apigw.Method, why: str) -> None:
@@ -366,6 +405,10 @@ class Api(Construct):
                 "patchOperations": operations,
             },
             physical_resource_id=cr.PhysicalResourceId.of("cache-invalidation-policy"),
+            # CDK's handler returns the flattened API answer to CloudFormation, which refuses a
+            # custom resource answer over 4,096 bytes; UpdateStage answers the whole stage (every
+            # method setting, ~24 KB). Nothing reads the answer: keep only its stage name.
+            output_paths=UPDATE_STAGE_OUTPUT_PATHS,
         )
         log_group = logs.LogGroup(
             self,
@@ -433,6 +476,9 @@ def _caching(ttl: int) -> dict[str, Any]:
 def _limits(throttle: Throttle) -> dict[str, Any]:
     return {"throttling_rate_limit": throttle.rate, "throttling_burst_limit": throttle.burst}
 
+
+# What the cache-invalidation custom resource keeps of UpdateStage's answer (see output_paths).
+UPDATE_STAGE_OUTPUT_PATHS = ["stageName"]
 
 # The custom resource property that changes with every change of the stage.
 STAGE_FINGERPRINT = "StageFingerprint"

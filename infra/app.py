@@ -13,7 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.snapstart import REGION_CONTEXT_KEY, check_region
 from infra.stack import DeviceRegistryStack, stack_name
-from infra.stage import STAGE_CONTEXT_KEY, stage_config
+from infra.stage import STAGE_CONTEXT_KEY, check_certificate_region, stage_config
 
 
 def build_app(
@@ -32,6 +32,8 @@ def build_app(
     for name in names:
         stage = stage_config(name, app.node.try_get_context)
         check_region(stage, region)
+        stage.check_throttle(region)
+        check_certificate_region(stage, region)
         stacks[name] = DeviceRegistryStack(app, stack_name(stage), stage=stage)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))

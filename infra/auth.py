@@ -163,9 +163,12 @@ class DeviceAuthorizer(Construct):
         self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data, layer: lambda_.ILayerVersion
     ) -> None:
         super().__init__(scope, construct_id)
-        self.role, self.log_group = own_role_and_logs(self, stage, "Device authorizer: reads device credentials")
-        for statement in device_authorizer_statements(data.table.table_arn):
-            self.role.add_to_policy(statement)
+        self.role, self.log_group = own_role_and_logs(
+            self,
+            stage,
+            "Device authorizer: reads device credentials",
+            device_authorizer_statements(data.table.table_arn),
+        )
         self.function = handler_function(
             self,
             handler=DEVICE_AUTHORIZER_HANDLER,

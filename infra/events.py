@@ -24,6 +24,7 @@ from infra.data import Data
 from infra.functions import handler_function, own_role_and_logs, pin
 from infra.nag import acknowledge, skip_checkov
 from infra.stage import StageConfig
+from registry.storage import keys as schema
 from registry.stream.change_events import SOURCE
 
 HANDLER = "publish_changes"
@@ -40,6 +41,19 @@ WEBHOOK_RETRY_ATTEMPTS = 185  # EventBridge's most
 WEBHOOK_MAX_EVENT_AGE = Duration.hours(24)  # its longest
 WEBHOOK_RATE_PER_SECOND = 10
 WEBHOOK_API_KEY_HEADER = "x-api-key"
+
+
+def publisher_statistics_statement(table_arn: str) -> iam.PolicyStatement:
+    """Fleet statistics (registry/stream/stats.py): one transaction per batch, a marker Put and counter
+    UpdateItems, on the table itself (no index), and on those items only: their partition keys
+    are ``STATS#<shard>`` and ``STATSBATCH#<batch>`` (registry/table.py), so the publisher cannot
+    write a device, its history or a credential."""
+    statistics_items = [f"{schema.STATS_PREFIX}*", f"{schema.STATS_BATCH_PREFIX}*"]
+    return iam.PolicyStatement(
+        actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources=[table_arn],
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": statistics_items}},
+    )
 
 
 def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
@@ -74,12 +88,14 @@ class ChangeEvents(Construct):
         )
         self.dead_letters = dead_letter_queue(self, "DeadLetters")
 
-        self.role, self.log_group = own_role_and_logs(self, stage, "Publishes the device table's changes as events")
-        self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
-        # Fleet statistics (registry/stream/stats.py): one transaction per batch, a marker Put and
-        # counter UpdateItems, on the table itself (no index).
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[data.table.table_arn])
+        self.role, self.log_group = own_role_and_logs(
+            self,
+            stage,
+            "Publishes the device table's changes as events",
+            [
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]),
+                publisher_statistics_statement(data.table.table_arn),
+            ],
         )
         self.function = handler_function(
             self,

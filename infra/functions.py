@@ -5,9 +5,10 @@ handler module. Third-party libraries come from one layer of our own, built from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -181,12 +182,25 @@ def handler_asset_excludes(handler: str, *, openapi: bool = False) -> list[str]:
     return excludes
 
 
-def own_role_and_logs(scope: Construct, stage: StageConfig, description: str) -> tuple[iam.Role, logs.LogGroup]:
+def own_role_and_logs(
+    scope: Construct, stage: StageConfig, description: str, statements: Sequence[iam.PolicyStatement] = ()
+) -> tuple[iam.Role, logs.LogGroup]:
     """A function's own log group, and its own role that may write there and nowhere else (the
-    AWSLambdaBasicExecutionRole managed policy would let it write to every log group)."""
+    AWSLambdaBasicExecutionRole managed policy would let it write to every log group), and do what
+    ``statements`` allow. Its policy is inline, part of the role: one resource per function, where
+    a separate IAM policy would add one to the stack for every function (docs/decisions.md,
+    "Headroom")."""
     log_group = logs.LogGroup(scope, "Logs", retention=stage.log_retention, removal_policy=stage.removal_policy)
-    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
-    log_group.grant(role, "logs:CreateLogStream", "logs:PutLogEvents")
+    writes_logs = iam.PolicyStatement(
+        actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+    )
+    role = iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=description,
+        inline_policies={"Access": iam.PolicyDocument(statements=[writes_logs, *statements])},
+    )
     skip_checkov(log_group, "CKV_AWS_158", LOGS_WITHOUT_CMK)
     return role, log_group
 
@@ -250,9 +264,10 @@ class RouteFunction(Construct):
         stage: StageConfig,
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
+        statements: Sequence[iam.PolicyStatement] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        self.role, self.log_group = own_role_and_logs(self, stage, f"{route.method} {route.path}")
+        self.role, self.log_group = own_role_and_logs(self, stage, f"{route.method} {route.path}", statements)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -269,15 +284,20 @@ class RouteFunction(Construct):
             log_group=self.log_group,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if self._snaps(route, stage) else None,
             reserved_concurrent_executions=stage.reserved_concurrency.of(route) if stage.reserved_concurrency else None,
+            # The version a deployment replaces is deleted with it: a version kept would keep its
+            # SnapStart cache, billed until it goes inactive 14 idle days later (docs/cost.md).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
-        # What API Gateway invokes: with SnapStart, an alias of the published version (SnapStart
-        # applies to published versions only); otherwise the function itself.
+        # What API Gateway invokes: with SnapStart, the current published version (SnapStart
+        # applies to published versions only; each deployment that changes the function publishes
+        # one, and the API's integration moves to it); otherwise the function itself. No alias: it
+        # would add a resource per route and serve nothing a version does not (docs/decisions.md).
         self.target: lambda_.IFunction = self.function
         if self._snaps(route, stage):
-            self.target = lambda_.Alias(self, "Live", alias_name="live", version=self.function.current_version)
+            self.target = self.function.current_version
             Annotations.of(self.function).acknowledge_warning(
                 "@aws-cdk/aws-lambda:snapStartRequirePublish",
-                "current_version publishes a version on every code or configuration change; the alias serves it",
+                "current_version publishes a version on every code or configuration change; the API invokes it",
             )
         pin(self.function, route.function_id, "tests/infra/test_runtime_fidelity.py")
         self._explain_checkov_findings(stage)
@@ -291,8 +311,8 @@ class RouteFunction(Construct):
         skip_checkov(
             self.function,
             "CKV_AWS_116",
-            "Invoked synchronously by API Gateway (the caller gets the error) and by the keep-warm "
-            "schedule (nothing to keep): no asynchronous event could be lost, so nothing to dead-letter.",
+            "Invoked synchronously by API Gateway (the caller gets the error), and daily by the keep-warm "
+            "function with a request that carries nothing: no event could be lost, so nothing to dead-letter.",
         )
         skip_checkov(
             self.function,
@@ -311,7 +331,7 @@ class RouteFunction(Construct):
                 self.function,
                 "CKV_AWS_115",
                 f"The {stage.name} stage reserves no concurrency, so it deploys into any account (a new one's "
-                "quota refuses reservations); its stage throttle bounds it (docs/deployment.md).",
+                "quota refuses reservations); its method throttles bound it (docs/deployment.md).",
             )
 
 
@@ -361,9 +381,8 @@ class Functions(Construct):
                 # The docs function reads no table; it names the token endpoint, so that Swagger
                 # UI's Authorize can get a token (client credentials) from the Cognito domain.
                 environment=environment,
+                statements=self._statements(route, data),
             )
-            for statement in self._statements(route, data):
-                function.role.add_to_policy(statement)
             self.by_route[route] = function
 
     @staticmethod

@@ -32,9 +32,13 @@ class MigrationFunction(Construct):
         self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data, layer: lambda_.ILayerVersion
     ) -> None:
         super().__init__(scope, construct_id)
-        self.role, self.log_group = own_role_and_logs(self, stage, "Schema migrations of the device table")
         # The table itself, not its indexes: a migration reads and writes base-table items.
-        self.role.add_to_policy(iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=[data.table.table_arn]))
+        self.role, self.log_group = own_role_and_logs(
+            self,
+            stage,
+            "Schema migrations of the device table",
+            [iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=[data.table.table_arn])],
+        )
         self.function = handler_function(
             self,
             handler=HANDLER,

@@ -1,8 +1,14 @@
 """Alarms on what means "the API is failing its callers": 5xx answers, function errors and
 throttles, DynamoDB throttling. They notify an encrypted SNS topic; subscribe to it
-(e-mail, chat, paging) per environment."""
+(e-mail, chat, paging) per environment.
+
+Per-function metrics are alarmed by metric math, a few functions an alarm (CloudWatch takes at
+most 10 metrics in an alarm's expression): a route adds metrics, rarely an alarm (docs/decisions.md,
+"Headroom"). The alarm's graph shows which function it was."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -19,6 +25,10 @@ from infra.functions import Functions
 from infra.stage import StageConfig
 
 PERIOD = Duration.minutes(5)
+# CloudWatch: "Alarms based on metric math expressions can reference a maximum of 10 metrics"
+# (a hard limit); each function contributes two (errors, throttles).
+METRICS_PER_ALARM = 10
+FUNCTIONS_PER_ALARM = METRICS_PER_ALARM // 2
 STREAM_LAG_MS = 60_000  # change events more than a minute behind the writes
 ALARM_ARNS = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
 
@@ -61,33 +71,56 @@ class Monitoring(Construct):
         )
         self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
 
+        self.alarms: list[cloudwatch.Alarm] = []
         self._alarm(
             "Api5xx",
             api.api.metric_server_error(period=PERIOD, statistic="Sum"),
             "The API answered 5xx (a handler failed or timed out, or DynamoDB was unavailable).",
         )
-        for route, function in functions.by_route.items():
-            fn = function.function
+        routes = list(functions.by_route.items())
+        for group, start in enumerate(range(0, len(routes), FUNCTIONS_PER_ALARM), start=1):
+            chunk = routes[start : start + FUNCTIONS_PER_ALARM]
+            metrics: dict[str, cloudwatch.IMetric] = {}
+            for index, (_, function) in enumerate(chunk):
+                metrics[f"errors{index}"] = function.function.metric_errors(period=PERIOD, statistic="Sum")
+                metrics[f"throttles{index}"] = function.function.metric_throttles(period=PERIOD, statistic="Sum")
+            named = ", ".join(f"{route.method} {route.path}" for route, _ in chunk)
             self._alarm(
-                f"{route.function_id}Errors",
-                fn.metric_errors(period=PERIOD, statistic="Sum"),
-                f"{route.method} {route.path}: the function failed (crash, timeout, out of memory).",
+                f"RouteFunctions{group}",
+                _sum_of(metrics, "errors and throttles"),
+                f"A route function failed (crash, timeout, out of memory) or was throttled (account "
+                f"concurrency): {named}. The alarm's graph shows which.",
             )
-            self._alarm(
-                f"{route.function_id}Throttles",
-                fn.metric_throttles(period=PERIOD, statistic="Sum"),
-                f"{route.method} {route.path}: invocations were throttled (account concurrency).",
-            )
-        for table in (data.table, data.idempotency_table):
-            name = table.node.id
-            for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
-                self._alarm(
-                    f"{name}{metric}",
-                    table.metric(metric, period=PERIOD, statistic="Sum"),
-                    f"DynamoDB throttled requests to the {name} table ({metric}).",
-                )
+        table_metrics = {
+            f"{metric[:1].lower()}{table.node.id}": table.metric(metric, period=PERIOD, statistic="Sum")
+            for table in (data.table, data.idempotency_table)
+            for metric in ("ReadThrottleEvents", "WriteThrottleEvents")
+        }
+        self._alarm(
+            "TableThrottles",
+            _sum_of(table_metrics, "throttled requests"),
+            "DynamoDB throttled requests to the device or the idempotency table (the alarm's graph shows which).",
+        )
 
         self._change_event_alarms(events)
+        self._let_cloudwatch_publish()
+
+    def _let_cloudwatch_publish(self) -> None:
+        """The topic's policy (enforce_ssl makes one, with a single Deny) replaces SNS's default,
+        so CloudWatch may publish only if it says so: for these alarms of this account only (a
+        service principal acts for every account; the conditions close the confused deputy)."""
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisStack",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": [alarm.alarm_arn for alarm in self.alarms]},
+                },
+            )
+        )
 
     def _change_event_alarms(self, events: ChangeEvents) -> None:
         """Change events late, failing or dead-lettered (docs/events.md)."""
@@ -127,3 +160,15 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         alarm.add_ok_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)
+
+
+def _sum_of(metrics: Mapping[str, cloudwatch.IMetric], label: str) -> cloudwatch.MathExpression:
+    """One time series, the sum of ``metrics`` (a metric without data counts 0)."""
+    assert len(metrics) <= METRICS_PER_ALARM
+    return cloudwatch.MathExpression(
+        expression="SUM([" + ", ".join(f"FILL({name}, 0)" for name in metrics) + "])",
+        using_metrics=metrics,
+        label=label,
+        period=PERIOD,
+    )

@@ -38,12 +38,12 @@ class DeviceRegistryStack(Stack):
         self.migrations = MigrationFunction(self, "Migrations", stage=stage, data=self.data, layer=self.functions.layer)
         self.events = ChangeEvents(self, "Events", stage=stage, data=self.data, layer=self.functions.layer)
         if stage.snap_start:
-            aliases = {
+            versions = {
                 route.function_id: function.target
                 for route, function in self.functions.by_route.items()
-                if isinstance(function.target, lambda_.Alias)
+                if isinstance(function.target, lambda_.Version)
             }
-            SnapStartGuards(self, "SnapStart", stage=stage, aliases=aliases)
+            SnapStartGuards(self, "SnapStart", stage=stage, versions=versions)
         self.monitoring = Monitoring(
             self, "Monitoring", stage=stage, api=self.api, functions=self.functions, data=self.data, events=self.events
         )

@@ -47,13 +47,13 @@ def methods(template: Template) -> dict[tuple[str, str], dict[str, Any]]:
 
 def integration_target(template: Template, method: dict[str, Any]) -> str | None:
     """The logical id of the Lambda function a proxy integration invokes, directly or
-    through an alias (SnapStart stages invoke a "live" alias of a published version)."""
+    through its published version (what SnapStart stages invoke)."""
     uri = json.dumps(method["Integration"].get("Uri", ""))
     for part in uri.split('"Fn::GetAtt": ["')[1:]:
         return part.split('"')[0]
     for part in uri.split('"Ref": "')[1:]:
         resource = template["Resources"].get(part.split('"')[0], {})
-        if resource.get("Type") == "AWS::Lambda::Alias":
+        if resource.get("Type") in ("AWS::Lambda::Version", "AWS::Lambda::Alias"):
             return str(resource["Properties"]["FunctionName"]["Ref"])
     return None
 
@@ -71,6 +71,11 @@ def statements_of_role(template: Template, role_id: str) -> list[dict[str, Any]]
     for inline in role.get("Policies", []):
         found += inline["PolicyDocument"]["Statement"]
     return found
+
+
+def statements_by_role(template: Template) -> dict[str, list[dict[str, Any]]]:
+    """Every role's statements, from its inline policies and the IAM policies attached to it."""
+    return {role: statements_of_role(template, role) for role in resources(template, "AWS::IAM::Role")}
 
 
 def as_list(value: Any) -> list[Any]:

@@ -45,8 +45,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     # cdk-nag runs in test_checks, per stage, so a finding fails one test rather than the synth.
     app, stacks = build_app(context, outdir=str(outdir), stages=list(STAGES), nag=False)
-    # A third stack: dev with the deployment settings a real deployment sets (CORS, custom domain).
-    edge = replace(stage_config("dev", EDGE_SETTINGS.get), name=EDGE)
+    # A third stack: prod with the deployment settings a real deployment sets (CORS, custom domain
+    # and base path), the largest combination.
+    edge = replace(stage_config("prod", EDGE_SETTINGS.get), name=EDGE)
     stacks[EDGE] = DeviceRegistryStack(app, f"DeviceRegistry-{EDGE}", stage=edge)
     assembly = app.synth()
     return Synthesized(
@@ -73,5 +74,5 @@ def dev(synthesized: Synthesized) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def edge(synthesized: Synthesized) -> dict[str, Any]:
-    """dev with CORS origins and a custom domain (EDGE_SETTINGS)."""
+    """prod with CORS origins and a custom domain under a base path (EDGE_SETTINGS)."""
     return synthesized.json(EDGE)

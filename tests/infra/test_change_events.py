@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from local.dynamodb import EmbeddedDynamoDB
 from registry.http.routes import ROUTES
 from registry.storage import keys as table
 from registry.storage.codec import encode
-from tests.infra.cfn import actions, as_list, only, resources, role_of, statements_of_role
+from tests.infra.cfn import actions, as_list, only, resources, role_of, statements_by_role, statements_of_role
 from tests.infra.conftest import Synthesized
 from tests.infra.test_runtime_fidelity import run_on_runtime
 from tests.support import ROOT
@@ -152,10 +153,7 @@ def test_the_publisher_may_put_events_on_its_bus_read_this_tables_stream_and_not
 
 def test_no_other_role_may_put_events(prod: dict[str, Any]) -> None:
     putting = {
-        role["Ref"]
-        for policy in resources(prod, "AWS::IAM::Policy").values()
-        if "events:PutEvents" in actions(policy["Properties"]["PolicyDocument"]["Statement"])
-        for role in policy["Properties"]["Roles"]
+        role for role, statements in statements_by_role(prod).items() if "events:PutEvents" in actions(statements)
     }
     assert putting == {role_of(prod, FUNCTION_ID)}
 
@@ -166,7 +164,7 @@ def test_stream_lag_dead_letters_and_publisher_errors_are_alarmed_on_the_topic(p
     dlq = _queue_id(_mapping(prod)["DestinationConfig"]["OnFailure"]["Destination"])
 
     def watching(metric: str) -> list[dict[str, Any]]:
-        return [a for a in alarms if a["MetricName"] == metric]
+        return [a for a in alarms if a.get("MetricName") == metric]
 
     errors = [
         a for a in watching("Errors") if {"Name": "FunctionName", "Value": {"Ref": FUNCTION_ID}} in a["Dimensions"]
@@ -297,3 +295,23 @@ def test_its_asset_publishes_the_sample_stream_batch_on_the_runtime_python_with_
     assert result["python"] == version and result["outside"] == []
     assert result["response"] == {"batchItemFailures": []}, run.stdout[-3000:]
     assert counters, "the batch's device state records reached the fleet statistics"
+
+
+def test_the_publisher_may_write_the_statistics_items_only(prod: dict[str, Any]) -> None:
+    """Its PutItem and UpdateItem carry dynamodb:LeadingKeys: the counter shards and the batch
+    markers it writes (registry/table.py keys), never a device, its history or a credential."""
+    statements = [
+        s for s in statements_of_role(prod, role_of(prod, FUNCTION_ID)) if set(as_list(s["Action"])) & STATS_ACTIONS
+    ]
+    (statement,) = statements
+    patterns = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+
+    def writable(key: dict[str, str]) -> bool:
+        return any(fnmatchcase(key[table.PK], pattern) for pattern in patterns)
+
+    assert set(as_list(statement["Action"])) == STATS_ACTIONS
+    assert all(writable(table.stats_shard_key(shard)) for shard in range(table.STATS_SHARDS))
+    assert writable(table.stats_batch_key("3f2a9c", 0))
+    assert not writable(table.device_key("sensor-1"))
+    assert not writable(table.credential_key("c1"))
+    assert not writable({table.PK: "STATS"}) and not writable({table.PK: "XSTATS#01"})

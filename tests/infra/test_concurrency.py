@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from infra.stage import STAGES
+from infra.app import build_app
+from infra.stage import STAGES, stage_config
 from registry.http.routes import ROUTES, Route
 from tests.infra.conftest import Synthesized
 
@@ -56,3 +57,29 @@ def test_a_burst_of_writes_is_throttled_by_api_gateway_before_lambda_would(prod:
     reserved = prod["Resources"][route.function_id]["Properties"]["ReservedConcurrentExecutions"]
 
     assert setting["ThrottlingBurstLimit"] <= reserved
+
+
+def test_prod_leaves_most_of_a_default_account_unreserved_for_what_comes_next() -> None:
+    """Another reservation in the account, or the next routes, must still fit: prod takes under half."""
+    prod = STAGES["prod"].reserved_concurrency
+
+    assert prod is not None and prod.total <= ACCOUNT_CONCURRENCY // 2
+
+
+def test_a_quota_too_low_for_the_reservations_is_refused_at_synth_naming_the_settings() -> None:
+    """A new account's quota can be far below 1,000; Lambda would refuse the reservations mid-deploy."""
+    reserved = STAGES["prod"].reserved_concurrency
+    assert reserved is not None
+    quota = reserved.total + UNRESERVED_MINIMUM - 1
+
+    with pytest.raises(ValueError, match=r"-c reserved_concurrency=off.*-c account_concurrency=N"):
+        build_app({"stage": "prod", "account_concurrency": str(quota)}, nag=False)
+    stage_config("prod", {"account_concurrency": str(quota + 1)}.get)  # exactly Lambda's minimum left
+
+
+def test_reservations_can_be_turned_off_for_an_account_that_cannot_take_them() -> None:
+    stage = stage_config("prod", {"reserved_concurrency": "off", "account_concurrency": "50"}.get)
+
+    assert stage.reserved_concurrency is None
+    with pytest.raises(ValueError, match="say on or off"):
+        stage_config("prod", {"reserved_concurrency": "no"}.get)

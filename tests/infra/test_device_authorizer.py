@@ -92,7 +92,7 @@ def test_api_gateways_401_is_a_problem_naming_the_device_scheme(prod: dict[str, 
     assert body["type"].endswith(":unauthorized") and "Authorization: Device" in body["detail"]
 
 
-def test_the_device_routes_have_their_own_throttle_within_the_stage(synthesized: Synthesized) -> None:
+def test_the_device_routes_have_their_own_throttle_within_their_reservation(synthesized: Synthesized) -> None:
     for stage in ("dev", "prod"):
         template = synthesized.json(stage)
         limit = STAGES[stage].device_throttle
@@ -101,7 +101,8 @@ def test_the_device_routes_have_their_own_throttle_within_the_stage(synthesized:
             assert setting is not None, route
             assert (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]) == (limit.rate, limit.burst)
             assert setting["CachingEnabled"] is False  # /device answers per credential: never cached
-        assert limit.within(STAGES[stage].throttle)
+        reserved = STAGES[stage].reserved_concurrency
+        assert reserved is None or limit.burst <= reserved.device
 
 
 def test_its_asset_verifies_a_credential_on_the_runtime_python(synthesized: Synthesized, tmp_path: Path) -> None:

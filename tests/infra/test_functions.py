@@ -144,8 +144,8 @@ def test_one_function_per_route_plus_only_the_migration_and_publisher_functions_
     prod: dict[str, Any],
 ) -> None:
     functions = resources(prod, "AWS::Lambda::Function")
-    # infra/migrations.py, events.py, auth.py (the device authorizer)
-    ours = {route.function_id for route in ROUTES} | {"Migrate", "PublishChanges", "AuthorizeDevice"}
+    # infra/migrations.py, events.py, auth.py (the device authorizer), snapstart.py (keep-warm)
+    ours = {route.function_id for route in ROUTES} | {"Migrate", "PublishChanges", "AuthorizeDevice", "KeepWarm"}
 
     assert ours <= set(functions)
     others = set(functions) - ours
@@ -153,7 +153,7 @@ def test_one_function_per_route_plus_only_the_migration_and_publisher_functions_
 
 
 @pytest.mark.parametrize("route", ROUTE_PARAMS)
-def test_prod_invokes_snapstart_versions_through_an_alias_and_dev_does_not(
+def test_prod_invokes_snapstart_versions_and_dev_its_functions(
     prod: dict[str, Any], dev: dict[str, Any], route: Route
 ) -> None:
     snaps = route.auth is not None  # every API function; docs imports no DynamoDB client
@@ -161,13 +161,13 @@ def test_prod_invokes_snapstart_versions_through_an_alias_and_dev_does_not(
     assert "SnapStart" not in _function(dev, route)
     method = methods(prod)[(route.path, route.method)]
     uri = json.dumps(method["Integration"]["Uri"])
-    aliases = {
+    versions = {
         logical_id
-        for logical_id, alias in resources(prod, "AWS::Lambda::Alias").items()
-        if alias["Properties"]["FunctionName"] == {"Ref": route.function_id}
+        for logical_id, version in resources(prod, "AWS::Lambda::Version").items()
+        if version["Properties"]["FunctionName"] == {"Ref": route.function_id}
     }
-    assert bool(aliases) == snaps
-    assert all(f'"Ref": "{alias}"' in uri for alias in aliases)
+    assert len(versions) == snaps
+    assert all(f'"Ref": "{version}"' in uri for version in versions)
 
 
 def test_the_docs_function_names_the_cognito_token_endpoint_for_swagger_ui(prod: dict[str, Any]) -> None:

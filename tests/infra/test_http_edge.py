@@ -76,14 +76,19 @@ def test_with_cors_the_cache_key_holds_the_origin(edge: dict[str, Any], prod: di
 
 @pytest.mark.parametrize("path", PATHS)
 def test_a_preflight_is_answered_by_a_mock_without_a_token(edge: dict[str, Any], path: str) -> None:
-    method = methods(edge)[(path, "OPTIONS")]
-    response = method["Integration"]["IntegrationResponses"][0]
+    """The path's one ANY mock: its request template picks 204 for OPTIONS (405 for any other
+    undeclared verb), and API Gateway the integration response whose pattern matches that status."""
+    method = methods(edge)[(path, "ANY")]
+    refusal, response = method["Integration"]["IntegrationResponses"]
     template = response["ResponseTemplates"]["application/json"]
+    chooser = method["Integration"]["RequestTemplates"]["application/json"]
     served = {route.method for route in ROUTES if route.path == path}
     served |= {"HEAD"} if "GET" in served else set()
 
     assert method["Integration"]["Type"] == "MOCK" and method["AuthorizationType"] == "NONE"
-    assert response["StatusCode"] == "204"
+    assert chooser == '{"statusCode": #if($context.httpMethod == "OPTIONS")204#{else}405#end}'
+    assert (response["StatusCode"], response["SelectionPattern"]) == ("204", "204")
+    assert refusal["StatusCode"] == "405" and "SelectionPattern" not in refusal
     assert response["ResponseParameters"]["method.response.header.Vary"] == "'Origin'"
     # Each allowed origin compared for equality (a regex match would let https://appXexample.com in).
     assert all(f"$origin == {json.dumps(origin)}" in template for origin in ORIGINS)
@@ -95,6 +100,9 @@ def test_a_preflight_is_answered_by_a_mock_without_a_token(edge: dict[str, Any],
 
 def test_without_cors_origins_there_are_no_preflight_mocks_and_no_cors_headers(prod: dict[str, Any]) -> None:
     assert not [key for key in methods(prod) if key[1] == "OPTIONS"]
+    assert all(
+        len(m["Integration"]["IntegrationResponses"]) == 1 for (_, verb), m in methods(prod).items() if verb == "ANY"
+    )
     for response in resources(prod, "AWS::ApiGateway::GatewayResponse").values():
         assert not [h for h in response["Properties"]["ResponseParameters"] if "Access-Control" in h]
 

@@ -18,7 +18,7 @@ from registry.http.routes import ROUTES
 from registry.storage.migrations import Migration
 from registry.storage.migrations.dynamodb import MigrationTable
 from registry.storage.migrations.ledger import LedgerEntry
-from tests.infra.cfn import integration_target, methods, resources, role_of, statements_of_role
+from tests.infra.cfn import integration_target, methods, resources, role_of, statements_by_role, statements_of_role
 from tests.infra.conftest import Synthesized
 from tests.infra.test_runtime_fidelity import run_on_runtime
 
@@ -75,10 +75,7 @@ def test_its_asset_holds_the_registry_package_and_only_its_own_handler(synthesiz
 
 def test_only_the_migration_function_may_scan_and_only_the_device_table(prod: dict[str, Any]) -> None:
     scanning_roles = {
-        role["Ref"]
-        for policy in resources(prod, "AWS::IAM::Policy").values()
-        if "dynamodb:Scan" in json.dumps(policy["Properties"]["PolicyDocument"])
-        for role in policy["Properties"]["Roles"]
+        role for role, statements in statements_by_role(prod).items() if "dynamodb:Scan" in json.dumps(statements)
     }
     migration_role = role_of(prod, FUNCTION_ID)
     table_statements = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from benchmarks import bill
 from registry.http.routes import ROUTES
 from tests.infra.cfn import only, resources
 
@@ -13,30 +14,47 @@ def _alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
     return [r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()]
 
 
-def _dimension_refs(alarm: dict[str, Any]) -> set[str]:
+def _metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """An alarm's metrics: its own, or each one its metric math expression reads."""
+    if "MetricName" in alarm:
+        return [alarm]
+    return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
+
+def _dimension_refs(metric: dict[str, Any]) -> set[str]:
     return {
-        d["Value"]["Ref"] for d in alarm.get("Dimensions", []) if isinstance(d["Value"], dict) and "Ref" in d["Value"]
+        d["Value"]["Ref"] for d in metric.get("Dimensions", []) if isinstance(d["Value"], dict) and "Ref" in d["Value"]
     }
 
 
-def test_every_function_has_an_errors_and_a_throttles_alarm(prod: dict[str, Any]) -> None:
-    watched = {
-        (ref, alarm["MetricName"])
-        for alarm in _alarms(prod)
-        if alarm["Namespace"] == "AWS/Lambda"
-        for ref in _dimension_refs(alarm)
+def _watched(template: dict[str, Any], namespace: str) -> set[tuple[str, str]]:
+    return {
+        (ref, metric["MetricName"])
+        for alarm in _alarms(template)
+        for metric in _metrics(alarm)
+        if metric["Namespace"] == namespace
+        for ref in _dimension_refs(metric)
     }
+
+
+def test_every_function_has_its_errors_and_throttles_alarmed(prod: dict[str, Any]) -> None:
+    """By metric math: an alarm sums the errors and throttles of a few functions (any one's
+    breach fires it), so that a route adds metrics to an alarm rather than two alarms."""
+    watched = _watched(prod, "AWS/Lambda")
 
     for route in ROUTES:
         assert (route.function_id, "Errors") in watched
         assert (route.function_id, "Throttles") in watched
+    for alarm in _alarms(prod):
+        if "Metrics" in alarm:
+            (expression,) = [q for q in alarm["Metrics"] if q.get("ReturnData", True) and "Expression" in q]
+            assert expression["Expression"].startswith("SUM([FILL(")
+            assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
 
 def test_api_5xx_and_dynamodb_throttling_are_alarmed(prod: dict[str, Any]) -> None:
-    metrics = {(alarm["Namespace"], alarm["MetricName"]) for alarm in _alarms(prod)}
-    throttled_tables = {
-        ref for alarm in _alarms(prod) if alarm["Namespace"] == "AWS/DynamoDB" for ref in _dimension_refs(alarm)
-    }
+    metrics = {(m["Namespace"], m["MetricName"]) for alarm in _alarms(prod) for m in _metrics(alarm)}
+    throttled_tables = {ref for ref, _ in _watched(prod, "AWS/DynamoDB")}
 
     assert ("AWS/ApiGateway", "5XXError") in metrics
     assert {("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents")} <= metrics
@@ -65,3 +83,26 @@ def test_cloudwatch_may_use_the_alarm_topic_key_only_for_alarms_of_this_account(
     conditions = for_cloudwatch[0]["Condition"]
     assert conditions["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
     assert ":alarm:*" in json.dumps(conditions["ArnLike"]["aws:SourceArn"])
+
+
+def test_cloudwatch_may_publish_to_the_alarm_topic_beside_the_tls_only_deny(prod: dict[str, Any]) -> None:
+    """enforce_ssl's policy replaces SNS's default one: without an Allow for CloudWatch, alarms
+    would notify nobody. Allowed for this stack's alarms of this account only."""
+    statements = only(prod, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    alarm_arns = [{"Fn::GetAtt": [name, "Arn"]} for name in resources(prod, "AWS::CloudWatch::Alarm")]
+
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and allow["Action"] == "sns:Publish"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert sorted(map(json.dumps, allow["Condition"]["ArnLike"]["aws:SourceArn"])) == sorted(
+        map(json.dumps, alarm_arns)
+    )
+
+
+def test_docs_cost_md_prices_the_alarm_metrics_the_stack_has(prod: dict[str, Any], dev: dict[str, Any]) -> None:
+    """benchmarks/bill.py counts the alarm metrics from the route table; CloudWatch bills each."""
+    for template in (prod, dev):
+        counted = sum(len(_metrics(alarm)) for alarm in _alarms(template))
+        assert counted == bill.alarm_metrics(len(ROUTES))

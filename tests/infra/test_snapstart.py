@@ -1,5 +1,5 @@
 """SnapStart (prod): it is deployed only where Lambda offers it, and no version goes idle long
-enough for Lambda to drop its snapshot."""
+enough for Lambda to drop its snapshot (one schedule, one keep-warm function for all of them)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import sys
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
 
 from infra import REPO_ROOT
 from infra.app import build_app
 from infra.snapstart import check_region
 from infra.stage import STAGES
-from tests.infra.cfn import resources
+from tests.infra.cfn import as_list, render, resources, statements_of_role
 from tests.infra.conftest import Synthesized
 
 # Written out here: regions with and without SnapStart for Python (Lambda developer guide,
@@ -32,7 +34,7 @@ def _region_assertions(template: dict[str, Any]) -> list[dict[str, Any]]:
         assertion
         for rule in template.get("Rules", {}).values()
         for assertion in rule["Assertions"]
-        if "AWS::Region" in json.dumps(assertion["Assert"])
+        if "AWS::Region" in json.dumps(assertion["Assert"]) and "SnapStart" in assertion["AssertDescription"]
     ]
 
 
@@ -68,30 +70,56 @@ def test_a_region_given_as_context_is_checked_too() -> None:
         build_app({"stage": "prod", "region": "ap-southeast-6"}, nag=False)
 
 
-def _keep_warm_rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Alias logical id → the schedule rule that invokes it."""
-    found = {}
-    for rule in resources(template, "AWS::Events::Rule").values():
-        for target in rule["Properties"]["Targets"]:
-            found[target["Arn"]["Ref"]] = rule["Properties"]
-    return found
+def _keep_warm_rule(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The one schedule, and what it asks the keep-warm function to do."""
+    (rule,) = resources(template, "AWS::Events::Rule").values()
+    (target,) = rule["Properties"]["Targets"]
+    return rule["Properties"], json.loads(render(target["Input"]))
 
 
-def test_every_snapstart_alias_is_invoked_well_within_the_idle_limit(prod: dict[str, Any]) -> None:
-    aliases = resources(prod, "AWS::Lambda::Alias")
-    rules = _keep_warm_rules(prod)
+def test_every_snapstart_version_is_invoked_well_within_the_idle_limit(prod: dict[str, Any]) -> None:
+    """One schedule runs the keep-warm function, which invokes every version the API serves."""
+    versions = resources(prod, "AWS::Lambda::Version")
+    rule, request = _keep_warm_rule(prod)
+    (target,) = rule["Targets"]
+    keep_warm = target["Arn"]["Fn::GetAtt"][0]
+    role = prod["Resources"][keep_warm]["Properties"]["Role"]["Fn::GetAtt"][0]
+    invocable = [
+        r
+        for s in statements_of_role(prod, role)
+        if "lambda:InvokeFunction" in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    ]
     invokers = {
-        permission["Properties"]["FunctionName"]["Ref"]
+        permission["Properties"]["FunctionName"]["Fn::GetAtt"][0]
         for permission in resources(prod, "AWS::Lambda::Permission").values()
         if permission["Properties"]["Principal"] == "events.amazonaws.com"
     }
+    served = [{"Ref": name} for name in versions]
 
-    assert aliases and set(rules) == set(aliases) == invokers
-    for rule in rules.values():
-        amount, unit = rule["ScheduleExpression"].removeprefix("rate(").removesuffix(")").split()
-        days = int(amount) / {"day": 1, "days": 1, "hour": 24, "hours": 24}[unit]
-        assert days <= IDLE_DAYS_BEFORE_INACTIVE / 7
-        assert rule["State"] == "ENABLED"
+    assert versions and len(request["functions"]) == len(versions) and invokers == {keep_warm}
+    assert sorted(map(json.dumps, invocable)) == sorted(map(json.dumps, served))
+    named = {part["Ref"] for part in target["Input"]["Fn::Join"][1] if isinstance(part, dict) and "Ref" in part}
+    assert set(versions) <= named
+    amount, unit = rule["ScheduleExpression"].removeprefix("rate(").removesuffix(")").split()
+    days = int(amount) / {"day": 1, "days": 1, "hour": 24, "hours": 24}[unit]
+    assert days <= IDLE_DAYS_BEFORE_INACTIVE / 7
+    assert rule["State"] == "ENABLED"
+
+
+def test_the_keep_warm_function_invokes_each_version_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its inline code, run with boto3 answering through moto: an unknown version fails the run
+    (EventBridge retries it) rather than being skipped in silence."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        import importlib
+
+        from infra import keep_warm_handler
+
+        handler = importlib.reload(keep_warm_handler).handler
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            handler({"functions": ["arn:aws:lambda:us-east-1:123456789012:function:nowhere:1"], "request": {}}, None)
+        assert handler({"functions": [], "request": {}}, None) == 0
 
 
 def test_the_keep_warm_request_is_answered_404_without_touching_dynamodb(synthesized: Synthesized) -> None:
@@ -99,10 +127,11 @@ def test_the_keep_warm_request_is_answered_404_without_touching_dynamodb(synthes
     request with a 404 from its resolver: DynamoDB is unreachable here, so any call to it would
     have turned the answer into a 503."""
     template = synthesized.json("prod")
-    aliases = resources(template, "AWS::Lambda::Alias")
+    versions = resources(template, "AWS::Lambda::Version")
+    _, request = _keep_warm_rule(template)
     runs = {}
-    for alias_id, rule in _keep_warm_rules(template).items():
-        function_id = aliases[alias_id]["Properties"]["FunctionName"]["Ref"]
+    for version in versions.values():
+        function_id = version["Properties"]["FunctionName"]["Ref"]
         function = template["Resources"][function_id]["Properties"]
         asset = synthesized.outdir / f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"
         module, _, entry = function["Handler"].rpartition(".")
@@ -128,7 +157,7 @@ def test_the_keep_warm_request_is_answered_404_without_touching_dynamodb(synthes
             text=True,
         )
         assert run.stdin is not None
-        run.stdin.write(rule["Targets"][0]["Input"])
+        run.stdin.write(json.dumps(request["request"]))
         run.stdin.close()
         runs[function_id] = run
     answers = {}
@@ -140,3 +169,10 @@ def test_the_keep_warm_request_is_answered_404_without_touching_dynamodb(synthes
         answers[function_id] = json.loads(output.strip().splitlines()[-1])["statusCode"]
 
     assert answers and set(answers.values()) == {404}, answers
+
+
+def test_a_replaced_version_is_deleted_so_its_snapshot_is_not_billed_on(prod: dict[str, Any]) -> None:
+    """A version kept after the deploy that replaces it keeps its SnapStart cache for 14 more days."""
+    versions = resources(prod, "AWS::Lambda::Version")
+
+    assert versions and all(v["DeletionPolicy"] == "Delete" for v in versions.values())

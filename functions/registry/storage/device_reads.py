@@ -4,7 +4,6 @@ so an item written before a migration reads as if it had run."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,12 +13,8 @@ from registry.domain.records import Device, HistoryRecord, Holder
 from registry.storage import keys
 from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item
-from registry.storage.dynamodb import Page, TableStore, unavailable
+from registry.storage.dynamodb import Page, TableStore, backoff_delay, unavailable
 from registry.storage.migrations import upgraded
-
-# os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
-# the `random` module's state and back off in lockstep.
-_JITTER = random.SystemRandom()
 
 _MIN_TIMESTAMP, _MAX_TIMESTAMP = "0000", "9999"
 # A BatchGetItem whose keys DynamoDB leaves unprocessed (throttling) asks for them again, after
@@ -94,7 +89,7 @@ class DeviceReads(TableStore):
             if not wanted:
                 return found
             if attempt + 1 < BATCH_GET_ATTEMPTS:
-                time.sleep(_JITTER.uniform(0, 0.05 * 2**attempt))
+                time.sleep(backoff_delay(attempt))
         raise unavailable(RuntimeError("BatchGetItem left keys unprocessed"))
 
     def latest_config_entry(self, device_id: str, *, at_or_before: HistoryRecord) -> HistoryRecord | None:

@@ -3,6 +3,7 @@ pages, a put, and DynamoDB failures turned into domain errors (busy: 503 with Re
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,16 @@ else:
     DynamoDBClient = Any
 
 logger = Logger(child=True)  # structured, with the request's correlation id
+
+# Jitter from the operating system, not the module-level generator: every execution environment
+# restored from one SnapStart snapshot starts with the same `random` state, so they would all
+# back off by the same delays and collide again.
+_JITTER = random.SystemRandom()
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before retry ``attempt + 1``: full jitter, up to 50 ms doubled per attempt."""
+    return _JITTER.uniform(0, 0.05 * 2**attempt)
 
 
 _UNAVAILABLE_CODES = frozenset(

@@ -8,7 +8,6 @@ Buckets are ``(dimension, value)`` pairs: ``("total", "")``, ``("status", s)``,
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -19,11 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from registry.storage import keys
 from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item
-from registry.storage.dynamodb import TableStore, chunks, unavailable
-
-# os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
-# the `random` module's state and back off in lockstep.
-_JITTER = random.SystemRandom()
+from registry.storage.dynamodb import TableStore, backoff_delay, chunks, unavailable
 
 TOTAL = "total"
 NEVER = "1970-01-01T00:00:00.000Z"  # the as_of of counters no change has reached yet
@@ -112,7 +107,7 @@ class StatsCounters(TableStore):
                     return False
                 if attempt + 1 == STATS_ATTEMPTS:
                     raise unavailable(error) from error
-                time.sleep(_JITTER.uniform(0, 0.05 * 2**attempt))
+                time.sleep(backoff_delay(attempt))
             except BotoCoreError as error:
                 raise unavailable(error) from error
         return False  # pragma: no cover (the loop returns or raises)
