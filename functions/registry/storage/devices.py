@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from registry.domain.errors import MacAddressTaken, ServiceUnavailable
+from registry.domain.errors import InvalidCursor, MacAddressTaken, ServiceUnavailable
 from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
 from registry.http.schemas import HistoryKind
 from registry.storage import fleet
@@ -268,6 +268,7 @@ class DeviceStore:
             if "IndexName" in request:
                 _, sort_attr = _history_index(query.group)
                 start_key[sort_attr] = _history_sort_key(query.group, at, revision)
+                _within_bounds(start_key[sort_attr], values[":low"], values[":high"])
         page = self._query(
             request,
             condition=condition,
@@ -635,6 +636,8 @@ class DeviceStore:
         code = error.response.get("Error", {}).get("Code", "")
         if code in _UNAVAILABLE_CODES or _index_not_there_yet(error):
             return _unavailable(error)
+        if _start_key_refused(error):  # a cursor no check above foresaw: still the client's 400
+            return InvalidCursor(_CURSOR_OUTSIDE)
         return error
 
 
@@ -643,6 +646,23 @@ def _index_not_there_yet(error: ClientError) -> bool:
     deployment at a time (docs/deployment.md), and a list needing one is busy until then."""
     details = error.response.get("Error", {})
     return details.get("Code") == "ValidationException" and "specified index" in str(details.get("Message", ""))
+
+
+_CURSOR_OUTSIDE = "The cursor belongs to another query (other since/until): resend that query, or start without it."
+
+
+def _within_bounds(start: str, low: str, high: str) -> None:
+    """A history cursor names a position; reused with another ``since``/``until`` it can lie
+    outside the Query's key condition, which DynamoDB refuses (a ValidationException, moto
+    does not check). Refused here first, as a cursor the request cannot continue."""
+    if not low <= start <= high:
+        raise InvalidCursor(_CURSOR_OUTSIDE)
+
+
+def _start_key_refused(error: ClientError) -> bool:
+    """DynamoDB's "The provided starting key is outside query boundaries …" or "… is invalid"."""
+    details = error.response.get("Error", {})
+    return details.get("Code") == "ValidationException" and "starting key" in str(details.get("Message", ""))
 
 
 def _history_index(group: str | None) -> tuple[str, str]:
