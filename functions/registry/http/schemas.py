@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from registry.domain import text
 from registry.domain import values as types
 from registry.http import cursors
 from registry.storage import keys as table
@@ -34,18 +35,16 @@ TAG_INPUT_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_TAGS = 20
 
 
-def _trimmed(constraints: StringConstraints) -> WithJsonSchema:
+def _trimmed(constraints: StringConstraints, *, text_rule: bool = True) -> WithJsonSchema:
     """The schema of a required text field: 1..max_length characters once trimmed (the length
     limits alone would call "   " valid and "  x×128  " invalid)."""
     limit = constraints.max_length
     assert constraints.strip_whitespace and constraints.min_length == 1 and limit
-    return WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": types.trimmed_pattern(limit),
-            "description": f"1–{limit} characters once surrounding whitespace is trimmed (stored trimmed)",
-        }
-    )
+    description = f"1–{limit} characters once surrounding whitespace is trimmed (stored trimmed)"
+    schema = {"type": "string", "pattern": types.trimmed_pattern(limit), "description": description}
+    if text_rule:  # what a client writes; an answer may hold what was stored before the rule
+        schema |= {"allOf": [{"pattern": text.TRIMMED_TEXT_PATTERN}], "description": f"{description}. {text.TEXT_RULE}"}
+    return WithJsonSchema(schema)
 
 
 def _string_map(values: dict[str, Any], description: str, **limits: int) -> WithJsonSchema:
@@ -89,26 +88,52 @@ TimestampQuery = Annotated[
     AfterValidator(types.parse_timestamp),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": types.TIMESTAMP_PATTERN}),
 ]
+# Every free-text field: registry/domain/text.py's rule, published as its pattern.
+_VISIBLE_TEXT = AfterValidator(text.visible_text)
+
+
+def _text(max_length: int) -> Any:
+    """An optional free-text field a client writes (not trimmed), of at most ``max_length`` characters."""
+    schema = {"pattern": text.TEXT_PATTERN, "description": text.TEXT_RULE}
+    return Annotated[str, StringConstraints(max_length=max_length), _VISIBLE_TEXT, Field(json_schema_extra=schema)]
+
+
+def _stored_text(max_length: int) -> Any:
+    """The same field as answered: what was stored, written before the rule included (no pattern)."""
+    return Annotated[str, StringConstraints(max_length=max_length)]
+
+
 MAX_NAME = 128
 MAX_FIRMWARE = 64
 MAX_SERIAL = 128
 _NAME = StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)
-Name = Annotated[str, _NAME, _trimmed(_NAME)]
+Name = Annotated[str, _NAME, _VISIBLE_TEXT, _trimmed(_NAME)]
+StoredName = Annotated[str, _NAME, _trimmed(_NAME, text_rule=False)]
 _DEVICE_TYPE = StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-DeviceType = Annotated[str, _DEVICE_TYPE, _trimmed(_DEVICE_TYPE)]
-FirmwareVersion = Annotated[str, StringConstraints(max_length=MAX_FIRMWARE)]
-SerialNumber = Annotated[str, StringConstraints(max_length=MAX_SERIAL)]
+DeviceType = Annotated[str, _DEVICE_TYPE, _VISIBLE_TEXT, _trimmed(_DEVICE_TYPE)]
+StoredDeviceType = Annotated[str, _DEVICE_TYPE, _trimmed(_DEVICE_TYPE, text_rule=False)]
+FirmwareVersion = _text(MAX_FIRMWARE)
+StoredFirmwareVersion = _stored_text(MAX_FIRMWARE)
+SerialNumber = _text(MAX_SERIAL)
+StoredSerialNumber = _stored_text(MAX_SERIAL)
 MAX_LOCATION = 256
 MAX_REASON = 256
-Location = Annotated[str, StringConstraints(max_length=MAX_LOCATION)]
-Reason = Annotated[str, StringConstraints(max_length=MAX_REASON)]
+Location = _text(MAX_LOCATION)
+StoredLocation = _stored_text(MAX_LOCATION)
+Reason = _text(MAX_REASON)
+StoredReason = _stored_text(MAX_REASON)
 AttributeKey = Annotated[str, StringConstraints(pattern=ATTRIBUTE_KEY_PATTERN)]
-AttributeValue = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE)]
-_VALUE_SCHEMA = {"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE}
+AttributeValue = _text(MAX_ATTRIBUTE_VALUE)
+_STORED_VALUE_SCHEMA = {"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE}
+_VALUE_SCHEMA = {**_STORED_VALUE_SCHEMA, "pattern": text.TEXT_PATTERN, "description": text.TEXT_RULE}
 Attributes = Annotated[
     dict[AttributeKey, AttributeValue],
     Field(max_length=MAX_ATTRIBUTES),
     _string_map(_VALUE_SCHEMA, "Free-form string map", maxProperties=MAX_ATTRIBUTES),
+]
+StoredAttributes = Annotated[
+    dict[AttributeKey, _stored_text(MAX_ATTRIBUTE_VALUE)],
+    _string_map(_STORED_VALUE_SCHEMA, "Free-form string map", maxProperties=MAX_ATTRIBUTES),
 ]
 AttributesPatch = Annotated[
     dict[AttributeKey, AttributeValue | None],
@@ -189,8 +214,9 @@ class DevicePatch(_Input):
 
     # Required attributes cannot be cleared: the schema says so (no null), and the validator
     # below answers a null with a sentence rather than a type error.
-    name: Name | SkipJsonSchema[None] = None
-    device_type: DeviceType | SkipJsonSchema[None] = None
+    # Optional (not a union with a hidden None): an error names the field alone, not a union member.
+    name: Annotated[Name | None, _trimmed(_NAME)] = None
+    device_type: Annotated[DeviceType | None, _trimmed(_DEVICE_TYPE)] = None
     mac_address: MacAddress | SkipJsonSchema[None] = None
     ip_address: IpAddress | None = None
     firmware_version: FirmwareVersion | None = None
@@ -213,14 +239,14 @@ class DevicePatch(_Input):
 
 class DeviceDetail(_Model):
     id: DeviceId
-    name: Name
-    device_type: DeviceType
+    name: StoredName
+    device_type: StoredDeviceType
     mac_address: CanonicalMac
     ip_address: CanonicalIp | None
-    firmware_version: FirmwareVersion | None
-    serial_number: SerialNumber | None
-    location: Location | None
-    attributes: Attributes
+    firmware_version: StoredFirmwareVersion | None
+    serial_number: StoredSerialNumber | None
+    location: StoredLocation | None
+    attributes: StoredAttributes
     tags: AnsweredTags
     config_version: int = Field(ge=1)
     created_at: Timestamp
@@ -229,8 +255,8 @@ class DeviceDetail(_Model):
 
 class DeviceSummary(_Model):
     id: DeviceId
-    name: Name
-    device_type: DeviceType
+    name: StoredName
+    device_type: StoredDeviceType
     mac_address: CanonicalMac
     status: StatusValue
 
@@ -262,7 +288,7 @@ class StatusUpdate(_Input):
 class DeviceStatus(_Model):
     device_id: DeviceId
     status: StatusValue
-    reason: Reason | None
+    reason: StoredReason | None
     version: int = Field(ge=1)
     updated_at: Timestamp
 
@@ -287,7 +313,7 @@ class HistoryEntry(_Model):
     reverted_to: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
         default=None, description="The revision whose attributes this entry made current again"
     )
-    reason: Reason | SkipJsonSchema[None] = Field(default=None, description="Why, as the client said")
+    reason: StoredReason | SkipJsonSchema[None] = Field(default=None, description="Why, as the client said")
 
     @model_serializer(mode="wrap")
     def _omit_absent(self, handler: SerializerFunctionWrapHandler):  # no return type: it would be the schema
