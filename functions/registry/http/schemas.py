@@ -41,7 +41,7 @@ def _trimmed(constraints: StringConstraints, *, text_rule: bool = True) -> WithJ
     limit = constraints.max_length
     assert constraints.strip_whitespace and constraints.min_length == 1 and limit
     description = f"1–{limit} characters once surrounding whitespace is trimmed (stored trimmed)"
-    schema = {"type": "string", "pattern": types.trimmed_pattern(limit), "description": description}
+    schema: dict[str, Any] = {"type": "string", "pattern": types.trimmed_pattern(limit), "description": description}
     if text_rule:  # what a client writes; an answer may hold what was stored before the rule
         schema |= {"allOf": [{"pattern": text.TRIMMED_TEXT_PATTERN}], "description": f"{description}. {text.TEXT_RULE}"}
     return WithJsonSchema(schema)
@@ -92,15 +92,8 @@ TimestampQuery = Annotated[
 _VISIBLE_TEXT = AfterValidator(text.visible_text)
 
 
-def _text(max_length: int) -> Any:
-    """An optional free-text field a client writes (not trimmed), of at most ``max_length`` characters."""
-    schema = {"pattern": text.TEXT_PATTERN, "description": text.TEXT_RULE}
-    return Annotated[str, StringConstraints(max_length=max_length), _VISIBLE_TEXT, Field(json_schema_extra=schema)]
-
-
-def _stored_text(max_length: int) -> Any:
-    """The same field as answered: what was stored, written before the rule included (no pattern)."""
-    return Annotated[str, StringConstraints(max_length=max_length)]
+_TEXT_SCHEMA: dict[str, Any] = {"pattern": text.TEXT_PATTERN, "description": text.TEXT_RULE}
+_TEXT = Field(json_schema_extra=_TEXT_SCHEMA)  # an optional free-text field a client writes (not trimmed)
 
 
 MAX_NAME = 128
@@ -112,18 +105,18 @@ StoredName = Annotated[str, _NAME, _trimmed(_NAME, text_rule=False)]
 _DEVICE_TYPE = StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
 DeviceType = Annotated[str, _DEVICE_TYPE, _VISIBLE_TEXT, _trimmed(_DEVICE_TYPE)]
 StoredDeviceType = Annotated[str, _DEVICE_TYPE, _trimmed(_DEVICE_TYPE, text_rule=False)]
-FirmwareVersion = _text(MAX_FIRMWARE)
-StoredFirmwareVersion = _stored_text(MAX_FIRMWARE)
-SerialNumber = _text(MAX_SERIAL)
-StoredSerialNumber = _stored_text(MAX_SERIAL)
+FirmwareVersion = Annotated[str, StringConstraints(max_length=MAX_FIRMWARE), _VISIBLE_TEXT, _TEXT]
+StoredFirmwareVersion = Annotated[str, StringConstraints(max_length=MAX_FIRMWARE)]  # as stored, before the rule too
+SerialNumber = Annotated[str, StringConstraints(max_length=MAX_SERIAL), _VISIBLE_TEXT, _TEXT]
+StoredSerialNumber = Annotated[str, StringConstraints(max_length=MAX_SERIAL)]  # as stored, before the rule too
 MAX_LOCATION = 256
 MAX_REASON = 256
-Location = _text(MAX_LOCATION)
-StoredLocation = _stored_text(MAX_LOCATION)
-Reason = _text(MAX_REASON)
-StoredReason = _stored_text(MAX_REASON)
+Location = Annotated[str, StringConstraints(max_length=MAX_LOCATION), _VISIBLE_TEXT, _TEXT]
+StoredLocation = Annotated[str, StringConstraints(max_length=MAX_LOCATION)]  # as stored, before the rule too
+Reason = Annotated[str, StringConstraints(max_length=MAX_REASON), _VISIBLE_TEXT, _TEXT]
+StoredReason = Annotated[str, StringConstraints(max_length=MAX_REASON)]  # as stored, before the rule too
 AttributeKey = Annotated[str, StringConstraints(pattern=ATTRIBUTE_KEY_PATTERN)]
-AttributeValue = _text(MAX_ATTRIBUTE_VALUE)
+AttributeValue = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE), _VISIBLE_TEXT, _TEXT]
 _STORED_VALUE_SCHEMA = {"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE}
 _VALUE_SCHEMA = {**_STORED_VALUE_SCHEMA, "pattern": text.TEXT_PATTERN, "description": text.TEXT_RULE}
 Attributes = Annotated[
@@ -132,7 +125,7 @@ Attributes = Annotated[
     _string_map(_VALUE_SCHEMA, "Free-form string map", maxProperties=MAX_ATTRIBUTES),
 ]
 StoredAttributes = Annotated[
-    dict[AttributeKey, _stored_text(MAX_ATTRIBUTE_VALUE)],
+    dict[AttributeKey, Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE)]],
     _string_map(_STORED_VALUE_SCHEMA, "Free-form string map", maxProperties=MAX_ATTRIBUTES),
 ]
 AttributesPatch = Annotated[
