@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -248,3 +249,48 @@ class LocalServer:
         """Whatever a failed test left running goes (it runs in a session of its own)."""
         if self.process is not None and self.process.poll() is None:
             self.stop(signal.SIGKILL)
+
+
+# DynamoDB's own words (as dynalite, written against the service, has them; moto 5.x checks nothing).
+START_KEY_OUTSIDE = "The provided starting key is outside query boundaries based on provided conditions"
+_BETWEEN = re.compile(r"([#\w]+) BETWEEN (:\w+) AND (:\w+)")
+_EQUALS = re.compile(r"([#\w]+) = (:\w+)")
+_BEGINS = re.compile(r"begins_with\(([#\w]+), (:\w+)\)")
+
+
+def refuse_start_keys_outside_the_key_condition(client: Any) -> None:
+    """Make ``client``'s Query refuse an ``ExclusiveStartKey`` outside its key condition with the
+    ValidationException DynamoDB answers (a botocore hook answering in the service's place)."""
+
+    def outside(params: dict[str, Any]) -> bool:
+        start, condition = params.get("ExclusiveStartKey"), str(params.get("KeyConditionExpression", ""))
+        names, values = params.get("ExpressionAttributeNames") or {}, params.get("ExpressionAttributeValues") or {}
+
+        def key(name: str) -> str | None:
+            value = (start or {}).get(names.get(name, name))
+            return None if value is None else next(iter(value.values()))
+
+        def value(placeholder: str) -> str:
+            return str(next(iter(values[placeholder].values())))
+
+        checks = [
+            *(
+                key(a) is not None and not value(low) <= str(key(a)) <= value(high)
+                for a, low, high in _BETWEEN.findall(condition)
+            ),
+            *(key(a) is not None and str(key(a)) != value(v) for a, v in _EQUALS.findall(_BETWEEN.sub("", condition))),
+            *(key(a) is not None and not str(key(a)).startswith(value(p)) for a, p in _BEGINS.findall(condition)),
+        ]
+        return start is not None and any(checks)
+
+    def answer(params: dict[str, Any], **_: Any) -> Any:
+        return start_key_refused() if outside(json.loads(params["body"])) else None
+
+    client.meta.events.register("before-call.dynamodb.Query", answer)
+
+
+def start_key_refused() -> tuple[Any, dict[str, Any]]:
+    """What a botocore ``before-call`` hook returns to answer in DynamoDB's place: its refusal
+    of a start key (HTTP 400, ValidationException)."""
+    error = {"Error": {"Code": "ValidationException", "Message": START_KEY_OUTSIDE}}
+    return type("Refused", (), {"status_code": 400, "headers": {}})(), error

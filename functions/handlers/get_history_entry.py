@@ -9,7 +9,7 @@ from registry.devices.service import DeviceService
 from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
-from registry.http.params import DeviceIdPath
+from registry.http.params import CanonicalInt, DeviceIdPath
 from registry.http.views import history_entry
 from registry.schemas import HistoryEntry
 from registry.storage import keys
@@ -25,7 +25,7 @@ app = RouteApp("get_history_entry")
 )
 def get_history_entry(
     device_id: DeviceIdPath,
-    revision: Annotated[int, Path(ge=1, le=keys.MAX_REVISION, description="Revision number")],
+    revision: Annotated[CanonicalInt, Path(ge=1, le=keys.MAX_REVISION, description="Revision number")],
     service: Annotated[DeviceService, Depends(get_service)],
 ) -> HistoryEntry:
     return history_entry(service.history_entry(device_id, revision))

@@ -17,9 +17,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
+from registry.http import preconditions
 from registry.http.headers import REQUEST_HEADERS
 from registry.http.media import body_media_types
 from registry.http.operation_docs import ETAG, RETRY_AFTER, headers, not_modified
+from registry.http.params import IF_MATCH_PATTERN, IF_NONE_MATCH
 from registry.http.problems import PROBLEM_JSON
 from registry.http.routes import COGNITO, DEVICE, ROUTES, Route
 
@@ -147,8 +149,8 @@ def _parameters(operation: dict[str, Any]) -> None:
             parameter["schema"] = {**values[0], **schema}
 
 
-# Read around the resolver (registry/http/edge.py), so declared here rather than by each handler.
-IF_NONE_MATCH = "If-None-Match"
+# Read around the resolver (registry/http/edge.py, registry/http/guard.py), so declared here rather
+# than by each handler.
 
 
 def _conditional(operation: dict[str, Any], route: Route) -> None:
@@ -157,6 +159,8 @@ def _conditional(operation: dict[str, Any], route: Route) -> None:
     if route.method != "GET" or ETAG not in operation["responses"].get("200", {}).get("headers", {}):
         return
     operation["responses"].setdefault("304", not_modified()[304])
+    problem = copy.deepcopy(operation["responses"]["422"])
+    operation["responses"].setdefault("400", {**problem, "description": "Malformed header (If-None-Match)"})
     parameters = operation.setdefault("parameters", [])
     if not any(parameter["name"] == IF_NONE_MATCH for parameter in parameters):
         parameters.append(
@@ -166,10 +170,11 @@ def _conditional(operation: dict[str, Any], route: Route) -> None:
                 "required": False,
                 "description": (
                     "Answer 304 with no body if the current `ETag` is one of these entity tags (or `*`); "
-                    "a value that names none, or is no list of entity tags, gets the full answer."
+                    "a list that names none gets the full answer, a value that is no list of entity tags "
+                    "(`0`, `3` unquoted) is 400."
                 ),
-                # No limit or pattern: a value that is not one is ignored, never refused.
-                "schema": {"type": "string"},
+                # The If-Match grammar: each spelling is a cache key of its own (docs/caching.md).
+                "schema": {"type": "string", "maxLength": preconditions.MAX_LENGTH, "pattern": IF_MATCH_PATTERN},
             }
         )
 

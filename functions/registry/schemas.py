@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from registry.domain import cursors, values
+from registry.domain import cursors, text, values
 from registry.domain.vocabulary import (
     MAX_REVISION,
     REQUIRED_FIELDS,
@@ -39,18 +39,16 @@ TAG_INPUT_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_TAGS = 20
 
 
-def _trimmed(constraints: StringConstraints) -> WithJsonSchema:
+def _trimmed(constraints: StringConstraints, *, text_rule: bool = True) -> WithJsonSchema:
     """The schema of a required text field: 1..max_length characters once trimmed (the length
     limits alone would call "   " valid and "  x×128  " invalid)."""
     limit = constraints.max_length
     assert constraints.strip_whitespace and constraints.min_length == 1 and limit
-    return WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": values.trimmed_pattern(limit),
-            "description": f"1–{limit} characters once surrounding whitespace is trimmed (stored trimmed)",
-        }
-    )
+    description = f"1–{limit} characters once surrounding whitespace is trimmed (stored trimmed)"
+    schema: dict[str, Any] = {"type": "string", "pattern": values.trimmed_pattern(limit), "description": description}
+    if text_rule:  # what a client writes; an answer may hold what was stored before the rule
+        schema |= {"allOf": [{"pattern": text.TRIMMED_TEXT_PATTERN}], "description": f"{description}. {text.TEXT_RULE}"}
+    return WithJsonSchema(schema)
 
 
 def _string_map(values: dict[str, Any], description: str, **limits: int) -> WithJsonSchema:
@@ -94,26 +92,45 @@ TimestampQuery = Annotated[
     AfterValidator(values.parse_timestamp),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": values.TIMESTAMP_PATTERN}),
 ]
+# Every free-text field: registry/domain/text.py's rule, published as its pattern.
+_VISIBLE_TEXT = AfterValidator(text.visible_text)
+
+
+_TEXT_SCHEMA: dict[str, Any] = {"pattern": text.TEXT_PATTERN, "description": text.TEXT_RULE}
+_TEXT = Field(json_schema_extra=_TEXT_SCHEMA)  # an optional free-text field a client writes (not trimmed)
+
+
 MAX_NAME = 128
 MAX_FIRMWARE = 64
 MAX_SERIAL = 128
 _NAME = StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)
-Name = Annotated[str, _NAME, _trimmed(_NAME)]
+Name = Annotated[str, _NAME, _VISIBLE_TEXT, _trimmed(_NAME)]
+StoredName = Annotated[str, _NAME, _trimmed(_NAME, text_rule=False)]
 _DEVICE_TYPE = StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-DeviceType = Annotated[str, _DEVICE_TYPE, _trimmed(_DEVICE_TYPE)]
-FirmwareVersion = Annotated[str, StringConstraints(max_length=MAX_FIRMWARE)]
-SerialNumber = Annotated[str, StringConstraints(max_length=MAX_SERIAL)]
+DeviceType = Annotated[str, _DEVICE_TYPE, _VISIBLE_TEXT, _trimmed(_DEVICE_TYPE)]
+StoredDeviceType = Annotated[str, _DEVICE_TYPE, _trimmed(_DEVICE_TYPE, text_rule=False)]
+FirmwareVersion = Annotated[str, StringConstraints(max_length=MAX_FIRMWARE), _VISIBLE_TEXT, _TEXT]
+StoredFirmwareVersion = Annotated[str, StringConstraints(max_length=MAX_FIRMWARE)]  # as stored, before the rule too
+SerialNumber = Annotated[str, StringConstraints(max_length=MAX_SERIAL), _VISIBLE_TEXT, _TEXT]
+StoredSerialNumber = Annotated[str, StringConstraints(max_length=MAX_SERIAL)]  # as stored, before the rule too
 MAX_LOCATION = 256
 MAX_REASON = 256
-Location = Annotated[str, StringConstraints(max_length=MAX_LOCATION)]
-Reason = Annotated[str, StringConstraints(max_length=MAX_REASON)]
+Location = Annotated[str, StringConstraints(max_length=MAX_LOCATION), _VISIBLE_TEXT, _TEXT]
+StoredLocation = Annotated[str, StringConstraints(max_length=MAX_LOCATION)]  # as stored, before the rule too
+Reason = Annotated[str, StringConstraints(max_length=MAX_REASON), _VISIBLE_TEXT, _TEXT]
+StoredReason = Annotated[str, StringConstraints(max_length=MAX_REASON)]  # as stored, before the rule too
 AttributeKey = Annotated[str, StringConstraints(pattern=ATTRIBUTE_KEY_PATTERN)]
-AttributeValue = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE)]
-_VALUE_SCHEMA = {"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE}
+AttributeValue = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE), _VISIBLE_TEXT, _TEXT]
+_STORED_VALUE_SCHEMA = {"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE}
+_VALUE_SCHEMA = {**_STORED_VALUE_SCHEMA, "pattern": text.TEXT_PATTERN, "description": text.TEXT_RULE}
 Attributes = Annotated[
     dict[AttributeKey, AttributeValue],
     Field(max_length=MAX_ATTRIBUTES),
     _string_map(_VALUE_SCHEMA, "Free-form string map", maxProperties=MAX_ATTRIBUTES),
+]
+StoredAttributes = Annotated[
+    dict[AttributeKey, Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE)]],
+    _string_map(_STORED_VALUE_SCHEMA, "Free-form string map", maxProperties=MAX_ATTRIBUTES),
 ]
 AttributesPatch = Annotated[
     dict[AttributeKey, AttributeValue | None],
@@ -173,8 +190,9 @@ class DevicePatch(_Input):
 
     # Required attributes cannot be cleared: the schema says so (no null), and the validator
     # below answers a null with a sentence rather than a type error.
-    name: Name | SkipJsonSchema[None] = None
-    device_type: DeviceType | SkipJsonSchema[None] = None
+    # Optional (not a union with a hidden None): an error names the field alone, not a union member.
+    name: Annotated[Name | None, _trimmed(_NAME)] = None
+    device_type: Annotated[DeviceType | None, _trimmed(_DEVICE_TYPE)] = None
     mac_address: MacAddress | SkipJsonSchema[None] = None
     ip_address: IpAddress | None = None
     firmware_version: FirmwareVersion | None = None
@@ -197,14 +215,14 @@ class DevicePatch(_Input):
 
 class DeviceDetail(_Model):
     id: DeviceId
-    name: Name
-    device_type: DeviceType
+    name: StoredName
+    device_type: StoredDeviceType
     mac_address: CanonicalMac
     ip_address: CanonicalIp | None
-    firmware_version: FirmwareVersion | None
-    serial_number: SerialNumber | None
-    location: Location | None
-    attributes: Attributes
+    firmware_version: StoredFirmwareVersion | None
+    serial_number: StoredSerialNumber | None
+    location: StoredLocation | None
+    attributes: StoredAttributes
     tags: AnsweredTags
     config_version: int = Field(ge=1)
     created_at: Timestamp
@@ -213,8 +231,8 @@ class DeviceDetail(_Model):
 
 class DeviceSummary(_Model):
     id: DeviceId
-    name: Name
-    device_type: DeviceType
+    name: StoredName
+    device_type: StoredDeviceType
     mac_address: CanonicalMac
     status: StatusValue
 
@@ -246,7 +264,7 @@ class StatusUpdate(_Input):
 class DeviceStatus(_Model):
     device_id: DeviceId
     status: StatusValue
-    reason: Reason | None
+    reason: StoredReason | None
     version: int = Field(ge=1)
     updated_at: Timestamp
 
@@ -271,7 +289,7 @@ class HistoryEntry(_Model):
     reverted_to: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
         default=None, description="The revision whose attributes this entry made current again"
     )
-    reason: Reason | SkipJsonSchema[None] = Field(default=None, description="Why, as the client said")
+    reason: StoredReason | SkipJsonSchema[None] = Field(default=None, description="Why, as the client said")
 
     @model_serializer(mode="wrap")
     def _omit_absent(self, handler: SerializerFunctionWrapHandler):  # no return type: it would be the schema

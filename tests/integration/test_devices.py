@@ -233,7 +233,8 @@ def test_malformed_device_id_is_422_naming_the_path_parameter(invoke, subtests, 
 
 def test_malformed_revision_is_422(invoke, make_device, subtests):
     device = make_device()
-    for revision in ["0", "-1", "x", "1.5", "1000000000000", "1e3"]:
+    # one spelling per cache key: only the canonical digits of a number (issue 21, item 10)
+    for revision in ["0", "-1", "x", "1.5", "1000000000000", "1e3", "01", "%31", "+1", "1.0", "%201", "1%20", "%2B1"]:
         with subtests.test(revision=revision):
             problem = assert_problem(invoke("get_history_entry", f"/devices/{device['id']}/history/{revision}"), 422)
             assert "revision" in error_fields(problem)

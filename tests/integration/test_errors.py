@@ -153,7 +153,8 @@ def test_repeated_query_parameter_takes_its_last_value_as_the_cache_key_does(inv
 @pytest.mark.parametrize("handler", ["list_devices", "list_history"])
 def test_limit_out_of_range_or_not_a_number_is_422(invoke, device_path, subtests, handler):
     path = "/devices" if handler == "list_devices" else f"{device_path}/history"
-    for limit in ["0", "101", "-1", "ten", "1.5", ""]:
+    # one spelling per cache key: 1.0, +5 (%2B), " 5", 05 are other spellings of a number (issue 21, item 10)
+    for limit in ["0", "101", "-1", "ten", "1.5", "", "1.0", "%2B5", "%205", "5%20", "05", "0x5", "5_0"]:
         with subtests.test(limit=limit):
             problem = assert_problem(invoke(handler, path, query=f"limit={limit}"), 422)
             assert "limit" in error_fields(problem)

@@ -1,9 +1,13 @@
 """GET /devices/{id}/history and /history/{revision}: every change, filtered by kind and time,
 in either order, a page at a time; still there after the device is deleted."""
 
+import json
+
 import pytest
 
-from tests.support import assert_problem, minute
+from registry import wiring
+from registry.domain import cursors
+from tests.support import assert_problem, minute, refuse_start_keys_outside_the_key_condition, start_key_refused
 
 # revision → kind; revision n happens at minute(n - 1)
 TIMELINE = {1: "created", 2: "status", 3: "config", 4: "status", 5: "config", 6: "status"}
@@ -161,3 +165,77 @@ def test_history_of_an_unknown_device_is_404_even_with_filters(invoke):
     unknown = "/devices/0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f/history"
     for query in ["", "kind=status", "order=asc&limit=1", f"since={minute(0)}"]:
         assert_problem(invoke("list_history", unknown, query=query), 404, "device-not-found")
+
+
+@pytest.fixture
+def dynamodb_checks_start_keys(dynamodb):
+    """The handlers' client answers as DynamoDB does (moto does not) when a Query's start key is
+    outside its key condition: a ValidationException."""
+    refuse_start_keys_outside_the_key_condition(wiring.dynamodb_client())
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        (f"since={minute(0)}", f"since={minute(5)}"),  # the cursor's entry (5 at minute 4) is before since
+        (f"order=asc&until={minute(6)}", f"order=asc&until={minute(1)}"),  # ... after until
+        (f"kind=status&since={minute(0)}", f"kind=status&since={minute(5)}"),
+        ("", f"until={minute(2)}"),  # a cursor of the plain list, with a time window it is outside
+    ],
+)
+def test_a_cursor_reused_with_another_time_window_is_400_not_500(
+    invoke, device, dynamodb_checks_start_keys, first, again
+):
+    """Issue 21, item 5: DynamoDB refuses a start key outside the key condition (a 500, cached 5 s,
+    before); the cursor is checked against the request's own window first."""
+    cursor = history(invoke, device, "&".join(filter(None, [first, "limit=2"])))["next_cursor"]
+    assert cursor
+    answer = invoke("list_history", f"/devices/{device['id']}/history", query=f"{again}&cursor={cursor}")
+    assert_problem(answer, 400, "invalid-cursor")
+
+
+def test_every_paged_route_pages_under_dynamodb_s_start_key_check(
+    invoke, device, make_device, dynamodb_checks_start_keys
+):
+    """The other paged routes rebuild their start key inside the request's own partition, so a
+    cursor of another request (another device, filter or address) pages from its position: never
+    a 500. (Credentials are not paged: at most MAX_ACTIVE, one answer.)"""
+    for query in PAGED:
+        assert walk(invoke, device, query, 2)[0] == revisions(history(invoke, device, query))
+    other = make_device(device_type="other-type")
+    listed = invoke("list_devices", "/devices", query="limit=1")["json"]
+    assert listed["next_cursor"]
+    for query in ("device_type=other-type", "status=unknown", f"mac_address={other['mac_address']}", "tag=none"):
+        answer = invoke("list_devices", "/devices", query=f"{query}&cursor={listed['next_cursor']}")
+        assert answer["statusCode"] == 200, (query, answer)
+    # the device's own holder interval as a position, asked of another address
+    cursor = cursors.encode_holder_cursor(minute(0), 1, device["id"])
+    holders = invoke("list_mac_holders", f"/mac-addresses/{other['mac_address']}/holders", query=f"cursor={cursor}")
+    assert holders["statusCode"] == 200, holders
+
+
+@pytest.mark.parametrize(
+    ("handler", "path"),
+    [
+        ("list_history", "/devices/{id}/history"),
+        ("list_devices", "/devices"),
+        ("list_mac_holders", "/mac-addresses/{mac}/holders"),
+    ],
+)
+def test_a_start_key_dynamodb_refuses_anyway_is_a_400_problem_on_every_paged_route(
+    invoke, device, dynamodb, handler, path
+):
+    """Should DynamoDB refuse a start key no check here foresaw, the answer is still the client's
+    400 (invalid-cursor), never a 500 the cache keeps."""
+    cursor = {
+        "list_history": cursors.encode_history_cursor(3, minute(2)),
+        "list_devices": cursors.encode_device_cursor(device["id"]),
+        "list_mac_holders": cursors.encode_holder_cursor(minute(0), 1, device["id"]),
+    }[handler]
+
+    def refuse(params, **_):
+        return start_key_refused() if "ExclusiveStartKey" in json.loads(params["body"]) else None
+
+    wiring.dynamodb_client().meta.events.register("before-call.dynamodb.Query", refuse)
+    route = path.replace("{id}", device["id"]).replace("{mac}", device["mac_address"])
+    assert_problem(invoke(handler, route, query=f"cursor={cursor}"), 400, "invalid-cursor")

@@ -113,7 +113,7 @@ def test_a_malformed_address_is_422_naming_the_parameter(invoke, handler, path, 
     assert field in error_fields(problem)
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "limit=1.0", "limit=%2B5", "limit=05"])
 def test_an_out_of_range_limit_is_422(invoke, query):
     problem = assert_problem(invoke("list_mac_holders", f"/mac-addresses/{MAC}/holders", query=query), 422)
     assert "limit" in error_fields(problem)

@@ -99,3 +99,16 @@ def test_same_key_with_another_if_match_is_another_request_not_a_replay(invoke, 
     other = invoke("update_device", path, body={"name": "A"}, headers={"Idempotency-Key": key, "If-Match": if_match})
     assert_problem(other, 422, "idempotency-key-reused")
     assert invoke("get_device", path)["json"]["config_version"] == 2
+
+
+def test_the_same_key_with_the_device_id_in_capitals_is_the_same_request(invoke, make_device):
+    """The key's path is the canonical one: the device id in another case is the same device, so
+    another body under the same key is a 422 (not a second write), and the same body a replay."""
+    device = make_device()
+    key = {"Idempotency-Key": "rename-case"}
+    lower, upper = f"/devices/{device['id']}", f"/devices/{device['id'].upper()}"
+    assert invoke("update_device", lower, body={"location": "x"}, headers=key)["statusCode"] == 200
+    assert_problem(invoke("update_device", upper, body={"location": "y"}, headers=key), 422, "idempotency-key-reused")
+    replay = invoke("update_device", upper, body={"location": "x"}, headers=key)
+    assert replay["statusCode"] == 200 and replay["headers"]["Idempotent-Replayed"] == "true"
+    assert invoke("get_device", lower)["json"]["config_version"] == 2  # one write

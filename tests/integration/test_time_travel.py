@@ -193,7 +193,11 @@ def test_diff_of_an_unknown_device_is_404(ticking_clock, invoke):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("from=abc", "from"), ("from=-1", "from"), ("from=1&to=x", "to"), ("from=1.5", "from"), ("", "from")],
+    [
+        *[("from=abc", "from"), ("from=-1", "from"), ("from=1&to=x", "to"), ("from=1.5", "from"), ("", "from")],
+        # one spelling per cache key (issue 21, item 10)
+        *[("from=1.0", "from"), ("from=01", "from"), ("from=%2B1", "from"), ("from=1&to=%202", "to")],
+    ],
 )
 def test_a_malformed_or_missing_revision_is_422_naming_it(device, invoke, query, field):
     problem = assert_problem(diff(invoke, device, query), 422, "validation-failed")

@@ -18,8 +18,9 @@ from pydantic import ValidationError
 from registry import openapi
 from registry.domain import values as types
 from registry.domain.errors import InvalidHeader
+from registry.http.params import if_none_match_is_well_formed
 from registry.http.preconditions import expected_version
-from registry.schemas import DeviceAttributes
+from registry.schemas import DeviceAttributes, StatusUpdate
 
 DOCUMENT = json.loads(Path(openapi.__file__).with_name("openapi.json").read_text())
 VALID = {"name": "n", "device_type": "t", "mac_address": "00:1a:2b:3c:4d:5e"}
@@ -141,3 +142,42 @@ def test_every_if_match_the_document_allows_reaches_the_version_comparison(value
         expected_version(value)
     except InvalidHeader:  # pragma: no cover - the failure this test exists to find
         pytest.fail(f"the document allows If-Match {value!r}; the service calls it malformed")
+
+
+@given(value=_tags)
+def test_an_if_none_match_is_refused_exactly_when_the_document_calls_it_malformed(value):
+    value = value.strip()  # API Gateway hands headers on trimmed
+    schema = _parameter("/devices/{device_id}", "get", "If-None-Match")
+    assert _document_accepts(schema, value) == if_none_match_is_well_formed(value)
+
+
+# The text rule (registry/domain/text.py): controls, bidi controls, separators, invisible
+# characters (zero-width, fillers, spaces) and visible ones, as a field's whole value or inside it.
+FORBIDDEN = "\x00\x1b\x7f\x9b\u2028\u202a\u202e\u2066\u2069"
+INVISIBLE = "\u200b\u200d\u2060\ufeff\u00ad\u3164\u180e\ufe0f \xa0\u3000"
+_free_texts = st.text(alphabet=st.sampled_from("aé" + FORBIDDEN + INVISIBLE + SPACES), max_size=8)
+TEXT_FIELDS = [
+    ("DeviceAttributes", lambda text: {**VALID, "name": text}),
+    ("DeviceAttributes", lambda text: {**VALID, "device_type": text}),
+    ("DeviceAttributes", lambda text: {**VALID, "firmware_version": text}),
+    ("DeviceAttributes", lambda text: {**VALID, "serial_number": text}),
+    ("DeviceAttributes", lambda text: {**VALID, "location": text}),
+    ("DeviceAttributes", lambda text: {**VALID, "attributes": {"k": text}}),
+    ("StatusUpdate", lambda text: {"status": "online", "reason": text}),
+]
+
+
+@pytest.mark.parametrize(("model", "body"), TEXT_FIELDS)
+@given(text=_free_texts)
+@example(text="\u200b")
+@example(text="a\u202eb")
+@example(text=" name\n")
+@example(text="x\u200dy")
+def test_a_free_text_field_is_valid_by_the_document_exactly_when_the_api_takes_it(model, body, text):
+    models = {"DeviceAttributes": DeviceAttributes, "StatusUpdate": StatusUpdate}
+    try:
+        models[model].model_validate(body(text))
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert _document_accepts(_schema(model), body(text)) == accepted

@@ -6,10 +6,14 @@ revision that already exists.)"""
 from dataclasses import replace
 
 import pytest
+from botocore.exceptions import ClientError
 
-from registry.domain.errors import MacAddressTaken
+from registry.domain.credentials import StoredCredential
+from registry.domain.errors import ConcurrentUpdate, MacAddressTaken
 from registry.domain.records import Device, HistoryRecord
 from registry.storage import keys as table
+from registry.storage.codec import encode
+from registry.storage.credentials import CredentialStore
 from registry.storage.device_writes import StaleRevision
 from registry.storage.devices import DeviceStore
 
@@ -112,3 +116,47 @@ def test_releasing_a_mac_claimed_by_another_device_is_refused_and_keeps_its_clai
     assert table_items() == before
     claims = {item["mac_address"]: item["device_id"] for item in before if item[table.SK] == table.CLAIM_SK}
     assert claims[device.mac_address] == device.id
+
+
+# -- the credential store's conditions (registry/storage/credentials.py) ---------------------
+
+
+def credential(credential_id: str, device_id: str, secret_hash: str) -> StoredCredential:
+    return StoredCredential(
+        credential_id=credential_id,
+        device_id=device_id,
+        created_at="2026-11-27T07:00:00.000Z",
+        salt="c2FsdA==",
+        hash=secret_hash,
+    )
+
+
+def test_a_credential_id_already_taken_is_refused_and_keeps_its_owner(store, device, register, table_items):
+    """The credential item's ``attribute_not_exists``: a create whose id exists already (another
+    device's) is refused; the credential still belongs to its device, with its own secret."""
+    credentials = CredentialStore(store.client, store.table_name)
+    credentials.create(credential("c-1", device.id, "b3duZXI="))
+    other = register(mac_address="02:00:00:00:00:02")
+    before = table_items()
+    with pytest.raises(ConcurrentUpdate):
+        credentials.create(credential("c-1", other.id, "dGhpZWY="))
+    assert table_items() == before
+    owned = credentials.get_credential("c-1")
+    assert owned is not None and (owned.device_id, owned.hash) == (device.id, "b3duZXI=")
+    assert credentials.of_device(other.id) == []
+
+
+def test_deleting_a_device_refuses_when_its_first_credential_appeared_since_the_read(store, device):
+    """:meth:`CredentialStore.revocations`' ``attribute_not_exists`` on the credential set of a device that had
+    none when read: a credential created in between fails the deletion's transaction, so it is
+    planned again and the new credential goes with the device (never left authorizing)."""
+    credentials = CredentialStore(store.client, store.table_name)
+    planned = credentials.revocations(device.id)  # read: no credential set yet
+    credentials.create(credential("c-late", device.id, "bGF0ZQ=="))
+    with pytest.raises(ClientError) as raised:
+        store.client.transact_write_items(TransactItems=planned)
+    assert [reason["Code"] for reason in raised.value.response["CancellationReasons"]] == ["ConditionalCheckFailed"]
+    assert [record.credential_id for record in credentials.of_device(device.id)] == ["c-late"]
+    assert credentials.revocations(device.id)[1:] == [
+        {"Delete": {"TableName": store.table_name, "Key": encode(table.credential_key("c-late"))}}
+    ]  # planned again from a fresh read, the deletion takes the credential with it

@@ -37,12 +37,13 @@ STORED_TIMESTAMP_PATTERN = rf"^{_D}{{4}}-{_D}{{2}}-{_D}{{2}}T{_D}{{2}}:{_D}{{2}}
 CANONICAL_MAC_PATTERN = "^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
 # The characters pydantic's ``strip_whitespace`` trims (Unicode White_Space), spelled out: "\s"
 # means another set in each regex dialect that reads the document.
-_SPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SPACE_CHARACTERS = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def trimmed_pattern(max_length: int) -> str:
     """A string of 1 to ``max_length`` characters once surrounding whitespace is trimmed."""
-    return rf"^[{_SPACE}]*[^{_SPACE}]([\s\S]{{0,{max_length - 2}}}[^{_SPACE}])?[{_SPACE}]*$"
+    space = SPACE_CHARACTERS
+    return rf"^[{space}]*[^{space}]([\s\S]{{0,{max_length - 2}}}[^{space}])?[{space}]*$"
 
 
 _MAC = re.compile(MAC_PATTERN)

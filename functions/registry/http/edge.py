@@ -41,8 +41,16 @@ def route_path(event: dict[str, Any], route: Route) -> str:
         return str(event.get("path") or "")
     path = route.path
     for name in route.path_parameters:
-        path = path.replace("{" + name + "}", canonical_segment(str(parameters[name])))
+        path = path.replace("{" + name + "}", _path_segment(str(parameters[name])))
     return path
+
+
+def _path_segment(value: str) -> str:
+    """An id in its canonical spelling; a number (all digits once decoded) as sent: its one
+    spelling is its digits (registry/http/params.py ``CanonicalInt`` refuses ``%31`` for ``1``), as
+    each spelling is a cache entry of its own."""
+    canonical = canonical_segment(value)
+    return value if canonical.isascii() and canonical.isdigit() and canonical != value else canonical
 
 
 def canonical_segment(value: str) -> str:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from registry.domain.errors import (
+    InvalidHeader,
     MalformedJson,
     PayloadTooLarge,
     UnsupportedContentEncoding,
@@ -18,6 +19,7 @@ from registry.domain.errors import (
 )
 from registry.http.headers import REQUEST_HEADERS
 from registry.http.media import JSON, body_media_types
+from registry.http.params import IF_NONE_MATCH, if_none_match_is_well_formed
 from registry.http.routes import MAX_BODY_BYTES
 
 
@@ -80,6 +82,24 @@ def _check_query(event: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any
     return event
 
 
+def _check_if_none_match(event: dict[str, Any]) -> None:
+    """A read's ``If-None-Match`` is in its cache key (docs/caching.md): each spelling that is no
+    list of entity tags would be an entry of its own, so it is a 400, as a malformed ``If-Match`` is,
+    with the grammar the document declares (registry/http/params.py)."""
+    lines = [
+        str(line)
+        for key, values in (event.get("multiValueHeaders") or {}).items()
+        if key.lower() == IF_NONE_MATCH.lower()
+        for line in values or ()
+    ]
+    single = _header(event, IF_NONE_MATCH.lower())
+    if not lines and single is not None:
+        lines = [single]
+    condition = ", ".join(line for line in lines if line.strip())  # an empty line lists nothing
+    if condition and not if_none_match_is_well_formed(condition):
+        raise InvalidHeader('If-None-Match must be "*" or entity tags such as "3", as given in ETag.')
+
+
 def _combine_lines(event: dict[str, Any]) -> dict[str, Any]:
     """Each declared request header as one line: several lines of a field mean their values
     joined by commas (RFC 9110 §5.3), and the resolver reads a header parameter from one line."""
@@ -115,6 +135,8 @@ def guard(
     if len(raw) > max_body_bytes:
         raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {max_body_bytes} bytes.")
     _check_content_encoding(event, raw)
+    if event.get("httpMethod") in {"GET", "HEAD"}:
+        _check_if_none_match(event)
     if event.get("httpMethod") not in {"POST", "PUT", "PATCH"}:
         return event
     content_type = (_header(event, "content-type") or JSON).split(";")[0].strip().lower()

@@ -36,6 +36,7 @@ from registry.domain.errors import (
     RegistryError,
     ServiceUnavailable,
 )
+from registry.domain.values import canonical_uuid
 from registry.http import problems
 from registry.http.app import Handler, RouteApp
 from registry.http.headers import IDEMPOTENCY_KEY, IF_MATCH
@@ -64,6 +65,22 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     """One line per declared header by now (registry.http.guard combines repeated lines)."""
     values = [str(value) for key, value in (event.get("headers") or {}).items() if key.lower() == name.lower()]
     return values[0] if values else None
+
+
+def _canonical_path(path: str | None) -> str | None:
+    """The path as the route reads it: every id in it (device and credential ids are UUIDs, case
+    insensitive) lowercased, so a device id in capitals and in lowercase are one key's
+    one request and another body under the same key is a 422, not a second write."""
+    if path is None:
+        return None
+    return "/".join(_lowercased_uuid(segment) for segment in path.split("/"))
+
+
+def _lowercased_uuid(segment: str) -> str:
+    try:
+        return canonical_uuid(segment)
+    except ValueError:  # not an id: a fixed part of the route, as the route matched it
+        return segment
 
 
 def _key(event: dict[str, Any]) -> str | None:
@@ -114,7 +131,7 @@ def idempotent(app: RouteApp) -> Handler:
             request = {
                 "key": key,
                 "method": event.get("httpMethod"),
-                "path": event.get("path"),
+                "path": _canonical_path(event.get("path")),
                 "caller": caller(event),
                 "body": json.loads(event.get("body") or "null"),
                 # A retry is the same request: same body and same precondition. Another If-Match

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from registry.domain import cursors
 from registry.http import preconditions
@@ -27,6 +27,21 @@ from registry.schemas import (
 _ETAG = r'(W/)?"[\x21\x23-\x2b\x2d-\x7e]*"'
 IF_MATCH_PATTERN = rf"^(\*|{_ETAG}([ \t]*,[ \t]*{_ETAG})*)$"
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+# Read around the resolver (registry/http/edge.py answers 304, registry/http/guard.py refuses what
+# is no list of entity tags), declared by registry/openapi.py with the same grammar as If-Match.
+IF_NONE_MATCH = "If-None-Match"
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+
+
+def if_none_match_is_well_formed(value: str) -> bool:
+    return len(value) <= preconditions.MAX_LENGTH and _IF_MATCH.fullmatch(value.strip()) is not None
+
+
+# A number in a path or query has one spelling, its digits: API Gateway caches each spelling under
+# a key of its own, so ``limit=1.0``, ``+5``, `` 5``, revision ``01`` or ``%31`` would each be an entry
+# (and pydantic's lax mode reads them all as the same int). Only this is a number; range apart.
+CANONICAL_INTEGER_PATTERN = r"^(0|[1-9][0-9]*)$"
+_CANONICAL_INTEGER = re.compile(CANONICAL_INTEGER_PATTERN)
 
 
 def _matching(pattern: str, rule: str) -> Callable[[str], str]:
@@ -39,6 +54,17 @@ def _matching(pattern: str, rule: str) -> Callable[[str], str]:
 
     return check
 
+
+def _canonical_integer(value: object) -> object:
+    """What the route reads as an int must be spelled as one: digits, no sign, no leading zero,
+    no blank, no fraction, no escape (the path keeps a number as sent: registry/http/edge.py)."""
+    if isinstance(value, str) and not _CANONICAL_INTEGER.fullmatch(value):
+        raise ValueError("must be a whole number in digits only (no sign, spaces, leading zeros or decimals)")
+    return value
+
+
+CanonicalInt = Annotated[int, BeforeValidator(_canonical_integer)]
+"""An int path or query parameter (``Path(ge=…)``/``Query(ge=…)`` on top give its range)."""
 
 DeviceIdPath = Annotated[
     DeviceId,
@@ -71,7 +97,7 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
-PageSize = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX, description="Page size")]
+PageSize = Annotated[CanonicalInt, Query(ge=1, le=PAGE_SIZE_MAX, description="Page size")]
 PageCursor = Annotated[
     str | None, Query(max_length=cursors.MAX_LENGTH, description="`next_cursor` of the previous page")
 ]

@@ -13,7 +13,7 @@ from registry.domain.records import Device, HistoryRecord, Holder
 from registry.storage import keys
 from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item
-from registry.storage.dynamodb import Page, TableStore, backoff_delay, unavailable
+from registry.storage.dynamodb import Page, TableStore, backoff_delay, unavailable, within_bounds
 from registry.storage.migrations import upgraded
 
 _MIN_TIMESTAMP, _MAX_TIMESTAMP = "0000", "9999"
@@ -134,6 +134,7 @@ class DeviceReads(TableStore):
             if "IndexName" in request:
                 _, sort_attr = _history_index(query.group)
                 start_key[sort_attr] = _history_sort_key(query.group, at, revision)
+                within_bounds(start_key[sort_attr], values[":low"], values[":high"])
         page = self._query(
             request,
             condition=condition,

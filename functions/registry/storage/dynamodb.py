@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from registry.domain.errors import ServiceUnavailable
+from registry.domain.errors import InvalidCursor, ServiceUnavailable
 from registry.storage import keys
 from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item
@@ -117,6 +117,8 @@ class TableStore:
         code = error.response.get("Error", {}).get("Code", "")
         if code in _UNAVAILABLE_CODES or index_not_there_yet(error):
             return unavailable(error)
+        if _start_key_refused(error):  # a cursor no check above foresaw: still the client's 400
+            return InvalidCursor(CURSOR_OUTSIDE)
         return error
 
 
@@ -125,3 +127,20 @@ def index_not_there_yet(error: ClientError) -> bool:
     deployment at a time (docs/deployment.md), and a list needing one is busy until then."""
     details = error.response.get("Error", {})
     return details.get("Code") == "ValidationException" and "specified index" in str(details.get("Message", ""))
+
+
+CURSOR_OUTSIDE = "The cursor belongs to another query (other since/until): resend that query, or start without it."
+
+
+def within_bounds(start: str, low: str, high: str) -> None:
+    """A history cursor names a position; reused with another ``since``/``until`` it can lie
+    outside the Query's key condition, which DynamoDB refuses (a ValidationException, moto
+    does not check). Refused here first, as a cursor the request cannot continue."""
+    if not low <= start <= high:
+        raise InvalidCursor(CURSOR_OUTSIDE)
+
+
+def _start_key_refused(error: ClientError) -> bool:
+    """DynamoDB's "The provided starting key is outside query boundaries …" or "… is invalid"."""
+    details = error.response.get("Error", {})
+    return details.get("Code") == "ValidationException" and "starting key" in str(details.get("Message", ""))
