@@ -61,7 +61,10 @@ def list_devices(
     view: Annotated[
         ListView,
         Query(
-            description="`summary`: id, name, type, MAC, status; `detail`: as GET /devices/{id}, with `status` its status resource"
+            description=(
+                "`summary`: id, name, type, MAC, status; `detail`: as GET /devices/{id}, with `status` "
+                "its status resource"
+            )
         ),
     ] = "summary",
 ) -> DevicePage | DeviceDetailPage:
