@@ -96,8 +96,8 @@ def serialized(self: DynamoHandler, action_result: ActionResult) -> _Answer:
 
 
 def install() -> None:
-    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+    setattr(DynamoHandler, "serialized", serialized)  # noqa: B010 - moto's method, replaced
 
 
 def uninstall() -> None:
-    DynamoHandler.serialized = _ORIGINAL  # type: ignore[method-assign]
+    setattr(DynamoHandler, "serialized", _ORIGINAL)  # noqa: B010

@@ -30,7 +30,7 @@ from moto.dynamodb.models.table import Table
 
 type _Key = tuple[DynamoType, DynamoType | None]
 
-_ORIGINAL = {
+_ORIGINAL: dict[str, Any] = {
     "all_items": Table.all_items,
     "query": Table.query,
     "put_item": Table.put_item,
@@ -63,9 +63,9 @@ class _Partitions:
             return
         placed: dict[str, DynamoType] = {}
         for name in self.attributes:
-            value = item.attrs.get(name)
-            if value is None:
+            if name not in item.attrs:
                 continue
+            value = item.attrs[name]
             try:
                 self.keys[name].setdefault(value, set()).add(key)
             except TypeError:  # a list or map value: never equal to a (string, number, binary) key
@@ -124,7 +124,7 @@ def _candidates(
     if index_name is None:
         if hash_key is None:
             return None
-        partition = table.items.get(hash_key)
+        partition: Any = table.items.get(hash_key)  # sort key → item; the item itself without a sort key
         if partition is None:
             return []
         return _sorted(partition.values() if table.range_key_attr is not None else [partition])
@@ -248,22 +248,24 @@ def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
     return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=kept)
 
 
+_PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
+    (Table, "all_items"): _all_items,
+    (Table, "query"): _query,
+    (Table, "put_item"): _put_item,
+    (Table, "delete_item"): _delete_item,
+    (DynamoDBBackend, "update_item"): _update_item,
+    (Item, "project"): _project,
+}
+
+
 def install() -> None:
     """Patch moto (idempotent): every Query after this reads only its partition."""
-    Table.all_items = _all_items  # type: ignore[method-assign]
-    Table.query = _query  # type: ignore[method-assign]
-    Table.put_item = _put_item  # type: ignore[method-assign]
-    Table.delete_item = _delete_item  # type: ignore[method-assign]
-    DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
-    Item.project = _project  # type: ignore[method-assign]
+    for (owner, name), patched in _PATCHES.items():
+        setattr(owner, name, patched)
 
 
 def uninstall() -> None:
     """moto as it ships (the differential test compares the two)."""
-    Table.all_items = _ORIGINAL["all_items"]  # type: ignore[method-assign]
-    Table.query = _ORIGINAL["query"]  # type: ignore[method-assign]
-    Table.put_item = _ORIGINAL["put_item"]  # type: ignore[method-assign]
-    Table.delete_item = _ORIGINAL["delete_item"]  # type: ignore[method-assign]
-    DynamoDBBackend.update_item = _ORIGINAL["update_item"]  # type: ignore[method-assign]
-    Item.project = _ORIGINAL["project"]  # type: ignore[method-assign]
+    for owner, name in _PATCHES:
+        setattr(owner, name, _ORIGINAL[name])
     _partitions.clear()
