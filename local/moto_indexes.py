@@ -37,6 +37,7 @@ _ORIGINAL: dict[str, Any] = {
     "delete_item": Table.delete_item,
     "update_item": DynamoDBBackend.update_item,
     "project": Item.project,
+    "sorted_items": Table.sorted_items,
 }
 
 
@@ -141,6 +142,68 @@ def _candidates(
     return _sorted(item for item in items if item is not None)
 
 
+def _sort_attributes(table: Table, index_name: str | None) -> list[str]:
+    """The attributes moto orders a Query's items by, built as ``Table.query`` builds them."""
+    if index_name is None:
+        return table._generate_attr_to_sort_by([table.hash_key_attr], [table.range_key_attr])
+    schema = table.get_index(index_name).schema
+    hashes = [k["AttributeName"] for k in schema if k["KeyType"] == "HASH"]
+    ranges: list[str | None] = [k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"]
+    if not ranges:  # the table's sort key (or its partition key) stands in, as in moto
+        ranges = [table.range_key_attr or table.hash_key_attr]
+    return table._generate_attr_to_sort_by([*hashes, table.hash_key_attr], [*ranges, table.range_key_attr])
+
+
+def _string_key(item: Item, names: list[str]) -> tuple[str, ...] | None:
+    """The item's sort position as strings (what DynamoType compares for ``S`` values); None if
+    it lacks one of the attributes (moto leaves it out of an index Query) or one is not a string."""
+    values = []
+    for name in names:
+        value = item.attrs.get(name)
+        if value is None or value.type != "S":
+            return None
+        values.append(value.value)
+    return tuple(values)
+
+
+def _after_start(
+    table: Table, index_name: str | None, candidates: list[Item], start: dict[str, Any] | None, forward: bool
+) -> list[Item]:
+    """The candidates moto would not skip as being at or before ``ExclusiveStartKey``
+    (``Table._item_comes_before_dct``: compared attribute by attribute, in sort order), found by
+    comparing strings once instead of walking the whole partition again for every page. Keys
+    of other types are left to moto."""
+    names = _sort_attributes(table, index_name)
+    if not start or not all(isinstance(start.get(name), dict) and set(start[name]) == {"S"} for name in names):
+        return candidates
+    bound = tuple(str(start[name]["S"]) for name in names)
+    kept: list[Item] = []
+    for item in candidates:
+        position = _string_key(item, names)
+        if position is None:
+            if all(name in item.attrs for name in names):
+                return candidates  # a key of another type: moto compares it
+            kept.append(item)  # moto leaves it out of the Query anyway
+        elif (position > bound) if forward else (position < bound):
+            kept.append(item)
+    return kept
+
+
+def _sorted_items(
+    self: Table, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Item]
+) -> list[Item]:
+    """``Table.sorted_items`` comparing plain strings when every sort attribute is one (the same
+    order: DynamoType compares ``S`` values as strings), not DynamoType objects."""
+    names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+    positions = [_string_key(item, names) for item in items]
+    if any(position is None for position in positions):
+        original: Callable[..., list[Item]] = _ORIGINAL["sorted_items"]
+        return original(self, hash_key_attrs, range_key_attrs, items)
+    order = sorted(range(len(items)), key=lambda n: positions[n])  # type: ignore[arg-type, return-value]
+    items[:] = [items[n] for n in order]
+    return items
+
+
 def _all_items(self: Table) -> list[Item]:
     narrowed = getattr(_narrowed, "value", None)
     if narrowed is not None and narrowed[0] is self:
@@ -186,6 +249,7 @@ def _query(
     candidates = _candidates(self, hash_key, index_name, hash_key_conditions)
     if candidates is None:
         return query()
+    candidates = _after_start(self, index_name, candidates, exclusive_start_key, scan_index_forward is not False)
     outer = getattr(_narrowed, "value", None)
     _narrowed.value = (self, candidates)
     try:
@@ -255,6 +319,7 @@ _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (Table, "delete_item"): _delete_item,
     (DynamoDBBackend, "update_item"): _update_item,
     (Item, "project"): _project,
+    (Table, "sorted_items"): _sorted_items,
 }
 
 
