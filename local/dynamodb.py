@@ -29,7 +29,7 @@ from moto.dynamodb.models.table import Table
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import persistence
+from local import moto_answers, moto_indexes, persistence
 from registry.storage import keys as table
 from registry.storage.migrations import MIGRATIONS, Migration
 from registry.storage.migrations.dynamodb import MigrationTable
@@ -116,6 +116,11 @@ def _put_back(table: Table, item: Item | None, key: dict[str, Any]) -> None:
     """An item as it was before a transaction that failed half-way (an invalid update)."""
     hash_key = DynamoType(key[table.hash_key_attr])
     range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    _restore(table, item, hash_key, range_key)
+    moto_indexes.placed(table, hash_key, range_key)
+
+
+def _restore(table: Table, item: Item | None, hash_key: DynamoType, range_key: DynamoType | None) -> None:
     if range_key is None:
         if item is None:
             table.items.pop(hash_key, None)
@@ -128,6 +133,8 @@ def _put_back(table: Table, item: Item | None, key: dict[str, Any]) -> None:
 
 
 DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+moto_indexes.install()  # Query reads one partition, not the whole table
+moto_answers.install()  # items encoded straight to JSON, not value by value through botocore's shapes
 _TOKENS_KEPT = 10_000  # DynamoDB honours a token for 10 minutes
 
 

@@ -194,7 +194,9 @@ def _filter(help: str) -> Any:
     return typer.Option(help=help, show_default=False)
 
 
-@app.command(epilog="Example: registry export --device-type sensor -o sensors.csv")
+@app.command(
+    epilog="Example: registry export --device-type sensor -o sensors.csv; registry export --inventory -o fleet.csv"
+)
 def export(
     context: typer.Context,
     format: Annotated[Format, typer.Option("--format", help="csv or jsonl.")] = Format.csv,
@@ -208,6 +210,10 @@ def export(
     serial_number: Annotated[str | None, _filter("Only this serial number.")] = None,
     tag: Annotated[str | None, _filter("Only devices carrying this tag.")] = None,
     name_prefix: Annotated[str | None, _filter("Only names starting with this (case-sensitive).")] = None,
+    inventory: Annotated[
+        bool,
+        typer.Option("--inventory", help="An inventory: each device's id first, its status last (not an import file)."),
+    ] = False,
 ) -> None:
     """Write every device (every page), as a file that `registry import` takes back unchanged.
 
@@ -231,7 +237,9 @@ def export(
                 # Unfiltered, the fleet statistics give the bar its end (seconds behind, an estimate).
                 total = None if filters else registry.json("GET", "/devices/stats").get("total")
                 task = progress.add_task("export", total=total)
-                count = exporting.export(registry, filters, format.value, file, lambda n: progress.advance(task, n))
+                count = exporting.export(
+                    registry, filters, format.value, file, lambda n: progress.advance(task, n), inventory=inventory
+                )
         finally:
             if output:
                 file.close()

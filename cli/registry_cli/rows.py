@@ -277,16 +277,26 @@ def device_record(detail: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
-def write_csv(records: Iterable[Mapping[str, Any]], attribute_keys: Iterable[str], output: IO[str]) -> None:
+def write_csv(
+    records: Iterable[Mapping[str, Any]],
+    attribute_keys: Iterable[str],
+    output: IO[str],
+    *,
+    first: Sequence[str] = (),
+    last: Sequence[str] = (),
+) -> None:
+    """The devices' columns, with ``first`` before them and ``last`` after (an inventory's id, status)."""
     keys = sorted(attribute_keys)
     writer = csv.writer(output, lineterminator="\n")
-    writer.writerow([*DEVICES.columns, TAGS, *(ATTRIBUTE_PREFIX + key for key in keys)])
+    writer.writerow([*first, *DEVICES.columns, TAGS, *(ATTRIBUTE_PREFIX + key for key in keys), *last])
     for record in records:
         attributes = record.get(ATTRIBUTES) or {}
         writer.writerow(
             [
+                *(record.get(column) or "" for column in first),
                 *(record.get(column) or "" for column in DEVICES.columns),
                 TAG_SEPARATOR.join(record.get(TAGS) or []),
                 *(attributes.get(key, "") for key in keys),
+                *(record.get(column) or "" for column in last),
             ]
         )

@@ -1,4 +1,5 @@
-"""GET /devices — device summaries, a page at a time, optionally filtered."""
+"""GET /devices — device summaries (or, with ``view=detail``, details with their status), a page at a
+time, optionally filtered."""
 
 from typing import Annotated
 
@@ -12,8 +13,17 @@ from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
 from registry.http.params import FirmwareFilter, LocationFilter, NamePrefix, PageCursor, PageSize, SerialFilter
-from registry.http.views import device_summary
-from registry.schemas import PAGE_SIZE_DEFAULT, DevicePage, DeviceType, IpAddress, MacAddress, Tag
+from registry.http.views import device_summary, device_with_status
+from registry.schemas import (
+    PAGE_SIZE_DEFAULT,
+    DeviceDetailPage,
+    DevicePage,
+    DeviceType,
+    IpAddress,
+    ListView,
+    MacAddress,
+    Tag,
+)
 from registry.wiring import get_service
 
 app = RouteApp("list_devices")
@@ -26,9 +36,13 @@ app = RouteApp("list_devices")
         "One filter: a page reads at most `limit + 1` entries and is full unless it is the last. Several filters "
         "(or a `name_prefix` of a length other than 1, 2, 4 or 8): a page reads at most `5 × (limit + 1)`, so it "
         "may hold fewer than `limit` items, even none, while `next_cursor` is not null. Follow `next_cursor` "
-        "until null. Unknown query parameters are ignored."
+        "until null. `view=detail`: each item is the device's detail with its status resource under `status` "
+        "(the same page, its devices' items read in one batch). Unknown query parameters are ignored."
     ),
-    responses={200: {"description": "A page of summaries"}, **errors(400, 422)},
+    responses={
+        200: {"description": "A page of summaries (`view=summary`) or of details (`view=detail`)"},
+        **errors(400, 422),
+    },
     tags=["devices"],
 )
 def list_devices(
@@ -44,7 +58,16 @@ def list_devices(
     ip_address: Annotated[IpAddress | None, Query(description="Only this IP address, any spelling")] = None,
     tag: Annotated[Tag | None, Query(description="Only devices carrying this tag (any case)")] = None,
     name_prefix: NamePrefix = None,
-) -> DevicePage:
+    view: Annotated[
+        ListView,
+        Query(
+            description=(
+                "`summary`: id, name, type, MAC, status; `detail`: as GET /devices/{id}, with `status` "
+                "its status resource"
+            )
+        ),
+    ] = "summary",
+) -> DevicePage | DeviceDetailPage:
     filters = FleetFilter(
         device_type=device_type,
         status=status.value if status else None,
@@ -56,6 +79,9 @@ def list_devices(
         tag=tag,
         name_prefix=name_prefix,
     )
+    if view == "detail":
+        devices, next_cursor = service.list_device_details(limit=limit, cursor=cursor, filters=filters)
+        return DeviceDetailPage(items=[device_with_status(device) for device in devices], next_cursor=next_cursor)
     items, next_cursor = service.list_devices(limit=limit, cursor=cursor, filters=filters)
     return DevicePage(items=[device_summary(item) for item in items], next_cursor=next_cursor)
 

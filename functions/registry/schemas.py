@@ -242,6 +242,10 @@ class DevicePage(_Model):
     next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
+# GET /devices?view=: summaries (the default), or each device's detail with its status.
+ListView = Literal["summary", "detail"]
+
+
 class RevertRequest(_Input):
     """The body of ``POST /devices/{id}/revert``."""
 
@@ -267,6 +271,18 @@ class DeviceStatus(_Model):
     reason: StoredReason | None
     version: int = Field(ge=1)
     updated_at: Timestamp
+
+
+class DeviceWithStatus(DeviceDetail):
+    """An item of ``GET /devices?view=detail``: the device's detail (as ``GET /devices/{id}``)
+    and its status resource (as ``GET /devices/{id}/status``), read together."""
+
+    status: DeviceStatus
+
+
+class DeviceDetailPage(_Model):
+    items: list[DeviceWithStatus]
+    next_cursor: Cursor | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
 class FieldChange(_Model):

@@ -333,3 +333,42 @@ def test_one_device_s_history_diff_revert_time_travel_and_status_through_the_com
     assert registry("status", device, "--reason", "no value").exit_code == 2
     missing = registry("diff", device, "--from", "99")
     assert missing.exit_code == 1 and "99" in missing.output
+
+
+def test_an_inventory_lists_each_device_with_its_id_and_status(registry, tmp_path, device_type, local_server):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 12)
+    assert registry("import", str(source)).exit_code == 0
+    listed = requests.get(f"{local_server}/devices", params={"device_type": device_type, "limit": 100}, timeout=30)
+    first = listed.json()["items"][0]
+    reported = {"status": "maintenance", "reason": "firmware update"}
+    assert requests.put(f"{local_server}/devices/{first['id']}/status", json=reported, timeout=30).status_code == 200
+
+    inventory = tmp_path / "inventory.csv"
+    result = registry("export", "--inventory", "--device-type", device_type, "-o", str(inventory))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(inventory.open()))
+    header = inventory.open().readline().strip().split(",")
+    assert header[0] == "id" and header[-3:] == ["status", "status_reason", "status_updated_at"]
+    assert [row["id"] for row in rows] == [item["id"] for item in listed.json()["items"]]
+    assert (rows[0]["status"], rows[0]["status_reason"]) == ("maintenance", "firmware update")
+    assert {row["status"] for row in rows[1:]} == {"unknown"} and all(row["status_updated_at"] for row in rows)
+    given = {row["mac_address"]: row for row in csv.DictReader(source.open())}
+    assert all(row["name"] == given[row["mac_address"]]["name"] for row in rows)
+
+    lines = tmp_path / "inventory.jsonl"
+    assert (
+        registry("export", "--inventory", "--format", "jsonl", "--device-type", device_type, "-o", str(lines)).exit_code
+        == 0
+    )
+    records = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert [(r["id"], r["status"]) for r in records] == [(row["id"], row["status"]) for row in rows]
+
+
+def test_an_export_reads_a_page_of_details_per_request_not_one_per_device(registry, tmp_path, device_type):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 30)
+    assert registry("import", str(source)).exit_code == 0
+    transport = Transport()
+    exported = tmp_path / "export.csv"
+    assert registry("export", "--device-type", device_type, "-o", str(exported), transport=transport).exit_code == 0
+    assert len(list(csv.DictReader(exported.open()))) == 30
+    assert transport.requests == 1  # one page of up to 100 details (filtered: no statistics read for the bar)

@@ -710,3 +710,38 @@ def test_a_status_change_costs_the_same_whatever_lookup_indexes_the_device_is_in
         ("write", "WRU"),
         [(k, f"{v:g}") for k, v in units.items()],
     )
+
+
+def test_a_detail_page_is_its_summary_page_and_one_batched_read_whatever_the_fleet(
+    invoke, seeder, dynamodb_calls, cost_figures
+):
+    """``view=detail``: the summary page's requests, then one BatchGetItem of the page's STATE
+    items (strongly consistent), at any fleet size and with any filter."""
+    keys: list[int] = []
+    wiring.dynamodb_client().meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem",
+        lambda params, **_: keys.append(len(params["RequestItems"][TABLE_NAME]["Keys"])),
+    )
+    rows = []
+    for start, stop in ((0, SMALL_FLEET), (SMALL_FLEET, LARGE_FLEET)):
+        grow_filtered_fleet(seeder, start, stop)
+        for name, query in {"no filter": "", "device_type": "device_type=sensor", **cost.FLEET_QUERIES}.items():
+            page_query = f"limit={LIST_LIMIT}&{query}"
+            summary = measure(invoke, dynamodb_calls, "list_devices", status=200, query=page_query)
+            keys.clear()
+            detail = measure(invoke, dynamodb_calls, "list_devices", status=200, query=f"{page_query}&view=detail")
+            items = len(invoke("list_devices", query=f"{page_query}&view=detail")["json"]["items"])
+            extra = Counter(detail) - Counter(summary)
+            assert extra == (Counter({"BatchGetItem": 1}) if items else Counter()), (name, summary, detail)
+            assert keys[-1:] == ([items] if items else keys[-1:]), name  # the page's devices, no more
+            rows.append((name, stop, _calls(summary), _calls(detail)))
+    _report(
+        cost_figures,
+        f"GET /devices?view=detail: requests per page (limit={LIST_LIMIT})",
+        ("filters", "devices", "summary page", "detail page"),
+        rows,
+    )
+
+
+def _calls(calls: dict[str, int]) -> str:
+    return " + ".join(f"{count} {name}" for name, count in sorted(calls.items()))

@@ -201,7 +201,13 @@ def test_bad_history_filter_is_422(invoke, device_path, query, field):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("status=rebooting", "status"), ("mac_address=00:1a:2b:3c:3r:5e", "mac_address"), ("device_type=", "device_type")],
+    [
+        ("status=rebooting", "status"),
+        ("mac_address=00:1a:2b:3c:3r:5e", "mac_address"),
+        ("device_type=", "device_type"),
+        ("view=full", "view"),
+        ("view=detail&status=rebooting", "status"),
+    ],
 )
 def test_bad_list_filter_is_422(invoke, query, field):
     assert field in error_fields(assert_problem(invoke("list_devices", query=query), 422))

@@ -105,6 +105,15 @@ def test_generated_client_drives_every_operation_with_generated_arguments_only(g
     )
     assert page.status_code == HTTPStatus.OK
     assert [summary.id for summary in page.parsed.items] == [device.id] and page.parsed.next_cursor is None
+    # the same page as details with their status: the client reads either answer of the one operation
+    details = list_devices.sync_detailed(
+        client=client, device_type="gateway", mac_address=digits, limit=5, view=m.ListDevicesView.DETAIL
+    )
+    assert details.status_code == HTTPStatus.OK and isinstance(details.parsed, m.DeviceDetailPage)
+    (listed,) = details.parsed.items
+    assert isinstance(listed, m.DeviceWithStatus) and isinstance(listed.status, m.DeviceStatus)
+    assert (listed.id, listed.mac_address, listed.status.status) == (device.id, mac, m.StatusValue.UNKNOWN)
+    assert isinstance(page.parsed, m.DevicePage)
 
     # poll it conditionally: the current ETag is 304 with no body, an older one the full answer
     unchanged = get_device.sync_detailed(device.id, client=client, if_none_match=read.headers["ETag"])

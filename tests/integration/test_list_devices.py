@@ -136,3 +136,54 @@ def test_a_cursor_stays_valid_when_its_last_device_is_deleted(invoke, fleet):
 
 def test_empty_registry_lists_nothing(invoke):
     assert invoke("list_devices")["json"] == {"items": [], "next_cursor": None}
+
+
+def _details(invoke, query="", limit=5):
+    return list_all(invoke, "&".join(filter(None, [query, "view=detail"])), limit=limit)
+
+
+def test_a_detail_page_holds_each_devices_detail_and_status_as_their_own_routes_answer(invoke, fleet):
+    page = invoke("list_devices", query="view=detail&limit=5")["json"]
+    summaries = invoke("list_devices", query="limit=5")["json"]
+    assert [item["id"] for item in page["items"]] == [item["id"] for item in summaries["items"]]
+    assert page["next_cursor"] == summaries["next_cursor"]  # the same page, the same cursor
+    for item in page["items"]:
+        detail = invoke("get_device", f"/devices/{item['id']}")["json"]
+        status = invoke("get_status", f"/devices/{item['id']}/status")["json"]
+        assert item == {**detail, "status": status}
+
+
+def test_detail_pages_follow_the_filters_and_cursors_of_summary_pages(invoke, fleet, subtests):
+    for query in ["", *FILTERS, "mac_address=000000000104&status=online", "name_prefix=Device%200"]:
+        with subtests.test(query=query):
+            details, detail_sizes = _details(invoke, query, limit=2)
+            summaries, sizes = list_all(invoke, query, limit=2)
+            assert detail_sizes == sizes
+            summarised = [
+                {**{k: d[k] for k in ("id", "name", "device_type", "mac_address")}, "status": d["status"]["status"]}
+                for d in details
+            ]
+            assert summarised == summaries
+
+
+def test_a_detail_page_shows_the_latest_status_and_leaves_out_a_deleted_device(invoke, fleet):
+    changed, gone = fleet[0], fleet[1]
+    invoke("put_status", f"/devices/{changed['id']}/status", body={"status": "error", "reason": "overheating"})
+    invoke("delete_device", f"/devices/{gone['id']}")
+    details, _ = _details(invoke, limit=50)
+    assert gone["id"] not in [d["id"] for d in details]
+    first = details[0]
+    assert (first["id"], first["status"]["status"], first["status"]["reason"]) == (
+        changed["id"],
+        "error",
+        "overheating",
+    )
+    assert first["status"]["version"] == 3  # registered (1), online (2), error (3)
+
+
+def test_an_empty_registry_answers_an_empty_detail_page(invoke):
+    assert invoke("list_devices", query="view=detail")["json"] == {"items": [], "next_cursor": None}
+
+
+def test_view_summary_is_the_default_answer(invoke, fleet):
+    assert invoke("list_devices", query="view=summary")["json"] == invoke("list_devices")["json"]

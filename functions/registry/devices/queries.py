@@ -41,6 +41,17 @@ class DeviceQueries(Retention):
         next_cursor = cursors.encode_device_cursor(page.resume_after) if page.resume_after else None
         return page.items, next_cursor
 
+    def list_device_details(
+        self, *, limit: int, cursor: str | None, filters: FleetFilter = UNFILTERED
+    ) -> tuple[list[Device], str | None]:
+        """The same page as :meth:`list_devices`, each device's current item read in one
+        BatchGetItem (a page holds at most 100): its detail and its status agree. A device deleted
+        since the list's index was read is left out, as a later list would."""
+        listed, next_cursor = self.list_devices(limit=limit, cursor=cursor, filters=filters)
+        found = self.store.get_devices([device.id for device in listed]) if listed else {}
+        devices = (found.get(device.id) for device in listed)
+        return [device for device in devices if device is not None and not device.deleted], next_cursor
+
     def history(
         self,
         device_id: str,

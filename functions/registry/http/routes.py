@@ -100,6 +100,7 @@ LIST_QUERY = (
     "ip_address",
     "tag",
     "name_prefix",
+    "view",
 )
 HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
 AS_OF_QUERY = ("as_of",)

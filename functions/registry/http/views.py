@@ -18,6 +18,7 @@ from registry.schemas import (
     DeviceDiff,
     DeviceStatus,
     DeviceSummary,
+    DeviceWithStatus,
     FieldChange,
     HistoryEntry,
     HolderInterval,
@@ -48,6 +49,12 @@ def device_status(device: Device) -> DeviceStatus:
         version=device.status_version,
         updated_at=device.status_updated_at,
     )
+
+
+def device_with_status(device: Device) -> DeviceWithStatus:
+    """An item of a detail page: the detail, and the status resource under ``status``."""
+    detail = device_detail(device).model_dump(mode="json")
+    return DeviceWithStatus.model_validate({**detail, "status": device_status(device).model_dump(mode="json")})
 
 
 def history_entry(entry: HistoryRecord) -> HistoryEntry:
