@@ -157,6 +157,23 @@ def test_an_import_interrupted_and_run_again_registers_nothing_twice(registry, t
     assert not (tmp_path / "fleet.errors.csv").exists()
 
 
+def test_a_device_deleted_since_the_last_import_is_created_again_not_called_present(
+    registry, tmp_path, device_type, local_server
+):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 3)
+    assert registry("import", str(source)).exit_code == 0
+    listed = requests.get(f"{local_server}/devices", params={"device_type": device_type}, timeout=30).json()
+    assert requests.delete(f"{local_server}/devices/{listed['items'][0]['id']}", timeout=30).status_code == 204
+
+    again = registry("import", str(source))
+
+    # The same file, the same batch: a new run's request, not the first run's answer replayed.
+    assert again.exit_code == 0, again.output
+    assert "3 devices: created 1, already present 2, failed 0." in again.output
+    everything = [row["mac_address"] for row in csv.DictReader(source.open())]
+    assert sorted(_registered(local_server, device_type)) == sorted(everything)
+
+
 def test_a_server_out_of_reach_stops_the_import_and_every_unsent_row_is_in_the_errors_file(
     registry, tmp_path, device_type, local_server
 ):
