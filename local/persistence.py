@@ -8,8 +8,11 @@ journal replayed; then a new snapshot is taken, as at every clean stop and every
 ``SNAPSHOT_EVERY`` writes, so that a start never replays much. A snapshot is written aside and
 renamed into place, and names the journal generation that follows it: a crash at any point
 leaves either the old snapshot and its journal, or the new snapshot and its (new, empty) one.
-A last journal line cut short (the process killed while writing it) was never acknowledged: it
-is dropped. A lock file keeps a second server off the same directory.
+A last journal line cut short (no newline: the process killed while writing it) was never
+acknowledged: it is dropped, and the log says so with its size. Any other line that cannot be
+read is an acknowledged write damaged, with acknowledged writes after it: the server refuses to
+start, naming the file and the line, rather than replay part of the journal and lose the rest.
+A lock file keeps a second server off the same directory.
 
 The snapshot is moto's own objects: another moto version may not read it, which is said plainly
 (``make run FRESH=1`` starts afresh)."""
@@ -107,11 +110,18 @@ class DataDirectory:
             return 0
         replayed = 0
         with path.open("rb") as journal:
-            for line in journal:
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    break  # cut short by a kill: never acknowledged, and nothing follows it
+            for number, line in enumerate(journal, 1):
+                entry = _entry(line)
+                if entry is None and not line.endswith(b"\n"):
+                    # Cut short by a kill while being appended: its write was never acknowledged.
+                    log.warning("local data: dropped the last record of %s, cut short (%d bytes)", path, len(line))
+                    break
+                if entry is None:
+                    raise RuntimeError(
+                        f"{path}, line {number}, is not a journal record ({len(line)} bytes: {line[:60]!r}); the "
+                        f"acknowledged writes after it would be lost, so nothing is replayed. Repair or remove that "
+                        f"line and start again, or move {self.directory} aside (`make run FRESH=1` deletes it)."
+                    )
                 environ = EnvironBuilder(
                     method="POST", path="/", data=entry["body"].encode(), headers=entry["headers"]
                 ).get_environ()
@@ -165,6 +175,16 @@ class DataDirectory:
             self._journal.close()
             self._journal = None
         self._lock.close()
+
+
+def _entry(line: bytes) -> dict[str, Any] | None:
+    """A journal line's record (the request's headers and body), or None if it is not one."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    well_formed = isinstance(entry, dict) and isinstance(entry.get("headers"), dict)
+    return entry if well_formed and isinstance(entry.get("body"), str) else None
 
 
 @contextmanager

@@ -419,7 +419,11 @@ def main() -> int:
     # `make run` fixes the embedded DynamoDB's port (3001) so that `make migrate` finds it, and
     # keeps its data in LOCAL_DATA_DIR (unset: in memory, gone at exit).
     data_dir = Path(os.environ["LOCAL_DATA_DIR"]) if os.environ.get("LOCAL_DATA_DIR") else None
-    api = LocalApi(host, port, external, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0")), data_dir=data_dir)
+    try:
+        api = LocalApi(host, port, external, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0")), data_dir=data_dir)
+    except RuntimeError as error:  # the data directory in use or damaged: the reason, not a traceback
+        print(f"The local server did not start: {error}", file=sys.stderr)
+        return 1
     where = external or f"embedded DynamoDB at {api.dynamodb.endpoint if api.dynamodb else '?'}"
     if api.dynamodb and data_dir:
         where += f", data in {data_dir}/ ({api.dynamodb.replayed:,} writes replayed)"

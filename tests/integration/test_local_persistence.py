@@ -92,14 +92,40 @@ def test_a_server_killed_mid_write_loses_nothing_it_acknowledged(server, data_di
     killed.stop(signal.SIGKILL)  # while the writers are still writing
     for writer in writers:
         writer.join(timeout=60)
-    # A journal line the kill cut short is dropped, not misread.
+    # A journal line the kill cut short is dropped, not misread, and the log says so.
+    torn = b'{"headers": {"X-Amz-Target": "DynamoDB_20120810.PutI'
     with next(data_dir.glob("journal.*")).open("ab") as journal:
-        journal.write(b'{"headers": {"X-Amz-Target": "DynamoDB_20120810.PutI')
+        journal.write(torn)
 
     url = killed.start()
+    assert f"cut short ({len(torn)} bytes)" in killed.log.read_text()
     for device in acknowledged:
         assert requests.get(f"{url}/devices/{device['id']}", timeout=30).json() == device
     after = _register(url, bodies())
     killed.stop(signal.SIGKILL)
     url = killed.start()
     assert requests.get(f"{url}/devices/{after['id']}", timeout=30).status_code == 200
+
+
+def test_a_damaged_journal_record_with_writes_after_it_stops_the_start_and_loses_nothing(server, data_dir):
+    damaged = server("damaged")
+    url = damaged.start()
+    bodies = DeviceBodies()
+    devices = [_register(url, bodies()) for _ in range(20)]
+    damaged.stop(signal.SIGKILL)  # no clean stop: the writes are in the journal alone
+    journal = next(data_dir.glob("journal.*"))
+    lines = journal.read_bytes().splitlines(keepends=True)
+    assert len(lines) >= 20
+    kept = lines[9]
+    journal.write_bytes(b"".join([*lines[:9], b"\x00" + kept[1:], *lines[10:]]))
+
+    with pytest.raises(RuntimeError, match="did not start"):
+        damaged.start()
+    assert f"{journal}, line 10, is not a journal record" in damaged.log.read_text()
+    assert "Traceback" not in damaged.log.read_text()
+
+    # Nothing was dropped: the line repaired, every acknowledged device is back.
+    journal.write_bytes(b"".join(lines))
+    url = damaged.start()
+    for device in devices:
+        assert requests.get(f"{url}/devices/{device['id']}", timeout=30).json() == device
