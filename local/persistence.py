@@ -33,6 +33,9 @@ from moto.dynamodb.models import dynamodb_backends
 from werkzeug.test import EnvironBuilder
 
 log = logging.getLogger(__name__)
+# Where the local change-event publisher keeps how far it has published each stream shard
+# (local/stream.py), so that it resumes there after a restart, however the process ended.
+STREAM_POSITION = "stream-position.json"
 SNAPSHOT_EVERY = 1_000  # journaled writes: a start replays at most this many (~10-30 ms each)
 # The operations that change what a DynamoDB holds (PartiQL statements may: they are kept too).
 WRITES = frozenset(
@@ -157,7 +160,8 @@ class DataDirectory:
             for account, regions in dynamodb_backends.items()
         }
         written = self.snapshot_path.with_name("snapshot.new")
-        with written.open("wb") as file, _stream_records_set_aside():
+        published = read_position(self.directory / STREAM_POSITION)
+        with written.open("wb") as file, _stream_records_set_aside(published):
             pickle.dump({"generation": following, "tables": tables}, file, protocol=pickle.HIGHEST_PROTOCOL)
             file.flush()
             os.fsync(file.fileno())
@@ -187,25 +191,52 @@ def _entry(line: bytes) -> dict[str, Any] | None:
     return entry if well_formed and isinstance(entry.get("body"), str) else None
 
 
+def shard_key(table_name: str, shard_id: str) -> str:
+    return f"{table_name} {shard_id}"
+
+
+def read_position(path: Path) -> dict[str, int] | None:
+    """The last sequence number published from each shard (by :func:`shard_key`); None before
+    the publisher has ever kept one."""
+    try:
+        return {str(key): int(value) for key, value in json.loads(path.read_text()).items()}
+    except FileNotFoundError:
+        return None
+    except (ValueError, AttributeError) as error:
+        # Unreadable: read the shards from their start again (events twice, none lost).
+        log.warning("local data: %s is unreadable (%s); the change events are published again", path, error)
+        return {}
+
+
+def write_position(path: Path, position: dict[str, int]) -> None:
+    """Replaced whole (written aside, then renamed): a kill leaves the old position or the new."""
+    aside = path.with_name(path.name + ".new")
+    aside.write_text(json.dumps(position))
+    aside.replace(path)
+
+
 @contextmanager
-def _stream_records_set_aside() -> Iterator[None]:
-    """While a snapshot is taken, the tables' stream records are set aside: a restarted server
-    reads its stream from the latest record on (``local/stream.py``), so they would never be
-    read again; the snapshot's sequence numbers go on from where they were."""
-    shards: list[Any] = [
-        table.stream_shard
+def _stream_records_set_aside(published: dict[str, int] | None) -> Iterator[None]:
+    """While a snapshot is taken, the stream records already published are set aside: a
+    restarted server's publisher resumes after the last one it published, so the snapshot keeps
+    only those it had not (all of them before it ever published, ``published`` None). The
+    snapshot's sequence numbers go on from where they were."""
+    shards: list[tuple[str, Any]] = [
+        (shard_key(table.name, table.stream_shard.id), table.stream_shard)
         for regions in dynamodb_backends.values()
         for backend in regions.values()
         for table in backend.tables.values()
         if table.stream_shard is not None
     ]
-    kept = [(shard.items, shard.starting_sequence_number) for shard in shards]
-    for shard, (items, start) in zip(shards, kept, strict=True):
-        shard.items, shard.starting_sequence_number = [], start + len(items)
+    kept = [(shard.items, shard.starting_sequence_number) for _, shard in shards]
+    for (key, shard), (items, start) in zip(shards, kept, strict=True):
+        last = None if published is None else published.get(key, start - 1)
+        done = 0 if last is None else min(max(last + 1 - start, 0), len(items))
+        shard.items, shard.starting_sequence_number = items[done:], start + done
     try:
         yield
     finally:
-        for shard, (items, start) in zip(shards, kept, strict=True):
+        for (_, shard), (items, start) in zip(shards, kept, strict=True):
             shard.items, shard.starting_sequence_number = items, start
 
 

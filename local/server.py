@@ -392,9 +392,15 @@ class LocalApi:
         create_tables(endpoint, os.environ["TABLE_NAME"], os.environ["IDEMPOTENCY_TABLE_NAME"])
         migrate(endpoint, os.environ["TABLE_NAME"])
         # Change events (docs/events.md): the publisher on the table's stream, events to a file.
+        from local.persistence import STREAM_POSITION
         from local.stream import StreamPublisher
 
-        self.stream = StreamPublisher(endpoint, os.environ["TABLE_NAME"], os.environ.get("LOCAL_EVENTS_FILE")).start()
+        self.stream = StreamPublisher(
+            endpoint,
+            os.environ["TABLE_NAME"],
+            os.environ.get("LOCAL_EVENTS_FILE"),
+            data_dir / STREAM_POSITION if data_dir and embedded else None,
+        ).start()
         self.http = _Server((host, port), float(os.environ.get("LOCAL_REQUEST_TIMEOUT") or REQUEST_TIMEOUT))
 
     @property
