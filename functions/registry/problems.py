@@ -149,7 +149,9 @@ def _field_errors(errors: Any) -> list[dict[str, str]]:
             message = "is required"
         elif error.get("type") == "extra_forbidden":
             elsewhere = _WRITTEN_ELSEWHERE.get(field)
-            message = f"is not a field of this request; set it with {elsewhere}" if elsewhere else "is not a known field"
+            message = (
+                f"is not a field of this request; set it with {elsewhere}" if elsewhere else "is not a known field"
+            )
         found.append({"field": field, "message": message})
     return found
 
