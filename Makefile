@@ -51,10 +51,13 @@ run: install  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB, its
 	$(if $(FRESH),rm -rf $(LOCAL_DATA_DIR))
 	LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) $(PY) -m local.server
 
-# Under `make run` the embedded DynamoDB listens on this port, so that `make migrate` (another
-# process) reaches the local server's data; elsewhere (the tests) it takes a free port.
-DYNAMODB_PORT ?= 3001
+# Under `make run` the embedded DynamoDB listens on PORT + 1 (3001 by default), so that
+# `make migrate` (another process) reaches the local server's data and a second `make run PORT=3400`
+# beside the first takes 3401; elsewhere (the tests) it takes a free port.
+PORT ?= 3000
+DYNAMODB_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
 run: export DYNAMODB_PORT := $(DYNAMODB_PORT)
+run: export PORT := $(PORT)
 
 # Any endpoint and table: make migrate ENDPOINT=http://host:8000 TABLE=name MIGRATE_ARGS=--list
 ENDPOINT ?= $(or $(AWS_ENDPOINT_URL_DYNAMODB),http://127.0.0.1:$(DYNAMODB_PORT))

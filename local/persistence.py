@@ -76,7 +76,8 @@ class DataDirectory:
         except BlockingIOError:
             self._lock.close()
             raise RuntimeError(
-                f"Another local server is using {directory}; stop it or use another directory."
+                f"Another local server is using {directory}; stop it or use another directory "
+                "(make run LOCAL_DATA_DIR=…)."
             ) from None
         self.generation = 0
         self._journal: IO[bytes] | None = None

@@ -53,6 +53,10 @@ REQUEST_TIMEOUT = 30.0
 IDLE_TIMEOUT = 60.0
 # Concurrent requests run in this many worker processes ("execution environments").
 EXECUTION_ENVIRONMENTS = 4
+# Where a browser opening the local server lands: the API has no root resource, the docs route
+# is /swagger (registry/routes.py), and /swagger/ is how many type it.
+DOCS_PATH = "/swagger"
+BROWSER_REDIRECTS = {"/": DOCS_PATH, "/swagger/": DOCS_PATH}
 logger = logging.getLogger("local")
 
 
@@ -93,6 +97,11 @@ def _problem(status: int, detail: str) -> dict[str, Any]:
     title = HTTPStatus(status).phrase
     body = problem_body(status, _slug(title), title, detail)
     return {"statusCode": status, "headers": problem_headers(), "body": body}
+
+
+def _redirect(location: str) -> dict[str, Any]:
+    """A browser at the server's root (or at ``/swagger/``) is sent to the documentation."""
+    return {"statusCode": 302, "headers": {"Location": location, "Cache-Control": "no-store"}, "body": ""}
 
 
 def _slug(title: str) -> str:
@@ -155,7 +164,11 @@ class _Connection(socketserver.BaseRequestHandler):
                 return
             if request is None:
                 return
+            began = time.monotonic()
             response = self.server.dispatch(request)
+            # One access line per request, as a terminal user reads them.
+            elapsed_ms = (time.monotonic() - began) * 1000
+            logger.info("%s %s %s %.0f ms", request.method, request.path, response.get("statusCode"), elapsed_ms)
             # A body left unread (413) would be read as the next request: close instead.
             close = connection.their_state is not h11.DONE
             self._send(connection, response, request.method, close=close)
@@ -324,6 +337,8 @@ class _Server(socketserver.ThreadingTCPServer):
         """The answer to one request: what API Gateway answers itself (no route, wrong method,
         a CORS preflight), else the route's function invoked with the proxy event API Gateway
         would send it. As in AWS, the function adds the CORS headers to its own answers."""
+        if request.method in {"GET", "HEAD"} and request.path in BROWSER_REDIRECTS:
+            return _redirect(BROWSER_REDIRECTS[request.path])
         matches, allowed = match(request.path)
         origin = request.header("Origin")
         origins = get_edge_settings().cors_origins
