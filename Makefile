@@ -87,7 +87,7 @@ lint: install
 # The suite on a shifted calendar (docs/reliability.md, "Any date"): FUTURE=+3650d for ten years.
 FUTURE ?= +365d
 TEST_DIR ?= tests/unit
-test-future: install  ## one test directory (TEST_DIR) under faketime FUTURE ahead (libfaketime's limits: docs/reliability.md)
+test-future:  ## one test directory (TEST_DIR) under faketime FUTURE ahead (libfaketime's limits: docs/reliability.md)
 	nice -n 10 faketime -f '$(FUTURE)' $(PY) -m pytest -q -p no:cacheprovider $(TEST_DIR)
 
 FUZZ_EXAMPLES ?= 1000
