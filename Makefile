@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test lint openapi synth deploy bench fuzz clean chromium migrate preflight smoke
+.PHONY: install run test test-future lint openapi synth deploy bench fuzz clean chromium migrate preflight smoke
 STAGE ?= dev
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt cli/pyproject.toml
@@ -51,10 +51,13 @@ run: install  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB, its
 	$(if $(FRESH),rm -rf $(LOCAL_DATA_DIR))
 	LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) $(PY) -m local.server
 
-# Under `make run` the embedded DynamoDB listens on this port, so that `make migrate` (another
-# process) reaches the local server's data; elsewhere (the tests) it takes a free port.
-DYNAMODB_PORT ?= 3001
+# Under `make run` the embedded DynamoDB listens on PORT + 1 (3001 by default), so that
+# `make migrate` (another process) reaches the local server's data and a second `make run PORT=3400`
+# beside the first takes 3401; elsewhere (the tests) it takes a free port.
+PORT ?= 3000
+DYNAMODB_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
 run: export DYNAMODB_PORT := $(DYNAMODB_PORT)
+run: export PORT := $(PORT)
 
 # Any endpoint and table: make migrate ENDPOINT=http://host:8000 TABLE=name MIGRATE_ARGS=--list
 ENDPOINT ?= $(or $(AWS_ENDPOINT_URL_DYNAMODB),http://127.0.0.1:$(DYNAMODB_PORT))
@@ -96,6 +99,12 @@ lint: install  ## ruff, mypy and the import contracts (pyproject.toml [tool.impo
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports  # the import rules between packages (docs/architecture.md)
+
+# The suite on a shifted calendar (docs/reliability.md, "Any date"): FUTURE=+3650d for ten years.
+FUTURE ?= +365d
+TEST_DIR ?= tests/unit
+test-future:  ## one test directory (TEST_DIR) under faketime FUTURE ahead (libfaketime's limits: docs/reliability.md)
+	nice -n 10 faketime -f '$(FUTURE)' $(PY) -m pytest -q -p no:cacheprovider $(TEST_DIR)
 
 FUZZ_EXAMPLES ?= 1000
 fuzz: install  ## long contract fuzz: schemathesis, every check, against the local server, FUZZ_EXAMPLES per operation (~6 min at 1000)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -201,8 +202,23 @@ class EmbeddedDynamoDB:
         self.journal = persistence.DataDirectory(data_dir) if data_dir is not None else None
         self.replayed = self.journal.restore(moto) if self.journal else 0
         app = self._app = _Serialized(moto, self.journal)
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        with self._listen(host, port) as listening:  # werkzeug serves on a duplicate of its descriptor
+            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, fd=listening.fileno())
         self._thread = threading.Thread(target=self._server.serve_forever, name="dynamodb", daemon=True)
+
+    def _listen(self, host: str, port: int) -> socket.socket:
+        """The listening socket (werkzeug, left to bind, exits the process when the port is
+        taken, saying only "Port 3001 is in use by another program")."""
+        try:
+            return socket.create_server((host, port), backlog=128)
+        except OSError as error:
+            if self.journal is not None:
+                self.journal.close()
+            raise RuntimeError(
+                f"the embedded DynamoDB cannot listen on {host}:{port} ({error.strerror}); another local server "
+                f"may have it: set DYNAMODB_PORT to a free port (0: any), or PORT to another (make run derives "
+                f"DYNAMODB_PORT from it)"
+            ) from None
 
     @property
     def requests(self) -> Counter[str]:

@@ -8,8 +8,11 @@ journal replayed; then a new snapshot is taken, as at every clean stop and every
 ``SNAPSHOT_EVERY`` writes, so that a start never replays much. A snapshot is written aside and
 renamed into place, and names the journal generation that follows it: a crash at any point
 leaves either the old snapshot and its journal, or the new snapshot and its (new, empty) one.
-A last journal line cut short (the process killed while writing it) was never acknowledged: it
-is dropped. A lock file keeps a second server off the same directory.
+A last journal line cut short (no newline: the process killed while writing it) was never
+acknowledged: it is dropped, and the log says so with its size. Any other line that cannot be
+read is an acknowledged write damaged, with acknowledged writes after it: the server refuses to
+start, naming the file and the line, rather than replay part of the journal and lose the rest.
+A lock file keeps a second server off the same directory.
 
 The snapshot is moto's own objects: another moto version may not read it, which is said plainly
 (``make run FRESH=1`` starts afresh)."""
@@ -30,6 +33,9 @@ from moto.dynamodb.models import dynamodb_backends
 from werkzeug.test import EnvironBuilder
 
 log = logging.getLogger(__name__)
+# Where the local change-event publisher keeps how far it has published each stream shard
+# (local/stream.py), so that it resumes there after a restart, however the process ended.
+STREAM_POSITION = "stream-position.json"
 SNAPSHOT_EVERY = 1_000  # journaled writes: a start replays at most this many (~10-30 ms each)
 # The operations that change what a DynamoDB holds (PartiQL statements may: they are kept too).
 WRITES = frozenset(
@@ -70,7 +76,8 @@ class DataDirectory:
         except BlockingIOError:
             self._lock.close()
             raise RuntimeError(
-                f"Another local server is using {directory}; stop it or use another directory."
+                f"Another local server is using {directory}; stop it or use another directory "
+                "(make run LOCAL_DATA_DIR=…)."
             ) from None
         self.generation = 0
         self._journal: IO[bytes] | None = None
@@ -107,11 +114,18 @@ class DataDirectory:
             return 0
         replayed = 0
         with path.open("rb") as journal:
-            for line in journal:
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    break  # cut short by a kill: never acknowledged, and nothing follows it
+            for number, line in enumerate(journal, 1):
+                entry = _entry(line)
+                if entry is None and not line.endswith(b"\n"):
+                    # Cut short by a kill while being appended: its write was never acknowledged.
+                    log.warning("local data: dropped the last record of %s, cut short (%d bytes)", path, len(line))
+                    break
+                if entry is None:
+                    raise RuntimeError(
+                        f"{path}, line {number}, is not a journal record ({len(line)} bytes: {line[:60]!r}); the "
+                        f"acknowledged writes after it would be lost, so nothing is replayed. Repair or remove that "
+                        f"line and start again, or move {self.directory} aside (`make run FRESH=1` deletes it)."
+                    )
                 environ = EnvironBuilder(
                     method="POST", path="/", data=entry["body"].encode(), headers=entry["headers"]
                 ).get_environ()
@@ -147,7 +161,8 @@ class DataDirectory:
             for account, regions in dynamodb_backends.items()
         }
         written = self.snapshot_path.with_name("snapshot.new")
-        with written.open("wb") as file, _stream_records_set_aside():
+        published = read_position(self.directory / STREAM_POSITION)
+        with written.open("wb") as file, _stream_records_set_aside(published):
             pickle.dump({"generation": following, "tables": tables}, file, protocol=pickle.HIGHEST_PROTOCOL)
             file.flush()
             os.fsync(file.fileno())
@@ -167,25 +182,62 @@ class DataDirectory:
         self._lock.close()
 
 
+def _entry(line: bytes) -> dict[str, Any] | None:
+    """A journal line's record (the request's headers and body), or None if it is not one."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    well_formed = isinstance(entry, dict) and isinstance(entry.get("headers"), dict)
+    return entry if well_formed and isinstance(entry.get("body"), str) else None
+
+
+def shard_key(table_name: str, shard_id: str) -> str:
+    return f"{table_name} {shard_id}"
+
+
+def read_position(path: Path) -> dict[str, int] | None:
+    """The last sequence number published from each shard (by :func:`shard_key`); None before
+    the publisher has ever kept one."""
+    try:
+        return {str(key): int(value) for key, value in json.loads(path.read_text()).items()}
+    except FileNotFoundError:
+        return None
+    except (ValueError, AttributeError) as error:
+        # Unreadable: read the shards from their start again (events twice, none lost).
+        log.warning("local data: %s is unreadable (%s); the change events are published again", path, error)
+        return {}
+
+
+def write_position(path: Path, position: dict[str, int]) -> None:
+    """Replaced whole (written aside, then renamed): a kill leaves the old position or the new."""
+    aside = path.with_name(path.name + ".new")
+    aside.write_text(json.dumps(position))
+    aside.replace(path)
+
+
 @contextmanager
-def _stream_records_set_aside() -> Iterator[None]:
-    """While a snapshot is taken, the tables' stream records are set aside: a restarted server
-    reads its stream from the latest record on (``local/stream.py``), so they would never be
-    read again; the snapshot's sequence numbers go on from where they were."""
-    shards: list[Any] = [
-        table.stream_shard
+def _stream_records_set_aside(published: dict[str, int] | None) -> Iterator[None]:
+    """While a snapshot is taken, the stream records already published are set aside: a
+    restarted server's publisher resumes after the last one it published, so the snapshot keeps
+    only those it had not (all of them before it ever published, ``published`` None). The
+    snapshot's sequence numbers go on from where they were."""
+    shards: list[tuple[str, Any]] = [
+        (shard_key(table.name, table.stream_shard.id), table.stream_shard)
         for regions in dynamodb_backends.values()
         for backend in regions.values()
         for table in backend.tables.values()
         if table.stream_shard is not None
     ]
-    kept = [(shard.items, shard.starting_sequence_number) for shard in shards]
-    for shard, (items, start) in zip(shards, kept, strict=True):
-        shard.items, shard.starting_sequence_number = [], start + len(items)
+    kept = [(shard.items, shard.starting_sequence_number) for _, shard in shards]
+    for (key, shard), (items, start) in zip(shards, kept, strict=True):
+        last = None if published is None else published.get(key, start - 1)
+        done = 0 if last is None else min(max(last + 1 - start, 0), len(items))
+        shard.items, shard.starting_sequence_number = items[done:], start + done
     try:
         yield
     finally:
-        for shard, (items, start) in zip(shards, kept, strict=True):
+        for (_, shard), (items, start) in zip(shards, kept, strict=True):
             shard.items, shard.starting_sequence_number = items, start
 
 

@@ -54,6 +54,10 @@ REQUEST_TIMEOUT = 30.0
 IDLE_TIMEOUT = 60.0
 # Concurrent requests run in this many worker processes ("execution environments").
 EXECUTION_ENVIRONMENTS = 4
+# Where a browser opening the local server lands: the API has no root resource, the docs route
+# is /swagger (registry/http/routes.py), and /swagger/ is how many type it.
+DOCS_PATH = "/swagger"
+BROWSER_REDIRECTS = {"/": DOCS_PATH, "/swagger/": DOCS_PATH}
 logger = logging.getLogger("local")
 
 
@@ -94,6 +98,11 @@ def _problem(status: int, detail: str) -> dict[str, Any]:
     title = HTTPStatus(status).phrase
     body = problem_body(status, _slug(title), title, detail)
     return {"statusCode": status, "headers": problem_headers(), "body": body}
+
+
+def _redirect(location: str) -> dict[str, Any]:
+    """A browser at the server's root (or at ``/swagger/``) is sent to the documentation."""
+    return {"statusCode": 302, "headers": {"Location": location, "Cache-Control": "no-store"}, "body": ""}
 
 
 def _slug(title: str) -> str:
@@ -156,7 +165,11 @@ class _Connection(socketserver.BaseRequestHandler):
                 return
             if request is None:
                 return
+            began = time.monotonic()
             response = self.server.dispatch(request)
+            # One access line per request, as a terminal user reads them.
+            elapsed_ms = (time.monotonic() - began) * 1000
+            logger.info("%s %s %s %.0f ms", request.method, request.path, response.get("statusCode"), elapsed_ms)
             # A body left unread (413) would be read as the next request: close instead.
             close = connection.their_state is not h11.DONE
             self._send(connection, response, request.method, close=close)
@@ -325,6 +338,8 @@ class _Server(socketserver.ThreadingTCPServer):
         """The answer to one request: what API Gateway answers itself (no route, wrong method,
         a CORS preflight), else the route's function invoked with the proxy event API Gateway
         would send it. As in AWS, the function adds the CORS headers to its own answers."""
+        if request.method in {"GET", "HEAD"} and request.path in BROWSER_REDIRECTS:
+            return _redirect(BROWSER_REDIRECTS[request.path])
         matches, allowed = match(request.path)
         origin = request.header("Origin")
         origins = get_edge_settings().cors_origins
@@ -393,9 +408,15 @@ class LocalApi:
         create_tables(endpoint, os.environ["TABLE_NAME"], os.environ["IDEMPOTENCY_TABLE_NAME"])
         migrate(endpoint, os.environ["TABLE_NAME"])
         # Change events (docs/events.md): the publisher on the table's stream, events to a file.
+        from local.persistence import STREAM_POSITION
         from local.stream import StreamPublisher
 
-        self.stream = StreamPublisher(endpoint, os.environ["TABLE_NAME"], os.environ.get("LOCAL_EVENTS_FILE")).start()
+        self.stream = StreamPublisher(
+            endpoint,
+            os.environ["TABLE_NAME"],
+            os.environ.get("LOCAL_EVENTS_FILE"),
+            data_dir / STREAM_POSITION if data_dir and embedded else None,
+        ).start()
         self.http = _Server((host, port), float(os.environ.get("LOCAL_REQUEST_TIMEOUT") or REQUEST_TIMEOUT))
 
     @property
@@ -420,7 +441,11 @@ def main() -> int:
     # `make run` fixes the embedded DynamoDB's port (3001) so that `make migrate` finds it, and
     # keeps its data in LOCAL_DATA_DIR (unset: in memory, gone at exit).
     data_dir = Path(os.environ["LOCAL_DATA_DIR"]) if os.environ.get("LOCAL_DATA_DIR") else None
-    api = LocalApi(host, port, external, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0")), data_dir=data_dir)
+    try:
+        api = LocalApi(host, port, external, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0")), data_dir=data_dir)
+    except RuntimeError as error:  # the data directory in use or damaged: the reason, not a traceback
+        print(f"The local server did not start: {error}", file=sys.stderr)
+        return 1
     where = external or f"embedded DynamoDB at {api.dynamodb.endpoint if api.dynamodb else '?'}"
     if api.dynamodb and data_dir:
         where += f", data in {data_dir}/ ({api.dynamodb.replayed:,} writes replayed)"

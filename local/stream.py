@@ -3,7 +3,13 @@ table's DynamoDB stream (moto implements DynamoDB Streams) as Lambda's event sou
 would — each shard in order, a batch at a time — and hands each batch to the publisher
 function's own per-batch processing (``handlers.publish_changes.process_batch``), with a sink
 that appends each event as one JSON line to ``LOCAL_EVENTS_FILE`` instead of PutEvents.
-A batch that fails in part is read again from its first failed record, as Lambda retries it."""
+A batch that fails in part is read again from its first failed record, as Lambda retries it.
+
+With a data directory (``make run``), how far each shard has been published is kept in a file
+there (``local/persistence.py``, ``STREAM_POSITION``) after every batch, and a restart resumes
+after it, as an event source mapping resumes from its checkpoint: every acknowledged revision is
+published at least once, even after ``kill -9`` (those published just before a kill may be
+published again). Without one, the publisher starts at the stream's latest record."""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from local.persistence import read_position, shard_key, write_position
 from registry.stream.publisher import Publisher
 
 POLL_SECONDS = 0.05  # how often an idle shard is asked again: the events' local latency floor
@@ -60,7 +67,9 @@ def _lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]
 class StreamPublisher:
     """Polls the table's stream on a daemon thread and publishes what each batch holds."""
 
-    def __init__(self, endpoint: str | None, table_name: str, events_file: str | None) -> None:
+    def __init__(
+        self, endpoint: str | None, table_name: str, events_file: str | None, position_file: Path | None = None
+    ) -> None:
         self._dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
         self._streams = boto3.client("dynamodbstreams", endpoint_url=endpoint)
         self._table_name = table_name
@@ -68,6 +77,8 @@ class StreamPublisher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="change-stream", daemon=True)
         self._iterators: dict[str, str | None] = {}
+        self._position_file = position_file
+        self._position: dict[str, int] = (read_position(position_file) or {}) if position_file else {}
 
     def start(self) -> StreamPublisher:
         description = self._dynamodb.describe_table(TableName=self._table_name)["Table"]
@@ -76,7 +87,7 @@ class StreamPublisher:
                 "TableDescription"
             ]
         self._arn = description["LatestStreamArn"]
-        self._discover(initial=True)  # from now on: what is already there is not a new change
+        self._discover(initial=True)
         self._thread.start()
         return self
 
@@ -88,9 +99,29 @@ class StreamPublisher:
         shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
         for shard in shards:
             if shard["ShardId"] not in self._iterators:
-                self._iterators[shard["ShardId"]] = self._iterator(
-                    shard["ShardId"], "LATEST" if initial else "TRIM_HORIZON"
-                )
+                self._iterators[shard["ShardId"]] = self._first_iterator(shard, initial=initial)
+
+    def _first_iterator(self, shard: Mapping[str, Any], *, initial: bool) -> str | None:
+        """After the last record published (kept in the data directory); without a data
+        directory, at start, the latest record: what is already there is not a new change."""
+        shard_id = shard["ShardId"]
+        if self._position_file is None:
+            return self._iterator(shard_id, "LATEST" if initial else "TRIM_HORIZON")
+        last = self._position.get(shard_key(self._table_name, shard_id))
+        start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
+        if last is None or last < start:  # nothing of the shard's records published yet
+            return self._iterator(shard_id, "TRIM_HORIZON")
+        return self._iterator(shard_id, "AFTER_SEQUENCE_NUMBER", str(last))
+
+    def _published(self, shard_id: str, records: Sequence[Mapping[str, Any]], failed: str | None) -> None:
+        """Keeps how far the shard is published: through the batch, or up to its first failure."""
+        if self._position_file is None:
+            return
+        sequences = [int(record["dynamodb"]["SequenceNumber"]) for record in records]
+        done = [number for number in sequences if failed is None or number < int(failed)]
+        if done:
+            self._position[shard_key(self._table_name, shard_id)] = max(done)
+            write_position(self._position_file, self._position)
 
     def _iterator(self, shard_id: str, kind: str, sequence: str | None = None) -> str | None:
         extra = {"SequenceNumber": sequence} if sequence else {}
@@ -116,8 +147,9 @@ class StreamPublisher:
                     if records:
                         busy = True
                         outcome = process_batch(records, publisher=self.publisher)
-                        if outcome.failures:
-                            first = min(outcome.failures, key=int)
+                        first = min(outcome.failures, key=int) if outcome.failures else None
+                        self._published(shard_id, records, first)
+                        if first is not None:
                             log.warning("change events not published, retrying from %s: %s", first, outcome.failures)
                             next_iterator = self._iterator(shard_id, "AT_SEQUENCE_NUMBER", first)
                             time.sleep(1)

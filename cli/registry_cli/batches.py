@@ -4,8 +4,11 @@ Each row ends in exactly one place: counted under an outcome the job names (e.g.
 written to the errors file with its problem. When the run stops early (Ctrl-C, or the server
 unreachable after every retry), the batches whose answer never came and the rows never sent are
 written to the errors file too, so that it always holds every row that may not be in the
-registry; and since each batch carries an ``Idempotency-Key`` made of its content, and a device
-already registered is recognised, running the same file again registers nothing twice."""
+registry. Each batch carries an ``Idempotency-Key`` of its content and of the run: the run's own
+retries are answered from the first attempt, while a new run is a new request, answered from the
+registry as it is now (a replay of an earlier run's answer would call a device deleted since
+"already present"); a device already registered is recognised, so running the same file again
+registers nothing twice."""
 
 from __future__ import annotations
 
@@ -41,11 +44,6 @@ class Job(Protocol):
     route: str  # the batch route
     envelope: str  # the body's list member
     outcomes: tuple[str, ...]  # the summary's lines, FAILED excluded
-    # True: a batch's Idempotency-Key is made of its content alone, so the file sent again (a
-    # resumed import) is answered from the first run. False: the key holds the run's own id, so
-    # only this run's retries are answered from the first attempt (a status report sent again
-    # later is a new report: "online" again after "offline" must not replay the first answer).
-    keyed_by_content: bool
 
     def exclusive_key(self, item: dict[str, Any]) -> str | None:
         """Items with the same key go in different batches (None: no such rule)."""
@@ -61,9 +59,9 @@ class Summary:
     interrupted: bool = False
 
 
-def idempotency_key(route: str, body: bytes, run: str = "") -> str:
-    """The same batch (of the same run, if one is named) always carries the same key: resent,
-    the server answers it from its first time instead of applying it again."""
+def idempotency_key(route: str, body: bytes, run: str) -> str:
+    """The same batch of the same run always carries the same key: resent, the server answers
+    it from its first time instead of applying it again. Another run's key differs."""
     return "batch-" + hashlib.sha256(f"{route}\n{run}\n".encode() + body).hexdigest()
 
 
@@ -142,7 +140,7 @@ def run(
 ) -> Summary:
     summary = Summary()
     errors = source.errors_writer()
-    run_id = "" if job.keyed_by_content else uuid.uuid4().hex
+    run_id = uuid.uuid4().hex
 
     def fail(row: Row, problem: str, kind: str = FAILED) -> None:
         errors.write(row, problem)

@@ -76,20 +76,18 @@ class RegisterDevices:
     route = "/devices/batch"
     envelope = "devices"
     outcomes: tuple[str, ...] = (CREATED, PRESENT)
-    keyed_by_content = True
 
     def exclusive_key(self, item: dict[str, Any]) -> str | None:
         return None  # a MAC repeated within a batch registers once: the repeat is recognised as present
 
     def settle(self, registry: Registry, rows: Sequence[Row], answer: httpx.Response) -> list[Outcome]:
-        replayed = answer.headers.get("Idempotent-Replayed", "").lower() == "true"
         outcomes = []
         for row, result in zip(rows, _results(answer, rows), strict=True):
             status = int(result.get("status", 0))
             problem = result.get("problem") or {}
             if status == 201:
-                # A replayed answer: the batch registered in an earlier run.
-                outcomes.append(Outcome(PRESENT if replayed else CREATED))
+                # Replayed or not, this run's key: this run registered it.
+                outcomes.append(Outcome(CREATED))
             elif status == 409 and _slug(problem) == MAC_TAKEN:
                 outcomes.append(self._compare(registry, row, problem))
             else:
@@ -124,7 +122,6 @@ class ReportStatuses:
     route = "/status-reports"
     envelope = "reports"
     outcomes: tuple[str, ...] = (CHANGED, UNCHANGED)
-    keyed_by_content = False
 
     def exclusive_key(self, item: dict[str, Any]) -> str | None:
         return str(item.get("device_id"))

@@ -5,7 +5,11 @@ row: devices (``registry import``, ``registry export``) and status reports (``re
 A CSV cell left empty means "not given"; ``tags`` holds the tags separated by ``;``;
 ``attributes.<key>`` columns hold the free-form attributes. A ``problem`` column (or key) is what
 an errors file adds to each failed row: it is ignored on import, so an errors file, once fixed,
-imports as it is."""
+imports as it is.
+
+A CSV cell that a spreadsheet would run as a formula (one starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) is written with a leading ``'``, as OWASP's CSV injection
+advice says, and read back without it (:func:`spreadsheet_safe`, :func:`from_spreadsheet`)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,26 @@ TAGS = "tags"
 TAG_SEPARATOR = ";"
 FORMATS = ("csv", "jsonl")
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"), and the quote that
+# makes it text again.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+TEXT_MARK = "'"
+
+
+def from_spreadsheet(cell: str) -> str:
+    """A cell as written by :func:`spreadsheet_safe`, its leading quote taken off. Only a quote
+    before a formula character (or before another quote) is one: ``'hello`` stays as it is."""
+    if cell.startswith(TEXT_MARK) and cell[1:2] and (cell[1] in FORMULA_STARTS or cell[1] == TEXT_MARK):
+        return cell[1:]
+    return cell
+
+
+def spreadsheet_safe(value: str) -> str:
+    """The cell for ``value`` that no spreadsheet runs as a formula and that
+    :func:`from_spreadsheet` reads back as ``value`` (``-12.5`` is ``'-12.5`` in the file)."""
+    if value[:1] in FORMULA_STARTS or from_spreadsheet(value) != value:
+        return TEXT_MARK + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -193,9 +217,10 @@ class Source:
             return Row(line, cells, problem=problem)
         item: dict[str, Any] = {}
         attributes: dict[str, str] = {}
-        for column, cell in zip(self.header, cells, strict=True):
-            if cell == "" or column == PROBLEM:
+        for column, written in zip(self.header, cells, strict=True):
+            if written == "" or column == PROBLEM:
                 continue
+            cell = from_spreadsheet(written)
             key = _attribute_key(column)
             if key is not None:
                 attributes[key] = cell
@@ -291,12 +316,11 @@ def write_csv(
     writer.writerow([*first, *DEVICES.columns, TAGS, *(ATTRIBUTE_PREFIX + key for key in keys), *last])
     for record in records:
         attributes = record.get(ATTRIBUTES) or {}
-        writer.writerow(
-            [
-                *(record.get(column) or "" for column in first),
-                *(record.get(column) or "" for column in DEVICES.columns),
-                TAG_SEPARATOR.join(record.get(TAGS) or []),
-                *(attributes.get(key, "") for key in keys),
-                *(record.get(column) or "" for column in last),
-            ]
-        )
+        cells = [
+            *(str(record.get(column) or "") for column in first),
+            *(str(record.get(column) or "") for column in DEVICES.columns),
+            TAG_SEPARATOR.join(record.get(TAGS) or []),
+            *(str(attributes.get(key, "")) for key in keys),
+            *(str(record.get(column) or "") for column in last),
+        ]
+        writer.writerow([spreadsheet_safe(cell) for cell in cells])

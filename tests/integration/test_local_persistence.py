@@ -4,8 +4,10 @@ keeps nothing: ``LocalServer`` never passes one on unless a test asks.)"""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,13 +34,35 @@ def server(tmp_path: Path, data_dir: Path) -> Iterator[Callable[[str], LocalServ
     """Local servers on ``data_dir``, each logging to its own file; none outlives the test."""
     made: list[LocalServer] = []
 
-    def make(name: str) -> LocalServer:
-        made.append(LocalServer(tmp_path / f"{name}.log", LOCAL_DATA_DIR=str(data_dir)))
+    def make(name: str, **environment: str) -> LocalServer:
+        made.append(LocalServer(tmp_path / f"{name}.log", LOCAL_DATA_DIR=str(data_dir), **environment))
         return made[-1]
 
     yield make
     for each in made:
         each.close()
+
+
+def _kill_mid_writes(server: LocalServer, write: Callable[[], bool]) -> None:
+    """Four threads call ``write`` until it returns False (the server gone under them); the
+    server is killed (``kill -9``) once ``write`` says enough is acknowledged, while they write."""
+    enough = threading.Event()
+
+    def writer() -> None:
+        while True:
+            try:
+                if write():
+                    enough.set()
+            except requests.RequestException:
+                return  # killed under us: not acknowledged
+
+    writers = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in writers:
+        thread.start()
+    assert enough.wait(timeout=120)
+    server.stop(signal.SIGKILL)
+    for thread in writers:
+        thread.join(timeout=60)
 
 
 def test_what_was_written_before_ctrl_c_is_there_after_a_restart_and_one_directory_serves_one_server(server):
@@ -72,34 +96,87 @@ def test_a_server_killed_mid_write_loses_nothing_it_acknowledged(server, data_di
     url = killed.start()
     bodies = DeviceBodies()
     acknowledged: list[dict[str, Any]] = []
-    enough = threading.Event()
 
-    def write() -> None:
-        while True:
-            try:
-                response = requests.post(f"{url}/devices", json=bodies(), timeout=30)
-            except requests.RequestException:
-                return  # killed under us: not acknowledged
-            if response.status_code == 201:
-                acknowledged.append(response.json())
-            if len(acknowledged) >= 30:
-                enough.set()
+    def write() -> bool:
+        response = requests.post(f"{url}/devices", json=bodies(), timeout=30)
+        if response.status_code == 201:
+            acknowledged.append(response.json())
+        return len(acknowledged) >= 30
 
-    writers = [threading.Thread(target=write) for _ in range(4)]
-    for writer in writers:
-        writer.start()
-    assert enough.wait(timeout=120)
-    killed.stop(signal.SIGKILL)  # while the writers are still writing
-    for writer in writers:
-        writer.join(timeout=60)
-    # A journal line the kill cut short is dropped, not misread.
+    _kill_mid_writes(killed, write)
+    # A journal line the kill cut short is dropped, not misread, and the log says so.
+    torn = b'{"headers": {"X-Amz-Target": "DynamoDB_20120810.PutI'
     with next(data_dir.glob("journal.*")).open("ab") as journal:
-        journal.write(b'{"headers": {"X-Amz-Target": "DynamoDB_20120810.PutI')
+        journal.write(torn)
 
     url = killed.start()
+    assert f"cut short ({len(torn)} bytes)" in killed.log.read_text()
     for device in acknowledged:
         assert requests.get(f"{url}/devices/{device['id']}", timeout=30).json() == device
     after = _register(url, bodies())
     killed.stop(signal.SIGKILL)
     url = killed.start()
     assert requests.get(f"{url}/devices/{after['id']}", timeout=30).status_code == 200
+
+
+def test_a_damaged_journal_record_with_writes_after_it_stops_the_start_and_loses_nothing(server, data_dir):
+    damaged = server("damaged")
+    url = damaged.start()
+    bodies = DeviceBodies()
+    devices = [_register(url, bodies()) for _ in range(20)]
+    damaged.stop(signal.SIGKILL)  # no clean stop: the writes are in the journal alone
+    journal = next(data_dir.glob("journal.*"))
+    lines = journal.read_bytes().splitlines(keepends=True)
+    assert len(lines) >= 20
+    kept = lines[9]
+    journal.write_bytes(b"".join([*lines[:9], b"\x00" + kept[1:], *lines[10:]]))
+
+    with pytest.raises(RuntimeError, match="did not start"):
+        damaged.start()
+    assert f"{journal}, line 10, is not a journal record" in damaged.log.read_text()
+    assert "Traceback" not in damaged.log.read_text()
+
+    # Nothing was dropped: the line repaired, every acknowledged device is back.
+    journal.write_bytes(b"".join(lines))
+    url = damaged.start()
+    for device in devices:
+        assert requests.get(f"{url}/devices/{device['id']}", timeout=30).json() == device
+
+
+def _published(events_file: Path) -> set[tuple[str, int]]:
+    """(device id, revision) of every change event in the file (a line cut short by a kill aside)."""
+    published = set()
+    for line in events_file.read_text(encoding="utf-8").splitlines() if events_file.exists() else []:
+        try:
+            detail = json.loads(line)["Detail"]
+        except ValueError:
+            continue
+        published.add((detail["device_id"], detail["revision"]))
+    return published
+
+
+def test_every_revision_acknowledged_before_a_kill_is_published_after_the_restart(server, tmp_path):
+    events_file = tmp_path / "events.jsonl"
+    killed = server("events", LOCAL_EVENTS_FILE=str(events_file))
+    url = killed.start()
+    bodies = DeviceBodies()
+    acknowledged: set[tuple[str, int]] = set()
+
+    def write() -> bool:
+        device = requests.post(f"{url}/devices", json=bodies(), timeout=30).json()
+        acknowledged.add((device["id"], 1))
+        for n in range(3):  # each a change (from unknown): revisions 2, 3, 4
+            status = {"status": "online" if n % 2 else "offline"}
+            answer = requests.put(f"{url}/devices/{device['id']}/status", json=status, timeout=30)
+            assert answer.status_code == 200, answer.text
+            acknowledged.add((device["id"], n + 2))
+        return len(acknowledged) >= 80
+
+    # Killed mid-writes: the publisher has not caught up with the last ones.
+    _kill_mid_writes(killed, write)
+
+    killed.start()
+    deadline = time.monotonic() + 60  # how long the publisher may take to catch up (not a figure)
+    while not acknowledged <= _published(events_file) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert acknowledged - _published(events_file) == set()

@@ -4,13 +4,14 @@ same attributes whatever the spelling."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
 
 from registry_cli.client import UsageError
 from registry_cli.jobs import differences
-from registry_cli.rows import DEVICES, Source
+from registry_cli.rows import DEVICES, Source, from_spreadsheet, spreadsheet_safe, write_csv
 
 
 def _source(tmp_path: Path, text: str, name: str = "devices.csv") -> Source:
@@ -99,3 +100,43 @@ def test_the_same_device_in_another_spelling_has_no_differences():
         "attributes: None in the file, {'floor': 'B1'} registered",
         "location: 'roof' in the file, None registered",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-12.5", "'-12.5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tindented", "'\tindented"),
+        ("\rreturn", "'\rreturn"),
+        ("'=already quoted", "''=already quoted"),
+        ("''", "'''"),
+        ("'plain", "'plain"),
+        ("'", "'"),
+        ("plain -1 = 2", "plain -1 = 2"),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_quoted_and_reads_back_as_it_was(value, cell):
+    assert spreadsheet_safe(value) == cell
+    assert from_spreadsheet(cell) == value
+
+
+def test_exported_formula_cells_are_text_in_the_file_and_import_unchanged(tmp_path):
+    record = {
+        "name": '=HYPERLINK("http://evil.example","click")',
+        "device_type": "sensor",
+        "mac_address": "00:00:00:00:00:01",
+        "location": "-12.5",
+        "tags": ["+cmd|' /C calc'!A0", "edge"],
+        "attributes": {"note": "@SUM(A1:A9)"},
+    }
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding="utf-8", newline="") as file:
+        write_csv([record], ["note"], file)
+
+    cells = next(csv.DictReader(path.open()))
+    assert all(not cell or cell[0] not in "=+-@\t\r" for cell in cells.values())
+    [row] = Source(path, DEVICES).rows()
+    assert row.item == record

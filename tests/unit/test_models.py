@@ -40,9 +40,12 @@ def test_required_fields_are_named_when_missing(missing):
     assert fields_in_error(body) == {missing: "is required"}
 
 
-def test_unknown_fields_are_rejected_by_name():
+def test_unknown_fields_are_rejected_by_name_and_status_names_its_own_route():
     errors = fields_in_error({**VALID, "status": "online", "colour": "red"})
-    assert errors == {"status": "is not a known field", "colour": "is not a known field"}
+    assert errors == {
+        "status": "is not a field of this request; set it with PUT /devices/{id}/status",
+        "colour": "is not a known field",
+    }
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 129])

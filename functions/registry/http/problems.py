@@ -136,15 +136,23 @@ def _field(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+# Body fields another route writes: an unknown-field problem for one says which route.
+_WRITTEN_ELSEWHERE = {"status": "PUT /devices/{id}/status"}
+
+
 def _field_errors(errors: Any) -> list[dict[str, str]]:
     found = []
     for error in errors:
+        field = _field(error.get("loc", ()))
         message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
         if error.get("type") == "missing":
             message = "is required"
         elif error.get("type") == "extra_forbidden":
-            message = "is not a known field"
-        found.append({"field": _field(error.get("loc", ())), "message": message})
+            elsewhere = _WRITTEN_ELSEWHERE.get(field)
+            message = (
+                f"is not a field of this request; set it with {elsewhere}" if elsewhere else "is not a known field"
+            )
+        found.append({"field": field, "message": message})
     return found
 
 
