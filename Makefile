@@ -91,8 +91,18 @@ smoke: install  ## the stage's public API proven end to end, all it creates dele
 	@test -n "$(URL)" || { echo "make smoke URL=<the stack output ApiUrl, or http://127.0.0.1:3000 for make run>" >&2; exit 2; }
 	$(PY) -m ops.smoke $(URL) $(SMOKE_ARGS)
 
-test: lint node_modules/.installed chromium $(CHECKOV_VENV)/.installed  ## ruff + mypy, then every test (unit, integration, reliability, infra with checkov, Swagger UI in Chromium)
-	$(PY) -m pytest -q
+# `make test` makes what the tests need with the independent installs at once (the two venvs'
+# pip, npm and apt overlap their downloads and builds), lints, then runs the suite on every core
+# (pytest-xdist; tests/conftest.py says which tests one worker runs together). The groups are
+# handed out in collection order, not largest first: the synthesized app's tests (the longest
+# group) start at once, and the unit tests' many short files come last and even out the end.
+TEST_SETUP := lint node_modules/.installed chromium $(CHECKOV_VENV)/.installed
+TEST_WORKERS ?= auto
+# More pytest options, e.g. `make test PYTEST_ARGS=--durations=40`
+PYTEST_ARGS ?=
+test:  ## ruff + mypy, then every test (unit, integration, reliability, infra with checkov, Swagger UI in Chromium)
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TEST_SETUP)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: install  ## ruff, mypy and the import contracts (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check .

@@ -322,3 +322,60 @@ def _one_botocore_data_loader() -> Iterator[None]:
     botocore.session.Session._register_data_loader = register  # type: ignore[method-assign]
     yield
     botocore.session.Session._register_data_loader = original  # type: ignore[method-assign]
+
+
+# -- figures the tests measure, printed at the end of the run (docs quote them) ---------------
+
+# The reliability suite's figures ({name: value}, docs/reliability.md) and the DynamoDB cost
+# tables of tests/integration/test_dynamodb_cost.py (a title line, then the table).
+FIGURES: dict[str, Any] = {}
+COST_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figures() -> dict[str, Any]:
+    return FIGURES
+
+
+@pytest.fixture
+def cost_figures() -> list[str]:
+    return COST_FIGURES
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist (`make test`) a worker measured them, and nobody reads a worker's
+    terminal: it hands them to the controller (xdist's ``workeroutput``), which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["figures"], workeroutput["cost_figures"] = FIGURES, COST_FIGURES
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """A worker's figures, received by the controller (an xdist hook: absent without xdist)."""
+    workeroutput = getattr(node, "workeroutput", {})  # none from a worker that crashed
+    FIGURES.update(workeroutput.get("figures", {}))
+    COST_FIGURES.extend(workeroutput.get("cost_figures", []))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for title, *rows in (figure.splitlines() for figure in COST_FIGURES):
+        terminalreporter.write_sep("-", title)
+        terminalreporter.write_line("\n".join(rows))
+    if FIGURES:
+        terminalreporter.write_sep("-", "reliability figures")
+        for name, value in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {value}")
+
+
+# -- pytest-xdist: `make test` runs the suite on every core (`-n auto --dist loadgroup`) ---------
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Which tests one worker runs together, in their order: a file's tests (its module fixtures
+    are built once, as in a serial run), and every test of the synthesized app, which that worker
+    synthesizes once (cdk-nag needs the construct tree: it cannot be handed between processes)."""
+    for item in items:
+        group = "cdk-synth" if "synthesized" in item.fixturenames else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))

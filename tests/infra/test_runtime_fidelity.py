@@ -19,6 +19,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,18 +91,25 @@ def runtime_python(runtime: str) -> str:
 def runtime_boto3(python: str) -> Path:
     target = BUILD_DIR.parent / "runtime" / f"boto3-{RUNTIME_BOTO3}-{HOST_PLATFORM}"
     if not (target / "boto3").is_dir():
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        subprocess.run(
-            [
-                *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"),
-                *("--only-binary=:all:", f"--python-version={python}", f"--platform={HOST_PLATFORM}"),
-                *(f"--target={staging}", f"boto3=={RUNTIME_BOTO3}"),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        staging.rename(target)
+        # A staging folder of its own: another run in this checkout (a parallel pytest) may build it too.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            subprocess.run(
+                [
+                    *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"),
+                    *("--only-binary=:all:", f"--python-version={python}", f"--platform={HOST_PLATFORM}"),
+                    *(f"--target={staging}", f"boto3=={RUNTIME_BOTO3}"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            staging.rename(target)
+        except OSError:
+            if not (target / "boto3").is_dir():  # not the other run's finished build: a real failure
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

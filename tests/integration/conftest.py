@@ -32,9 +32,6 @@ def ticking_clock(dynamodb):
         app.dependency_overrides.pop(wiring.get_service, None)
 
 
-COST_FIGURES = pytest.StashKey[list[str]]()
-
-
 @pytest.fixture
 def timeline_device(ticking_clock, make_device, invoke):
     """A device with six revisions, one a minute from minute(0): 1 created (Basement) · 2 status
@@ -47,16 +44,3 @@ def timeline_device(ticking_clock, make_device, invoke):
     invoke("update_device", path, body={"firmware_version": "2.0"})
     invoke("put_status", f"{path}/status", body={"status": "online", "reason": None})
     return device
-
-
-@pytest.fixture
-def cost_figures(request) -> list[str]:
-    """Tables of DynamoDB cost figures, printed at the end of the run for quoting."""
-    return request.config.stash.setdefault(COST_FIGURES, [])
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """The DynamoDB cost figures test_dynamodb_cost.py measured, for quoting."""
-    for table in config.stash.get(COST_FIGURES, []):
-        terminalreporter.write_sep("-", table.splitlines()[0])
-        terminalreporter.write_line("\n".join(table.splitlines()[1:]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.client import HTTPResponse
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 import requests
 
 from registry.storage import keys as table
-from tests.support import PROBLEM_JSON, assert_problem
+from tests.support import PROBLEM_JSON, LocalServer, assert_problem
 
 KiB = 1024
 UNKNOWN = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
@@ -244,6 +245,16 @@ def _snapshot(url: str, device_id: str) -> tuple[Any, ...]:
         if not (cursor := page["next_cursor"]):
             break
     return device.json(), device.headers["ETag"], status, history, listed
+
+
+@pytest.fixture(scope="module")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of this module's own: every case reads the whole device list back twice, and
+    the session's server lists whatever the other suites registered (816 devices in a full run,
+    9 pages each time)."""
+    server = LocalServer(tmp_path_factory.mktemp("hostile") / "server.log")
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture(scope="module")
