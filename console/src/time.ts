@@ -29,6 +29,7 @@ export function hoursBefore(instant: Date, hours: number): Date {
 }
 
 export function duration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
   const minutes = Math.round(ms / 60_000);
   if (minutes < 60) return `${minutes} min`;
   const hours = minutes / 60;
