@@ -144,9 +144,21 @@ class Console(Construct):
         files = page.add_resource("{proxy+}")
         for resource in (page, files):
             method = resource.add_method("GET", integration, authorization_type=apigw.AuthorizationType.NONE)
-            acknowledge(method, "AwsSolutions-APIG4", "Deliberately public: the console's page and files; its API calls carry the operator's token.")
-            acknowledge(method, "AwsSolutions-COG4", "Deliberately public: the console's page and files; it signs in with the hosted UI.")
-            skip_checkov(method, "CKV_AWS_59", "The console's static files are public; every API call it makes needs a Cognito token.")
+            acknowledge(
+                method,
+                "AwsSolutions-APIG4",
+                "Deliberately public: the console's page and files; its API calls carry the operator's token.",
+            )
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "Deliberately public: the console's page and files; it signs in with the hosted UI.",
+            )
+            skip_checkov(
+                method,
+                "CKV_AWS_59",
+                "The console's static files are public; every API call it makes needs a Cognito token.",
+            )
         # The docs' low limit, uncached: the stage's method settings come from the route table
         # (infra/api.py), so these two are appended to them.
         cfn_stage = api.deployment_stage.node.default_child

@@ -48,7 +48,11 @@ def test_the_console_is_two_public_get_methods_of_the_api_answered_by_its_own_fu
     paths = sorted(r["Properties"]["PathPart"] for r in resources.values())
     assert "console" in paths and "{proxy+}" in paths
     methods = [m["Properties"] for m in _of_type(built, "AWS::ApiGateway::Method").values()]
-    console = [m for m in methods if m["HttpMethod"] == "GET" and m.get("AuthorizationType") == "NONE" and "Integration" in m and m["Integration"]["Type"] == "AWS_PROXY"]
+    console = [
+        m
+        for m in methods
+        if m["HttpMethod"] == "GET" and m.get("AuthorizationType") == "NONE" and m["Integration"]["Type"] == "AWS_PROXY"
+    ]
     assert len(console) == 2
     assert all(FUNCTION_ID in str(m["Integration"]["Uri"]) for m in console)
     # Only the two methods may invoke it (no test-invoke permissions).
@@ -96,7 +100,7 @@ def test_the_stack_outputs_the_console_url_on_the_apis_origin(prod, synthesized)
         pytest.skip("console/dist not built (make console): the stack has no console")
     url = str(prod["Outputs"]["ConsoleUrl"]["Value"])
     api = str(prod["Outputs"]["ApiUrl"]["Value"])
-    assert "execute-api" in url and url.endswith("/prod/console/']]}") or "console/" in url
+    assert "execute-api" in url and "/prod/console/" in url
     # The same API id: the console's origin is the API's, so it needs no CORS origin.
     rest_api = next(name for name, r in prod["Resources"].items() if r["Type"] == "AWS::ApiGateway::RestApi")
     assert rest_api in url and rest_api in api
