@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test test-future lint openapi synth deploy bench fuzz clean chromium migrate preflight smoke
+.PHONY: install run test test-future lint openapi synth deploy bench fuzz clean chromium migrate preflight smoke console screenshots
 STAGE ?= dev
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt cli/pyproject.toml
@@ -26,6 +26,25 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt cli/pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The operator console (console/, docs/decisions.md): its own npm packages from its own lock, its
+# API types generated from the OpenAPI document (so a contract change fails this build), then the
+# bundle in console/dist, which the local server and the stack serve at /console/.
+OPENAPI_JSON := functions/registry/openapi.json
+CONSOLE_SOURCES := $(shell find console/src console/index.html console/vite.config.ts console/tsconfig.json -type f ! -name api-types.ts 2>/dev/null)
+
+console/node_modules/.installed: console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+console/dist/index.html: console/node_modules/.installed $(OPENAPI_JSON) $(CONSOLE_SOURCES)
+	cd console && OPENAPI_JSON=$(CURDIR)/$(OPENAPI_JSON) npm run --silent build && npm run --silent size
+
+console: console/dist/index.html  ## the operator console's bundle (console/dist), and its gzipped size
+
+# docs/img/console-*.png for the README: the console in Chromium over a freshly seeded local server.
+screenshots: install console chromium
+	$(PY) console/scripts/with_server.py node console/scripts/screenshots.mjs
 
 # checkov pins dozens of dependencies that clash with ours, so it gets a venv of its own;
 # tests/infra/test_checkov.py runs it on the synthesized templates.
@@ -47,7 +66,7 @@ install: $(VENV)/.installed
 
 # `make run` keeps its data here (git-ignored); `make run FRESH=1` starts with an empty registry.
 LOCAL_DATA_DIR ?= .local-data
-run: install  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB, its data kept in LOCAL_DATA_DIR
+run: install console  ## the API on http://127.0.0.1:3000 over an embedded DynamoDB, its data kept in LOCAL_DATA_DIR
 	$(if $(FRESH),rm -rf $(LOCAL_DATA_DIR))
 	LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) $(PY) -m local.server
 
@@ -70,7 +89,7 @@ migrate: install  ## pending schema migrations on the running `make run`'s data 
 openapi: install  ## regenerate the committed OpenAPI document from the handlers
 	$(PY) -m registry.openapi > functions/registry/openapi.json
 
-synth: install node_modules/.installed  ## cdk synth, offline, no credentials (STAGE=dev|prod)
+synth: install node_modules/.installed console  ## cdk synth, offline, no credentials (STAGE=dev|prod)
 	npx cdk synth --quiet -c stage=$(STAGE)
 
 deploy: synth  ## needs AWS credentials and `npx cdk bootstrap` once per account/region
@@ -96,7 +115,7 @@ smoke: install  ## the stage's public API proven end to end, all it creates dele
 # (pytest-xdist; tests/conftest.py says which tests one worker runs together). The groups are
 # handed out in collection order, not largest first: the synthesized app's tests (the longest
 # group) start at once, and the unit tests' many short files come last and even out the end.
-TEST_SETUP := lint node_modules/.installed chromium $(CHECKOV_VENV)/.installed
+TEST_SETUP := lint node_modules/.installed chromium console $(CHECKOV_VENV)/.installed
 TEST_WORKERS ?= auto
 # More pytest options, e.g. `make test PYTEST_ARGS=--durations=40`
 PYTEST_ARGS ?=
@@ -128,4 +147,4 @@ bench: install node_modules/.installed  ## docs/cost.md's units and bills checke
 	$(PY) -m benchmarks.fleet_size
 
 clean:
-	rm -rf $(VENV) .venv-tools build node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .venv-tools build node_modules console/node_modules console/dist cdk.out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

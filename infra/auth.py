@@ -94,6 +94,7 @@ class Auth(Construct):
                 f"{identifier.capitalize()}Scopes", identifier=identifier, scopes=scopes
             )
             oauth_scopes += [cognito.OAuthScope.resource_server(server, scope) for scope in scopes]
+        self.oauth_scopes = oauth_scopes  # the operator console's app client asks for them too
         self.client = self.user_pool.add_client(
             "MachineClient",
             generate_secret=True,

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.auth import Auth, DeviceAuthorizer
+from infra.console import Console
 from infra.data import Data
 from infra.events import ChangeEvents
 from infra.functions import Functions
@@ -35,6 +36,7 @@ class DeviceRegistryStack(Stack):
         self.functions = Functions(self, "Functions", stage=stage, data=self.data, token_url=self.auth.token_url)
         self.device_auth = DeviceAuthorizer(self, "DeviceAuth", stage=stage, data=self.data, layer=self.functions.layer)
         self.api = Api(self, "Api", stage=stage, auth=self.auth, device_auth=self.device_auth, functions=self.functions)
+        self.console = Console(self, "Console", stage=stage, api=self.api.api, auth=self.auth)
         self.migrations = MigrationFunction(self, "Migrations", stage=stage, data=self.data, layer=self.functions.layer)
         self.events = ChangeEvents(self, "Events", stage=stage, data=self.data, layer=self.functions.layer)
         if stage.snap_start:
@@ -49,6 +51,8 @@ class DeviceRegistryStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
+        if self.console.url:
+            CfnOutput(self, "ConsoleUrl", value=self.console.url, description="The operator console (sign in)")
         CfnOutput(self, "TokenUrl", value=self.auth.token_url, description="OAuth2 token endpoint")
         CfnOutput(self, "ClientId", value=self.auth.client.user_pool_client_id)
         CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import h11
 
 from local.authorizer import authorize
+from local.console import console_answer
 from local.events import LambdaContext, match, proxy_event
 from registry import metrics
 from registry.domain.errors import MethodNotAllowed, PayloadTooLarge, RegistryError, RouteNotFound
@@ -337,7 +338,11 @@ class _Server(socketserver.ThreadingTCPServer):
     def dispatch(self, request: Request) -> dict[str, Any]:
         """The answer to one request: what API Gateway answers itself (no route, wrong method,
         a CORS preflight), else the route's function invoked with the proxy event API Gateway
-        would send it. As in AWS, the function adds the CORS headers to its own answers."""
+        would send it. As in AWS, the function adds the CORS headers to its own answers.
+        The operator console's files (/console/) are answered before any route."""
+        console = console_answer(request.method, request.path)
+        if console is not None:
+            return console
         if request.method in {"GET", "HEAD"} and request.path in BROWSER_REDIRECTS:
             return _redirect(BROWSER_REDIRECTS[request.path])
         matches, allowed = match(request.path)
@@ -450,6 +455,7 @@ def main() -> int:
     if api.dynamodb and data_dir:
         where += f", data in {data_dir}/ ({api.dynamodb.replayed:,} writes replayed)"
     print(f"Device Registry API on {api.url} ({where}); Swagger UI at {api.url}/swagger. Ctrl-C stops.")
+    print(f"Operator console at {api.url}/console/ (no sign-in locally).")
     try:
         api.http.serve_forever()
     except KeyboardInterrupt:

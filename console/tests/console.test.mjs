@@ -1,0 +1,306 @@
+// The console in Debian's Chromium, driven by Playwright against a running local server
+// (CONSOLE_API_URL; tests/integration/test_console_browser.py starts one and runs this file).
+// Every page is checked with axe-core (no serious or critical violation) and for console errors.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { chromium } from "playwright-core";
+import { FLAGS } from "./browser.mjs";
+import { call, seed } from "./seed.mjs";
+
+const BASE = process.env.CONSOLE_API_URL ?? "http://127.0.0.1:3000";
+const CONSOLE = `${BASE}/console/`;
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+// Chromium's own line for an answer the test asks for on purpose (a 404, a 412).
+const EXPECTED_FAILURE = /^Failed to load resource: the server responded with a status of 4\d\d/;
+
+let profile;
+let browser;
+let fleet;
+
+before(async () => {
+  fleet = await seed(BASE, { steps: 300 });
+  profile = mkdtempSync(join(tmpdir(), "console-chromium-"));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    args: FLAGS,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** A page of the console with its console errors and uncaught exceptions collected. */
+async function open(hash, { expectFailures = false } = {}) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10_000);
+  const errors = [];
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    if (expectFailures && EXPECTED_FAILURE.test(message.text())) return;
+    errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(CONSOLE + hash);
+  return {
+    page,
+    async done() {
+      assert.deepEqual(errors, [], "console errors");
+      await page.close();
+    },
+  };
+}
+
+async function axeClean(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const serious = result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  assert.deepEqual(serious, [], `axe on ${what}`);
+}
+
+const rows = (page) => page.locator("table.devices tbody tr");
+const names = async (page) => page.locator("table.devices tbody tr td:first-child").allTextContents();
+
+async function apiNames(query) {
+  const found = [];
+  let cursor = null;
+  do {
+    const params = new URLSearchParams({ ...query, limit: "100", ...(cursor ? { cursor } : {}) });
+    const page = await call(BASE, "GET", `/devices?${params}`);
+    found.push(...page.body.items.map((d) => d.name));
+    cursor = page.body.next_cursor;
+  } while (cursor);
+  return found.sort();
+}
+
+test("the fleet page charts the counts, applies every filter and pages with the cursor", async () => {
+  const { page, done } = await open("");
+  await page.getByRole("table", { name: "By status" }).waitFor();
+  await page.getByText(/\d+ devices, as of/).waitFor();
+  await axeClean(page, "the fleet page");
+
+  // The form: a status, then two filters at once (served by one index, the other applied).
+  await page.getByLabel("Status", { exact: true }).selectOption("error");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await page.waitForURL(/status=error/);
+  await page.locator("table.devices").waitFor();
+  assert.deepEqual((await names(page)).sort(), await apiNames({ status: "error" }));
+  assert.ok((await page.locator("table.devices .pill").allTextContents()).every((s) => s === "error"));
+  await page.getByRole("button", { name: "Clear" }).click();
+  await page.getByLabel("Tag").fill("critical");
+  await page.getByLabel("Name starts with").fill("roof-");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await page.waitForURL(/tag=critical/);
+  await page.locator("table.devices tbody tr").first().waitFor();
+  assert.deepEqual((await names(page)).sort(), await apiNames({ tag: "critical", name_prefix: "roof-" }));
+
+  // Every other filter, from the address (as a link or bookmark names it): the rows the API answers.
+  const cases = {
+    device_type: "camera",
+    location: "Loading dock",
+    firmware_version: "2.1.0",
+    serial_number: "SN-0007",
+    mac_address: "0200.0000.0017",
+    ip_address: "10.0.1.20",
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    await page.evaluate((hash) => (location.hash = hash), `#/?${name}=${encodeURIComponent(value)}`);
+    // The form shows the filter the address names.
+    await page.waitForFunction(([id, v]) => document.getElementById(id)?.value === v, [`filter-${name}`, value]);
+    const expected = await apiNames({ [name]: value });
+    assert.ok(expected.length > 0, `the seed has a device with ${name}=${value}`);
+    await page.waitForFunction(
+      (n) => !document.querySelector('[role="status"]') && document.querySelectorAll("table.devices tbody tr").length === n,
+      expected.length,
+    );
+    assert.deepEqual((await names(page)).sort(), expected, name);
+  }
+
+  // Paging: 10 a page, the next page by its cursor, and back.
+  await page.evaluate(() => (location.hash = "#/"));
+  await page.getByLabel("Per page").selectOption("10");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await page.waitForURL(/limit=10/);
+  await page.waitForFunction(() => document.querySelectorAll("table.devices tbody tr").length === 10);
+  const first = await names(page);
+  await page.getByRole("link", { name: "Next page" }).click();
+  await page.waitForURL(/cursor=/);
+  await page.getByText("page 2").waitFor();
+  await page.waitForFunction(() => !document.querySelector('[role="status"]'));
+  const second = await names(page);
+  assert.equal(second.length, 10);
+  assert.deepEqual(second.filter((name) => first.includes(name)), []);
+  await page.getByRole("link", { name: "Previous page" }).click();
+  await page.waitForFunction((n) => document.querySelector("table.devices tbody tr td")?.textContent === n, first[0]);
+  assert.deepEqual(await names(page), first);
+  assert.equal(await rows(page).count(), 10);
+  await done();
+});
+
+test("a device page shows its attributes, a status timeline and a diff between two revisions", async () => {
+  const { page, done } = await open(`#/devices/${fleet.id}`);
+  await page.getByRole("heading", { name: "lobby-sensor-01" }).waitFor();
+  await page.getByText("Lobby, east wall").first().waitFor();
+  await page.getByRole("button", { name: "Since registration" }).click();
+  const timeline = page.getByTestId("timeline");
+  await timeline.waitFor();
+  // online → maintenance → online → error → online, after "unknown" at registration.
+  assert.ok((await timeline.locator("rect").count()) >= 5, "one band per status period");
+  const legend = await page.locator("table.legend tbody th").allTextContents();
+  for (const status of ["online", "maintenance", "error"]) assert.ok(legend.some((t) => t.includes(status)), status);
+
+  const latest = (await call(BASE, "GET", `/devices/${fleet.id}/history?limit=1`)).body.items[0].revision;
+  await page.getByLabel("From revision").fill("1");
+  await page.getByLabel("To revision").fill(String(latest));
+  await page.getByRole("button", { name: "Compare" }).click();
+  const diff = page.getByTestId("diff");
+  await diff.getByText(`from revision 1 to revision ${latest}`).waitFor();
+  const fields = await diff.locator("tbody th").allTextContents();
+  for (const field of ["firmware_version", "location", "tags", "status"]) assert.ok(fields.includes(field), field);
+  assert.ok(await diff.getByText("2.1.0").isVisible());
+
+  await page.getByRole("button", { name: "Show" }).last().click();
+  await page.getByTestId("as-of").waitFor();
+  await axeClean(page, "the device page");
+  await done();
+});
+
+test("a revert based on what the page opened with is refused once the device changed, and works after a reload", async () => {
+  const { page, done } = await open(`#/devices/${fleet.id}`, { expectFailures: true });
+  await page.getByRole("heading", { name: "lobby-sensor-01" }).waitFor();
+  // Someone else changes the device after the page opened.
+  await call(BASE, "PATCH", `/devices/${fleet.id}`, { location: "Lobby, west wall" });
+  await page.locator('li[data-revision="1"]').getByRole("button", { name: "Revert to revision 1" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel(/Reason/).fill("undo the rollout");
+  await axeClean(page, "the revert confirmation");
+  await dialog.getByRole("button", { name: "Revert to revision 1" }).click();
+  await page.getByRole("alert").filter({ hasText: "changed since you opened it — reload" }).waitFor();
+
+  await page.getByRole("button", { name: "Reload" }).click();
+  await page.getByText("Lobby, west wall").first().waitFor();
+  await page.locator('li[data-revision="1"]').getByRole("button", { name: "Revert to revision 1" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revert to revision 1" }).click();
+  await page.getByRole("status").filter({ hasText: "Reverted to revision 1." }).waitFor();
+  await page.getByText("Reverted to revision 1.", { exact: false }).last().waitFor();
+  const detail = (await call(BASE, "GET", `/devices/${fleet.id}`)).body;
+  assert.equal(detail.location, "Lobby");
+  assert.equal(detail.firmware_version, "2.1.0");
+  await done();
+});
+
+test("a credential's secret is shown once when created, and revoking asks first", async () => {
+  const { page, done } = await open(`#/devices/${fleet.id}`);
+  const section = page.getByRole("region", { name: "Device credentials" });
+  await section.locator("tbody tr").first().waitFor();
+  const before = await section.locator("tbody tr").count();
+  await section.getByRole("button", { name: "Create a credential" }).click();
+  const secret = await section.getByLabel(/Secret of/).inputValue();
+  assert.ok(secret.length >= 22, "a secret of at least 128 bits");
+  await section.getByRole("button", { name: "I have copied it" }).click();
+  assert.equal(await section.getByLabel(/Secret of/).count(), 0);
+  await page.waitForFunction((n) => document.querySelectorAll('[aria-labelledby="credentials-title"] tbody tr').length === n, before + 1);
+  await section.getByRole("button", { name: /Revoke/ }).last().click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('[aria-labelledby="credentials-title"] tbody tr').length === n, before);
+  await done();
+});
+
+test("the holders page lists who held a MAC or IP address, and when", async () => {
+  const { page, done } = await open("#/holders");
+  await page.getByLabel("Address kind").selectOption("ip");
+  await page.getByLabel("Address", { exact: true }).fill("10.9.9.9");
+  await page.getByRole("button", { name: "Look up" }).click();
+  await page.getByRole("heading", { name: /Holders of IP address/ }).waitFor();
+  // Both devices that had it (what an earlier test reverted may hold it no more), newest first.
+  const held = (await call(BASE, "GET", "/ip-addresses/10.9.9.9/holders")).body.items;
+  assert.deepEqual(held.map((h) => h.device_id).sort(), [fleet.id, fleet.deleted].sort());
+  await page.waitForFunction((n) => document.querySelectorAll("main tbody tr").length === n, held.length);
+  assert.deepEqual(await page.locator("main tbody td:first-child").allTextContents(), held.map((h) => h.device_id));
+  assert.equal(await page.getByText("holds it now").count(), held.filter((h) => h.until === null).length);
+  await axeClean(page, "the holders page");
+  await page.goto(`${CONSOLE}#/holders?kind=mac&address=0200.0000.aa01`);
+  await page.waitForFunction(() => document.querySelectorAll("main tbody tr").length === 1);
+  await done();
+});
+
+test("a deleted device can be restored, and an error shows the problem's detail", async () => {
+  const unknown = "00000000-0000-4000-8000-000000000000";
+  let expected;
+  try {
+    await call(BASE, "GET", `/devices/${unknown}/history`);
+  } catch (error) {
+    expected = JSON.parse(error.message.replace(/^[^{]*/, "")).detail;
+  }
+  const missing = await open(`#/devices/${unknown}`, { expectFailures: true });
+  await missing.page.getByRole("alert").filter({ hasText: expected }).waitFor();
+  await missing.done();
+
+  const { page, done } = await open(`#/devices/${fleet.deleted}`);
+  await page.getByRole("heading", { name: /retired-gateway/ }).waitFor();
+  await axeClean(page, "a deleted device's page");
+  await page.getByRole("button", { name: "Restore this device" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Restore" }).click();
+  await page.getByRole("heading", { name: "Attributes" }).waitFor();
+  assert.equal((await call(BASE, "GET", `/devices/${fleet.deleted}`)).body.name, "retired-gateway");
+  await done();
+});
+
+const jwt = (claims) => `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
+
+test("in AWS the console signs in with the authorization code and PKCE, and a read-only token shows no write buttons", async () => {
+  const authorize = "https://signin.invalid/oauth2/authorize";
+  const token = "https://signin.invalid/oauth2/token";
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.route("**/console/config.json", (route) =>
+    route.fulfill({
+      json: {
+        api: "../",
+        auth: { authorize_url: authorize, token_url: token, client_id: "console-client", scopes: ["devices/read", "devices/write"], write_scope: "devices/write" },
+      },
+    }),
+  );
+  await page.route(`${authorize}*`, (route) => route.fulfill({ contentType: "text/html", body: "<title>Sign in</title>" }));
+  let exchange;
+  await page.route(token, (route) => {
+    exchange = new URLSearchParams(route.request().postData() ?? "");
+    return route.fulfill({
+      json: { access_token: jwt({ scope: "devices/read", username: "reader" }), expires_in: 3600 },
+      headers: { "Access-Control-Allow-Origin": "*" },
+    });
+  });
+  await page.goto(`${CONSOLE}#/devices/${fleet.id}`);
+  await page.waitForURL(`${authorize}*`);
+  const asked = new URL(page.url()).searchParams;
+  assert.equal(asked.get("response_type"), "code");
+  assert.equal(asked.get("client_id"), "console-client");
+  assert.equal(asked.get("code_challenge_method"), "S256");
+  assert.equal(asked.get("redirect_uri"), CONSOLE);
+  assert.equal(asked.get("client_secret"), null);
+
+  // The hosted UI sends the browser back with a code; the console exchanges it with its verifier.
+  await page.goto(`${CONSOLE}?code=the-code&state=${asked.get("state")}`);
+  await page.getByRole("heading", { name: "lobby-sensor-01" }).waitFor();
+  assert.equal(exchange.get("grant_type"), "authorization_code");
+  assert.equal(exchange.get("code"), "the-code");
+  assert.equal(createHash("sha256").update(exchange.get("code_verifier")).digest("base64url"), asked.get("code_challenge"));
+  assert.equal(new URL(page.url()).search, "", "the code is gone from the address");
+  await page.getByText("read-only").waitFor();
+  await page.getByRole("heading", { name: "Device credentials" }).waitFor();
+  await page.locator("ol.history li").first().waitFor();
+  assert.equal(await page.getByRole("button", { name: /Revert|Create a credential|Revoke/ }).count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

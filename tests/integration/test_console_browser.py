@@ -1,0 +1,50 @@
+"""The operator console (console/, `make console`) in Debian's Chromium: console/tests/*.test.mjs
+drives it with Playwright against a local server of its own (a fresh registry, which the node
+tests seed through the API), and its result lines are printed in this run's output. The scenarios
+are the issue's: the fleet page filters and pages, a device page shows the timeline and a diff, a
+revert with a stale ETag shows the conflict, credentials, holders, restore, sign-in with PKCE,
+no console errors and axe-core clean on every page."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT, LocalServer
+
+CONSOLE = ROOT / "console"
+BUILT = CONSOLE / "dist" / "index.html"
+CHROMIUM = Path("/usr/bin/chromium")
+# Wall-clock bound for the whole browser suite (about 15 s here); generous for a loaded machine.
+SUITE_TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = LocalServer(tmp_path_factory.mktemp("console") / "server.log")
+    try:
+        yield server.start()
+    finally:
+        server.close()
+
+
+def test_console_in_chromium(console_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert BUILT.is_file(), "the console is not built: run `make console`"
+    assert CHROMIUM.is_file(), f"{CHROMIUM} not found: run `make chromium`"
+    node = shutil.which("node")
+    assert node, "node not found"
+    run = subprocess.run(
+        [node, "--test", "--test-reporter=spec", "tests/"],
+        cwd=CONSOLE,
+        env={"PATH": str(Path(node).parent), "HOME": "/tmp", "CONSOLE_API_URL": console_server},
+        capture_output=True,
+        text=True,
+        timeout=SUITE_TIMEOUT,
+    )
+    with capsys.disabled():
+        print("\nconsole/tests (node --test, Chromium):\n" + run.stdout.rstrip())
+    assert run.returncode == 0, f"browser suite failed:\n{run.stdout}\n{run.stderr}"
