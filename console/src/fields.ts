@@ -8,7 +8,8 @@ type Exhaustive<Missing> = [Missing] extends [never] ? true : { missing: Missing
 export const STATUS_VALUES = ["unknown", "online", "offline", "maintenance", "error", "decommissioned"] as const;
 const statusesListed: Exhaustive<Exclude<StatusValue, (typeof STATUS_VALUES)[number]>> = true;
 
-export type FleetFilterName = Exclude<keyof NonNullable<Query<"/devices">>, "limit" | "cursor">;
+// `view` (summary or detail) shapes the answer; it filters nothing.
+export type FleetFilterName = Exclude<keyof NonNullable<Query<"/devices">>, "limit" | "cursor" | "view">;
 
 export interface FleetFilter {
   name: FleetFilterName;
