@@ -107,21 +107,28 @@ class StackTemplate:
             for _, _, properties in self.resources("AWS::Lambda::Function")
         )
 
-    def _listed_in_rules(self, reference: str) -> list[str] | None:
-        """The list a rule's ``Fn::Contains`` checks ``Ref: reference`` against, or None."""
+    def _listed_in_rules(self, reference: str, *, refused: bool = False) -> list[str] | None:
+        """The list a rule's ``Fn::Contains`` checks ``Ref: reference`` against, or None: a list
+        the value must be in, or with ``refused`` one it must stay out of (under ``Fn::Not``, as
+        CDK's bootstrap rule and infra/api.py's lower-throttle regions are)."""
 
-        def walk(node: Any) -> Iterator[list[str]]:
+        def walk(node: Any, negated: bool) -> Iterator[list[str]]:
             if isinstance(node, dict):
                 contains = node.get("Fn::Contains")
-                if isinstance(contains, list) and len(contains) == 2 and contains[1] == {"Ref": reference}:
+                if (
+                    negated == refused
+                    and isinstance(contains, list)
+                    and len(contains) == 2
+                    and contains[1] == {"Ref": reference}
+                ):
                     yield [str(item) for item in contains[0]]
-                for child in node.values():
-                    yield from walk(child)
+                for key, child in node.items():
+                    yield from walk(child, negated != (key == "Fn::Not"))
             elif isinstance(node, list):
                 for child in node:
-                    yield from walk(child)
+                    yield from walk(child, negated)
 
-        return next(walk(self.body.get("Rules", {})), None)
+        return next(walk(self.body.get("Rules", {}), False), None)
 
     @property
     def snap_start_regions(self) -> list[str] | None:
@@ -135,7 +142,7 @@ class StackTemplate:
     @property
     def required_bootstrap_version(self) -> int | None:
         """CDK's CheckBootstrapVersion rule refuses the versions it lists: the next one is required."""
-        refused = self._listed_in_rules(BOOTSTRAP_PARAMETER)
+        refused = self._listed_in_rules(BOOTSTRAP_PARAMETER, refused=True)
         return max(int(version) for version in refused) + 1 if refused else None
 
     @property

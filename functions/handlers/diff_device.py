@@ -9,16 +9,14 @@ from registry.devices.service import DeviceService
 from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
-from registry.http.params import CanonicalInt, DeviceIdPath
+from registry.http.params import DeviceIdPath, RevisionOrZero
 from registry.http.views import device_diff
 from registry.schemas import DeviceDiff
-from registry.storage import keys
 from registry.wiring import get_service
 
 app = RouteApp("diff_device")
 
 # 0 and revisions past the latest are well formed: they answer 404 naming the latest revision.
-_REVISION = {"ge": 0, "le": keys.MAX_REVISION}
 
 
 @app.operation(
@@ -34,10 +32,10 @@ _REVISION = {"ge": 0, "le": keys.MAX_REVISION}
 def diff_device(
     device_id: DeviceIdPath,
     service: Annotated[DeviceService, Depends(get_service)],
-    from_revision: Annotated[CanonicalInt, Query(alias="from", description="The revision compared from", **_REVISION)],
+    from_revision: Annotated[RevisionOrZero, Query(alias="from", description="The revision compared from")],
     to_revision: Annotated[
-        CanonicalInt | None,
-        Query(alias="to", description="The revision compared to; the latest if absent", **_REVISION),
+        RevisionOrZero | None,
+        Query(alias="to", description="The revision compared to; the latest if absent"),
     ] = None,
 ) -> DeviceDiff:
     return device_diff(device_id, *service.diff_revisions(device_id, from_revision, to_revision))

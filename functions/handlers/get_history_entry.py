@@ -9,10 +9,9 @@ from registry.devices.service import DeviceService
 from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
-from registry.http.params import CanonicalInt, DeviceIdPath
+from registry.http.params import DeviceIdPath, RevisionNumber
 from registry.http.views import history_entry
 from registry.schemas import HistoryEntry
-from registry.storage import keys
 from registry.wiring import get_service
 
 app = RouteApp("get_history_entry")
@@ -25,7 +24,7 @@ app = RouteApp("get_history_entry")
 )
 def get_history_entry(
     device_id: DeviceIdPath,
-    revision: Annotated[CanonicalInt, Path(ge=1, le=keys.MAX_REVISION, description="Revision number")],
+    revision: Annotated[RevisionNumber, Path(description="Revision number")],
     service: Annotated[DeviceService, Depends(get_service)],
 ) -> HistoryEntry:
     return history_entry(service.history_entry(device_id, revision))

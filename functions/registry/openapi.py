@@ -21,7 +21,7 @@ from registry.http import preconditions
 from registry.http.headers import REQUEST_HEADERS
 from registry.http.media import body_media_types
 from registry.http.operation_docs import ETAG, RETRY_AFTER, headers, not_modified
-from registry.http.params import IF_MATCH_PATTERN, IF_NONE_MATCH
+from registry.http.params import IF_NONE_MATCH, IF_NONE_MATCH_PATTERN
 from registry.http.problems import PROBLEM_JSON
 from registry.http.routes import COGNITO, DEVICE, ROUTES, Route
 
@@ -173,8 +173,8 @@ def _conditional(operation: dict[str, Any], route: Route) -> None:
                     "a list that names none gets the full answer, a value that is no list of entity tags "
                     "(`0`, `3` unquoted) is 400."
                 ),
-                # The If-Match grammar: each spelling is a cache key of its own (docs/caching.md).
-                "schema": {"type": "string", "maxLength": preconditions.MAX_LENGTH, "pattern": IF_MATCH_PATTERN},
+                # The If-Match grammar (or nothing): each spelling is a cache key of its own (docs/caching.md).
+                "schema": {"type": "string", "maxLength": preconditions.MAX_LENGTH, "pattern": IF_NONE_MATCH_PATTERN},
             }
         )
 

@@ -20,8 +20,20 @@ def test_resource_server_defines_every_scope_the_routes_need(prod: dict[str, Any
     assert defined == _route_scopes() == {"devices/read", "devices/write"}
 
 
+def machine_client(template: dict[str, Any]) -> dict[str, Any]:
+    """The client-credentials client (the operator console has a client of its own: infra/console.py)."""
+    clients = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Cognito::UserPoolClient"
+        and "client_credentials" in r["Properties"].get("AllowedOAuthFlows", [])
+    ]
+    assert len(clients) == 1
+    return clients[0]
+
+
 def test_machine_client_uses_client_credentials_with_a_secret_and_every_scope(prod: dict[str, Any]) -> None:
-    client = only(prod, "AWS::Cognito::UserPoolClient")["Properties"]
+    client = machine_client(prod)
     scopes = {
         scope["Fn::Join"][1][-1].lstrip("/") if isinstance(scope, dict) else scope
         for scope in client["AllowedOAuthScopes"]
@@ -52,7 +64,7 @@ def test_authorizer_trusts_the_stack_user_pool(prod: dict[str, Any]) -> None:
 def test_the_machine_client_states_its_auth_flows_and_none_signs_in_a_user(prod: dict[str, Any]) -> None:
     """Without ExplicitAuthFlows Cognito allows user SRP and custom auth; refresh alone signs in
     nobody (the client-credentials grant returns no refresh token)."""
-    client = only(prod, "AWS::Cognito::UserPoolClient")["Properties"]
+    client = machine_client(prod)
 
     assert client["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]
 

@@ -5,10 +5,12 @@ import re
 from collections.abc import Callable
 from typing import Annotated
 
+import annotated_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from pydantic import AfterValidator, BeforeValidator
 
 from registry.domain import cursors
+from registry.domain.vocabulary import MAX_REVISION
 from registry.http import preconditions
 from registry.http.headers import IDEMPOTENCY_KEY, IF_MATCH
 from registry.schemas import (
@@ -30,11 +32,14 @@ IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 # Read around the resolver (registry/http/edge.py answers 304, registry/http/guard.py refuses what
 # is no list of entity tags), declared by registry/openapi.py with the same grammar as If-Match.
 IF_NONE_MATCH = "If-None-Match"
+# RFC 9110's ``#entity-tag`` admits an empty list: an empty If-None-Match names nothing (full answer).
+IF_NONE_MATCH_PATTERN = rf"^(|{IF_MATCH_PATTERN[1:-1]})$"
 _IF_MATCH = re.compile(IF_MATCH_PATTERN)
 
 
 def if_none_match_is_well_formed(value: str) -> bool:
-    return len(value) <= preconditions.MAX_LENGTH and _IF_MATCH.fullmatch(value.strip()) is not None
+    listed = value.strip()
+    return len(value) <= preconditions.MAX_LENGTH and (not listed or _IF_MATCH.fullmatch(listed) is not None)
 
 
 # A number in a path or query has one spelling, its digits: API Gateway caches each spelling under
@@ -63,8 +68,11 @@ def _canonical_integer(value: object) -> object:
     return value
 
 
-CanonicalInt = Annotated[int, BeforeValidator(_canonical_integer)]
-"""An int path or query parameter (``Path(ge=…)``/``Query(ge=…)`` on top give its range)."""
+# Integer path and query parameters: canonical digits only, their range inside the type (a
+# ``Query(ge=…)`` beside a BeforeValidator would reach the document as "ge", not "minimum").
+_CANONICAL = BeforeValidator(_canonical_integer)
+RevisionNumber = Annotated[int, annotated_types.Interval(ge=1, le=MAX_REVISION), _CANONICAL]
+RevisionOrZero = Annotated[int, annotated_types.Interval(ge=0, le=MAX_REVISION), _CANONICAL]
 
 DeviceIdPath = Annotated[
     DeviceId,
@@ -97,7 +105,10 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
-PageSize = Annotated[CanonicalInt, Query(ge=1, le=PAGE_SIZE_MAX, description="Page size")]
+PageSize = Annotated[
+    Annotated[int, annotated_types.Interval(ge=1, le=PAGE_SIZE_MAX), _CANONICAL],
+    Query(description="Page size"),
+]
 PageCursor = Annotated[
     str | None, Query(max_length=cursors.MAX_LENGTH, description="`next_cursor` of the previous page")
 ]
