@@ -88,7 +88,7 @@ class Workload:
     # Lambda: billed milliseconds of a warm invocation (assumed, not measured here) and memory.
     single_ms: float = 30.0  # one item at 512 MB (infra/functions.py MEMORY_MB)
     batch_ms: float = 400.0  # 100 items at 1,024 MB (BATCH_MEMORY_MB), 8 at a time
-    publisher_ms: float = 200.0  # one stream batch at 256 MB (infra/events.py)
+    publisher_ms: float = 200.0  # one stream batch at 256 MB (infra/change_events.py)
     events_per_publish: float = 10.0  # stream records per publisher invocation (steady trickle)
     stats_wru_per_publish: float = 6.0  # fleet statistics per stream batch (docs/capacity.md)
     kb_per_device: float = 6.0  # device item, MAC claim, index entries, created + config entries (×3 with LSIs)

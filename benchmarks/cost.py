@@ -185,7 +185,7 @@ def measure(progress: bool = True) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from local.events import LambdaContext, proxy_event
+    from local.proxy_events import LambdaContext, proxy_event
     from registry import wiring
     from registry.http.routes import route_for
 

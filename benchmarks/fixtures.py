@@ -135,7 +135,7 @@ class Events:
         self._runs = itertools.count()
 
     def event(self, route_name: str) -> dict[str, Any]:
-        from local.events import proxy_event
+        from local.proxy_events import proxy_event
         from registry.http.routes import route_for
 
         route = route_for(route_name)

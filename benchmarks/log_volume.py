@@ -25,7 +25,7 @@ os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_
 import boto3
 from moto import mock_aws
 from benchmarks.fixtures import device_body
-from local.events import LambdaContext, proxy_event
+from local.proxy_events import LambdaContext, proxy_event
 from registry.storage import keys as table
 from registry.http.routes import route_for
 import importlib

@@ -65,7 +65,7 @@ class WarmResult:
 
 
 def _context() -> Any:
-    from local.events import LambdaContext
+    from local.proxy_events import LambdaContext
 
     return LambdaContext()
 

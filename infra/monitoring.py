@@ -19,8 +19,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.api import Api
+from infra.change_events import ChangeEvents
 from infra.data import Data
-from infra.events import ChangeEvents
 from infra.functions import Functions
 from infra.stage import StageConfig
 

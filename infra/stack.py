@@ -9,9 +9,9 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.auth import Auth, DeviceAuthorizer
+from infra.change_events import ChangeEvents
 from infra.console import Console
 from infra.data import Data
-from infra.events import ChangeEvents
 from infra.functions import Functions
 from infra.migrations import MigrationFunction
 from infra.monitoring import Monitoring

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from local.events import LambdaContext
+from local.proxy_events import LambdaContext
 from registry.domain.credentials import CHALLENGE, SCHEME, UNAUTHORIZED_DETAIL, authorization_header
 from registry.domain.errors import Unauthorized
 from registry.http.problems import error_proxy_response

@@ -30,7 +30,7 @@ import h11
 
 from local.authorizer import authorize
 from local.console import console_answer
-from local.events import LambdaContext, match, proxy_event
+from local.proxy_events import LambdaContext, match, proxy_event
 from registry import metrics
 from registry.domain.errors import MethodNotAllowed, PayloadTooLarge, RegistryError, RouteNotFound
 from registry.http import cors

@@ -28,7 +28,7 @@ from local.persistence import read_position, shard_key, write_position
 from registry.stream.publisher import Publisher
 
 POLL_SECONDS = 0.05  # how often an idle shard is asked again: the events' local latency floor
-BATCH_SIZE = 100  # as the AWS event source mapping (infra/events.py)
+BATCH_SIZE = 100  # as the AWS event source mapping (infra/change_events.py)
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}  # as infra/data.py
 
 log = logging.getLogger(__name__)

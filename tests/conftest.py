@@ -47,7 +47,7 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 # Only now: Powertools reads the environment above when the registry's modules are imported.
-from local.events import LambdaContext, proxy_event
+from local.proxy_events import LambdaContext, proxy_event
 from registry import settings, wiring
 from registry.devices.service import DeviceService
 from registry.http import idempotency

@@ -1,4 +1,4 @@
-"""Change events in AWS (issue 11, items 1-2; infra/events.py): the stack's own bus with an
+"""Change events in AWS (issue 11, items 1-2; infra/change_events.py): the stack's own bus with an
 archive, the publisher on the table's stream with partial batch responses, bisecting, bounded
 retries and an encrypted dead-letter queue, least privilege, alarms, the optional webhook, and
 an asset that imports and publishes on Python 3.13 with only the layer and the runtime's boto3."""

@@ -186,7 +186,7 @@ def test_last_used_at_is_written_at_most_once_an_hour(credential_store, issue, d
 
 
 def _authorize(value: str | None) -> dict[str, Any]:
-    from local.events import LambdaContext
+    from local.proxy_events import LambdaContext
 
     module = importlib.import_module("handlers.authorize_device")
     module.authenticator.cache_clear()

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError
 
 from handlers import create_device
-from local.events import LambdaContext, proxy_event
+from local.proxy_events import LambdaContext, proxy_event
 from registry import wiring
 from registry.http.guard import MAX_BODY_BYTES
 from registry.http.routes import ROUTES, route_for

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local.events import LambdaContext
+from local.proxy_events import LambdaContext
 from registry.http.routes import DEVICE, ROUTES
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.events import LambdaContext, proxy_event
+from local.proxy_events import LambdaContext, proxy_event
 from registry.http.routes import route_for
 from registry.settings import get_edge_settings
 from tests.support import assert_problem

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local.events import LambdaContext, proxy_event
+from local.proxy_events import LambdaContext, proxy_event
 from registry import openapi, settings
 from registry.http.routes import ROUTES, route_for
 

@@ -275,7 +275,7 @@ def test_get_stats_answers_the_summed_shards_of_live_devices(invoke: Any, store:
 
 
 def test_the_local_server_routes_devices_stats_to_stats_not_to_a_device(api: Any) -> None:
-    from local.events import match
+    from local.proxy_events import match
 
     found, allowed = match("/devices/stats")
     assert [route.handler for route, _ in found] == ["device_stats"]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from local.events import LambdaContext, proxy_event
+from local.proxy_events import LambdaContext, proxy_event
 from registry import wiring
 from registry.http import lambda_entry as entry
 from registry.http.routes import route_for

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from local.events import LambdaContext
+from local.proxy_events import LambdaContext
 from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.settings import get_publisher_settings
 from registry.storage import keys as table
