@@ -325,16 +325,18 @@ def test_the_publisher_counts_each_batch_once_and_only_up_to_its_first_failed_re
     assert _counted(store)["by_status"] == {"online": 2, "unknown": 2}
 
 
-def test_the_local_server_counts_a_write_within_seconds(api: Any) -> None:
+def test_the_local_server_counts_a_write_soon_after_it(api: Any) -> None:
     kind = f"stats-{random.randrange(10**9)}"  # a device type no other test uses
     mac = "06:" + ":".join(f"{random.randrange(256):02x}" for _ in range(5))  # the server is shared
     created = api.post("/devices", json=DeviceBodies()(device_type=kind, mac_address=mac))
     assert created.status_code == 201, created.text
-    deadline = time.monotonic() + 5
+    # How long the consumer may take before the count is called lost (patience, not a figure: a
+    # loaded machine may be slow; the count must arrive, not arrive fast).
+    deadline = time.monotonic() + 60
     while api.get("/devices/stats").json()["by_device_type"].get(kind) != 1:
         assert time.monotonic() < deadline, "the local stream consumer did not count the registration"
         time.sleep(0.1)
     assert api.delete(f"/devices/{created.json()['id']}").status_code == 204
     while kind in api.get("/devices/stats").json()["by_device_type"]:
-        assert time.monotonic() < deadline + 5, "the local stream consumer did not count the deletion"
+        assert time.monotonic() < deadline + 60, "the local stream consumer did not count the deletion"
         time.sleep(0.1)
