@@ -189,9 +189,14 @@ def test_a_server_out_of_reach_stops_the_import_and_every_unsent_row_is_in_the_e
     assert result.exit_code == 1, result.output
     assert "cannot connect" in result.output
     errors = list(csv.DictReader((tmp_path / "fleet.errors.csv").open()))
-    assert len(errors) == 50 and all("not" in row["problem"] for row in errors)
+    # The first batch of 100 is in (or, when a server busy with other tests made the client send it
+    # again — the transport's second batch request, refused — none is): either way every row that
+    # is not registered is in the errors file, and importing that file registers exactly those.
+    landed = len(_registered(local_server, device_type))
+    assert landed in (0, 100) and len(errors) == 150 - landed, (landed, len(errors))
+    assert all("not" in row["problem"] for row in errors)
     resumed = registry("import", str(tmp_path / "fleet.errors.csv"))
-    assert resumed.exit_code == 0 and "50 devices: created 50" in resumed.output
+    assert resumed.exit_code == 0 and f"{len(errors)} devices: created {len(errors)}" in resumed.output
     assert len(_registered(local_server, device_type)) == 150
 
 
