@@ -44,13 +44,22 @@ WEBHOOK_API_KEY_HEADER = "x-api-key"
 
 
 def publisher_statistics_statement(table_arn: str) -> iam.PolicyStatement:
-    """Fleet statistics (registry/stream/stats.py): one transaction per batch, a marker Put and counter
-    UpdateItems, on the table itself (no index), and on those items only: their partition keys
-    are ``STATS#<shard>`` and ``STATSBATCH#<batch>`` (registry/table.py), so the publisher cannot
-    write a device, its history or a credential."""
-    statistics_items = [f"{schema.STATS_PREFIX}*", f"{schema.STATS_BATCH_PREFIX}*"]
+    """Fleet statistics (registry/stream/stats.py, registry/storage/stats.py): per batch, a consistent
+    BatchGetItem of the shards it touches and one transaction (marker Put, shard UpdateItems under
+    their version); a batch DynamoDB refused is kept in a deferred item (PutItem) that a later batch
+    reads (Query), applies and deletes (DeleteItem). On the table itself (no index), and on those
+    items only: their partition keys are ``STATS#<shard>``, ``STATSBATCH#<batch>`` and
+    ``STATSDEFERRED`` (registry/storage/keys.py), so the publisher cannot read or write a device,
+    its history or a credential."""
+    statistics_items = [f"{schema.STATS_PREFIX}*", f"{schema.STATS_BATCH_PREFIX}*", schema.STATS_DEFERRED_PK]
     return iam.PolicyStatement(
-        actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        actions=[
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+        ],
         resources=[table_arn],
         conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": statistics_items}},
     )

@@ -360,8 +360,16 @@ class FleetStats(_Model):
     by_firmware_version: dict[str, Count] = Field(
         description=(
             "Live devices per firmware version; a device without one is in no entry "
-            "(`total` minus the sum of these is the number of devices without a firmware version)"
+            "(`total` minus the sum of these and of `other.firmware_version` is the number of devices without one)"
         )
+    )
+    other: dict[Literal["device_type", "firmware_version"], Count] = Field(
+        default_factory=dict,
+        description=(
+            "Live devices counted under no named value, per dimension: the counts keep at most 50 distinct "
+            "device types and 50 firmware versions in each of their 10 shards (at most 500 each in all), so a "
+            "fleet with more distinct values counts the rest here; empty when none"
+        ),
     )
     as_of: Timestamp = Field(
         description="When the newest change these counts include was written (1970-01-01T00:00:00.000Z: none yet)"

@@ -30,7 +30,13 @@ from tests.support import ROOT
 FUNCTION_ID = "PublishChanges"
 # Written out here, not imported from the stack: what reading a table's stream takes.
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
-STATS_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+STATS_ACTIONS = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+}
 SAMPLE_EVENT = ROOT / "events" / "publish_changes.json"
 
 
@@ -131,12 +137,8 @@ def test_the_publisher_may_put_events_on_its_bus_read_this_tables_stream_and_not
     for action in STREAM_ACTIONS:
         assert by_action[action] == {"Fn::GetAtt": [_device_table_id(prod), "StreamArn"]}
     assert by_action["dynamodb:ListStreams"] == "*"  # IAM cannot scope it; it reads no data
-    # and the fleet statistics' one transaction a batch (marker Put, counter updates), on the table only
-    assert (
-        by_action["dynamodb:PutItem"]
-        == by_action["dynamodb:UpdateItem"]
-        == {"Fn::GetAtt": [_device_table_id(prod), "Arn"]}
-    )
+    # and the fleet statistics (shards read, one transaction a batch, deferred counts), on the table only
+    assert all(by_action[action] == {"Fn::GetAtt": [_device_table_id(prod), "Arn"]} for action in STATS_ACTIONS)
     assert {a for a in by_action if a.startswith("dynamodb:")} == STREAM_ACTIONS | STATS_ACTIONS | {
         "dynamodb:ListStreams"
     }
@@ -298,8 +300,9 @@ def test_its_asset_publishes_the_sample_stream_batch_on_the_runtime_python_with_
 
 
 def test_the_publisher_may_write_the_statistics_items_only(prod: dict[str, Any]) -> None:
-    """Its PutItem and UpdateItem carry dynamodb:LeadingKeys: the counter shards and the batch
-    markers it writes (registry/table.py keys), never a device, its history or a credential."""
+    """Its statistics reads and writes carry dynamodb:LeadingKeys: the counter shards, the batch
+    markers and the deferred counts (registry/storage/keys.py), never a device, its history or a
+    credential (issue 21 item 6)."""
     statements = [
         s for s in statements_of_role(prod, role_of(prod, FUNCTION_ID)) if set(as_list(s["Action"])) & STATS_ACTIONS
     ]
@@ -312,6 +315,7 @@ def test_the_publisher_may_write_the_statistics_items_only(prod: dict[str, Any])
     assert set(as_list(statement["Action"])) == STATS_ACTIONS
     assert all(writable(table.stats_shard_key(shard)) for shard in range(table.STATS_SHARDS))
     assert writable(table.stats_batch_key("3f2a9c", 0))
+    assert writable(table.stats_deferred_key("3f2a9c"))
     assert not writable(table.device_key("sensor-1"))
     assert not writable(table.credential_key("c1"))
     assert not writable({table.PK: "STATS"}) and not writable({table.PK: "XSTATS#01"})

@@ -103,27 +103,31 @@ def test_a_redelivered_batch_counts_once(store: Any) -> None:
         "by_status": {"unknown": 3},
         "by_device_type": {"sensor": 3},
         "by_firmware_version": {"1.0": 3},
+        "other": {},
     }
 
 
-def test_each_batch_writes_one_counter_item_and_one_marker(store: Any, dynamodb: Any) -> None:
+def test_each_batch_writes_one_marker_and_each_shard_it_touches_once(store: Any, dynamodb: Any) -> None:
     sent: list[list[dict[str, Any]]] = []
     dynamodb.meta.events.register(
         "provide-client-params.dynamodb.TransactWriteItems", lambda params, **_: sent.append(params["TransactItems"])
     )
     stats.count_batch(store, _registrations(100))
     ((items,),) = [sent]
-    assert [next(iter(item)) for item in items] == ["Put", "Update"]  # marker + one shard, 100 devices
+    # marker + the batch's shard (total, status) + the device type's home shard (if another)
+    expected = {stats.shard_for(stats.batch_id(_registrations(100))), stats.home_shard("device_type", "sensor")}
+    assert [next(iter(item)) for item in items] == ["Put"] + ["Update"] * len(expected)
     marker = decode(items[0]["Put"]["Item"])
     assert marker[table.TTL_ATTRIBUTE] > 0  # markers expire: they never accumulate
 
 
-def test_batches_spread_over_the_shards_so_no_counter_item_is_hot(store: Any, dynamodb: Any) -> None:
+def test_batches_spread_the_total_over_the_shards_so_no_counter_item_is_hot(store: Any, dynamodb: Any) -> None:
     writes: Counter[str] = Counter()
+    total = table.stats_attribute("total", "")
 
     def count(params: dict[str, Any], **_: Any) -> None:
         for item in params["TransactItems"]:
-            if "Update" in item:
+            if "Update" in item and total in item["Update"]["ExpressionAttributeNames"].values():
                 writes[decode(item["Update"]["Key"])[table.PK]] += 1
 
     dynamodb.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", count)
@@ -135,8 +139,8 @@ def test_batches_spread_over_the_shards_so_no_counter_item_is_hot(store: Any, dy
 
 
 def test_many_buckets_are_chunked_and_a_half_applied_batch_completes_on_redelivery(store: Any, dynamodb: Any) -> None:
-    # 1,200 firmware versions: 1,203 buckets = 13 updates of ≤ 100, over two transactions
-    # (10 shards each at most). The second transaction fails the first time.
+    # 1,200 firmware versions: ~120 per home shard, so two transactions of ≤ 100 counters per shard
+    # update (10 shards each at most). The second transaction fails the first time.
     batch = [
         _state_record(
             f"d{n}", n, old=None, new={"status": "online", "device_type": "sensor", "firmware_version": f"v{n}"}
@@ -158,17 +162,76 @@ def test_many_buckets_are_chunked_and_a_half_applied_batch_completes_on_redelive
         return original(**request)
 
     store.client.transact_write_items = second_fails
+    store.defer_stats = _refused  # so the failure reaches the test (deferral is tested below)
     with pytest.raises(ServiceUnavailable):
         stats.count_batch(store, batch)
-    half = _counted(store)  # buckets sort by name: the first transaction held device_type and 999 versions
-    assert half["by_device_type"] == {"sensor": 1200} and half["total"] == 0
+    half = _counted(store)
+    firmware = sum(half["by_firmware_version"].values()) + half["other"].get("firmware_version", 0)
+    assert 0 < firmware < 1200  # the first transaction's counters, not the second's
     store.client.transact_write_items = original
     assert stats.count_batch(store, batch) is True  # redelivered: the first is skipped, the second applied
     assert stats.count_batch(store, batch) is False
     answer = _counted(store)
-    assert answer["total"] == 1200 and len(answer["by_firmware_version"]) == 1200
-    assert all(n == 1 for n in answer["by_firmware_version"].values())
+    assert answer["total"] == 1200 and answer["by_device_type"] == {"sensor": 1200}
+    named = answer["by_firmware_version"]
+    assert all(n == 1 for n in named.values())
+    assert len(named) == stats.NAMED_PER_SHARD * table.STATS_SHARDS  # 50 per shard named, the rest other
+    assert len(named) + answer["other"]["firmware_version"] == 1200
     assert max(sent) <= 1 + table.STATS_SHARDS  # marker + ≤ 10 shard updates: far below 100 items
+
+
+def _refused(*_: Any, **__: Any) -> None:
+    raise ServiceUnavailable("injected: the deferral refused too")
+
+
+def _shard_sizes(dynamodb: Any) -> list[int]:
+    """Each counter shard's size as DynamoDB bills it: attribute names and values (number bytes ≈ digits)."""
+    sizes = []
+    for shard in range(table.STATS_SHARDS):
+        item = dynamodb.get_item(TableName=TABLE_NAME, Key=encode(table.stats_shard_key(shard))).get("Item", {})
+        sizes.append(sum(len(name) + len(next(iter(value.values()))) for name, value in item.items()))
+    return sizes
+
+
+def test_sixty_thousand_distinct_firmware_versions_keep_every_shard_small(store: Any, dynamodb: Any) -> None:
+    # Issue 21 item 1: unbounded, ~53,000 distinct 64-character versions made a shard item reach
+    # DynamoDB's 400 KB and every later batch fail. Bounded: ≤ 50 named per dimension per shard.
+    versions = [f"{n:064d}" for n in range(60_000)]
+    for start in range(0, len(versions), 1000):
+        chunk = {("firmware_version", v): 1 for v in versions[start : start + 1000]}
+        assert store.apply_stats(f"in-{start}", {("total", ""): 1000, **chunk}, as_of=stats.NEVER)
+    sizes = _shard_sizes(dynamodb)
+    assert max(sizes) < 10_000  # bytes: 50 names of 66 bytes and a few counters, not 400 KB
+    answer = _counted(store)
+    assert answer["total"] == 60_000
+    assert len(answer["by_firmware_version"]) == 500
+    assert len(answer["by_firmware_version"]) + answer["other"]["firmware_version"] == 60_000
+    # Every device leaves its version: named counters back at 0 are removed, other is back at 0.
+    for start in range(0, len(versions), 1000):
+        chunk = {("firmware_version", v): -1 for v in versions[start : start + 1000]}
+        store.apply_stats(f"out-{start}", {("total", ""): -1000, **chunk}, as_of=stats.NEVER)
+    assert _counted(store) == {
+        "total": 0,
+        "by_status": {},
+        "by_device_type": {},
+        "by_firmware_version": {},
+        "other": {},
+    }
+    for shard in range(table.STATS_SHARDS):
+        item = decode(dynamodb.get_item(TableName=TABLE_NAME, Key=encode(table.stats_shard_key(shard)))["Item"])
+        assert not [name for name in item if name.startswith(table.stats_attribute("firmware_version", ""))]
+
+
+def test_a_full_shard_still_names_a_value_it_already_counts(store: Any) -> None:
+    shard = stats.home_shard("firmware_version", "kept")
+    same_shard = [v for v in (f"v{n}" for n in range(5000)) if stats.home_shard("firmware_version", v) == shard]
+    store.apply_stats("first", {("firmware_version", "kept"): 1}, as_of=stats.NEVER)
+    filling = {("firmware_version", v): 1 for v in same_shard[: stats.NAMED_PER_SHARD]}
+    store.apply_stats("fill", filling, as_of=stats.NEVER)  # 49 named beside "kept", one to other
+    store.apply_stats("again", {("firmware_version", "kept"): 2}, as_of=stats.NEVER)
+    answer = _counted(store)
+    assert answer["by_firmware_version"]["kept"] == 3
+    assert answer["other"] == {"firmware_version": 1}
 
 
 def test_concurrent_batches_all_count(store: Any, one_request_at_a_time: None) -> None:
@@ -225,6 +288,47 @@ def test_stats_match_a_recount_after_a_burst_of_concurrent_writes(
     assert _counted(store) == expected
 
 
+def test_a_failed_statistics_write_is_deferred_and_neither_fails_nor_republishes_the_batch(
+    store: Any, dynamodb: Any
+) -> None:
+    from handlers import publish_changes
+
+    def deferred() -> list[Any]:
+        return dynamodb.query(
+            TableName=TABLE_NAME,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": table.STATS_DEFERRED_PK}},
+        )["Items"]
+
+    original = store.client.transact_write_items
+
+    def refused(**_: Any) -> Any:
+        raise ServiceUnavailable("injected")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(publish_changes, "stats_store", lambda: store)  # the consumer's store is the test's
+        patch.setattr(store.client, "transact_write_items", refused)
+        outcome = publish_changes.process_batch(_registrations(3), publisher=_Publisher(set()))  # type: ignore[arg-type]
+        assert outcome.failures == {}  # the batch succeeds: Lambda does not deliver (and publish) it again
+        assert _counted(store)["total"] == 0 and len(deferred()) == 1  # not counted yet, but kept
+        patch.setattr(store.client, "transact_write_items", original)
+        publish_changes.process_batch(_registrations(2, first=10), publisher=_Publisher(set()))  # type: ignore[arg-type]
+    assert _counted(store)["total"] == 5  # the deferred 3, then the next batch's 2, each once
+    assert deferred() == []
+
+
+def test_a_statistics_failure_fails_the_batch_only_if_deferring_it_fails_too(store: Any) -> None:
+    def refused(**_: Any) -> Any:
+        raise ServiceUnavailable("injected")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store.client, "transact_write_items", refused)
+        patch.setattr(store, "defer_stats", _refused)
+        with pytest.raises(ServiceUnavailable):  # Lambda retries the batch: its counts are not lost
+            stats.count_batch(store, _registrations(3))
+    assert stats.count_batch(store, _registrations(3)) is True
+
+
 # -- GET /devices/stats ----------------------------------------------------------------------
 
 
@@ -236,6 +340,7 @@ def test_get_stats_answers_the_summed_shards_of_live_devices(invoke: Any, store:
         "by_status": {},
         "by_device_type": {},
         "by_firmware_version": {},
+        "other": {},
         "as_of": stats.NEVER,  # no change counted yet
     }
     first = _registrations(4, firmware_version="1.0")
@@ -270,6 +375,7 @@ def test_get_stats_answers_the_summed_shards_of_live_devices(invoke: Any, store:
         "by_status": {"online": 1, "unknown": 2},
         "by_device_type": {"sensor": 3},
         "by_firmware_version": {"1.0": 2},  # d0 has none now: in no firmware entry
+        "other": {},
         "as_of": "2026-11-30T00:53:20.000Z",  # the newest change counted (epoch 1,796,000,000)
     }
 
@@ -282,7 +388,7 @@ def test_the_local_server_routes_devices_stats_to_stats_not_to_a_device(api: Any
     assert allowed == ["GET", "HEAD"]
     answer = api.get("/devices/stats")
     assert answer.status_code == 200, answer.text
-    assert set(answer.json()) == {"total", "by_status", "by_device_type", "by_firmware_version", "as_of"}
+    assert set(answer.json()) == {"total", "by_status", "by_device_type", "by_firmware_version", "other", "as_of"}
     assert api.delete("/devices/stats").status_code == 405  # not DELETE /devices/{device_id}
 
 

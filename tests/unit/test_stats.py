@@ -122,6 +122,7 @@ def test_summarize_sums_the_shards_and_leaves_zero_counts_out() -> None:
         "by_status": {"offline": 2, "online": 1},
         "by_device_type": {"camera": 1, "sensor": 2},
         "by_firmware_version": {"1": 1},
+        "other": {},
     }
 
 
@@ -132,6 +133,12 @@ class _Recorder:
     def apply_stats(self, batch: str, changes: Any, *, as_of: str) -> bool:
         self.calls.append((batch, dict(changes), as_of))
         return True
+
+    def defer_stats(self, batch: str, changes: Any, *, as_of: str) -> None:
+        raise AssertionError("nothing fails here")
+
+    def apply_deferred_stats(self) -> int:
+        return 0
 
 
 def test_count_batch_is_one_store_call_per_batch_and_none_without_counted_changes() -> None:
@@ -220,3 +227,20 @@ def test_the_deltas_of_any_write_sequence_add_up_to_a_recount(
     assert answer["total"] == sum(1 for s in states.values() if s["deleted_at"] is None)
     assert sum(answer["by_status"].values()) == answer["total"]
     assert sum(answer["by_device_type"].values()) == answer["total"]
+
+
+def test_a_shard_counts_at_most_fifty_names_per_dimension_the_rest_as_other_and_drops_zeros() -> None:
+    from registry.storage.stats import counted
+
+    firmware = table.stats_attribute("firmware_version", "")
+    full = {f"{firmware}v{n}": 1 for n in range(stats.NAMED_PER_SHARD)}
+    after = counted(full, {("firmware_version", "new"): 2, ("firmware_version", "v0"): -1})
+    assert after == {f"{firmware}v0": 0, table.stats_other_attribute("firmware_version"): 2}  # 0: removed
+    # the freed place names the next new value; leaving an unnamed value takes from other
+    room = {**full, f"{firmware}v0": 0, table.stats_other_attribute("firmware_version"): 2}
+    room = {name: n for name, n in room.items() if n}
+    assert counted(room, {("firmware_version", "newer"): 1}) == {f"{firmware}newer": 1}
+    assert counted(room, {("firmware_version", "new"): -2}) == {table.stats_other_attribute("firmware_version"): 0}
+    # a value leaving before another joins it (batches out of order): signed, exact once both arrive
+    assert counted({}, {("firmware_version", "x"): -1}) == {f"{firmware}x": -1}
+    assert counted({f"{firmware}x": -1}, {("firmware_version", "x"): 1}) == {f"{firmware}x": 0}

@@ -306,6 +306,21 @@ def stats_attribute(dimension: str, value: str) -> str:
     return f"{STATS_CODES[dimension]}:{value}"
 
 
+def stats_other_attribute(dimension: str) -> str:
+    """The counter of a dimension's devices whose value a full shard does not name (``f#``):
+    ``#`` is no bucket's separator, so no value can collide with it."""
+    return f"{STATS_CODES[dimension]}#"
+
+
+# Statistics a stream batch could not apply (DynamoDB refused them): one partition of small items,
+# ``pk = STATSDEFERRED, sk = <batch digest>``, applied and deleted by the next batch.
+STATS_DEFERRED_PK = "STATSDEFERRED"
+
+
+def stats_deferred_key(batch_digest: str) -> dict[str, str]:
+    return {PK: STATS_DEFERRED_PK, SK: batch_digest}
+
+
 def stats_batch_key(batch_digest: str, chunk: int) -> dict[str, str]:
     """The marker that a batch's chunk was counted (a digest of the batch id, so keys are short)."""
     return {PK: f"{STATS_BATCH_PREFIX}{batch_digest}#{chunk}", SK: STATS_BATCH_SK}

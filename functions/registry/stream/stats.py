@@ -23,14 +23,20 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from aws_lambda_powertools import Logger
+
 from registry.domain.values import format_timestamp
 from registry.storage import keys
 from registry.storage.codec import decode
 from registry.storage.stats import DIMENSIONS as DIMENSIONS  # re-exported with the rest of the counting
+from registry.storage.stats import NAMED_PER_SHARD as NAMED_PER_SHARD
 from registry.storage.stats import NEVER as NEVER
 from registry.storage.stats import TOTAL, Bucket
+from registry.storage.stats import home_shard as home_shard
 from registry.storage.stats import shard_for as shard_for
 from registry.storage.stats import summarize as summarize
+
+logger = Logger(child=True)
 
 
 def buckets(state: Mapping[str, Any] | None) -> list[Bucket]:
@@ -102,6 +108,10 @@ def as_of(records: Iterable[Mapping[str, Any]]) -> str:
 class StatsStore(Protocol):
     def apply_stats(self, batch: str, changes: Mapping[Bucket, int], *, as_of: str) -> bool: ...
 
+    def defer_stats(self, batch: str, changes: Mapping[Bucket, int], *, as_of: str) -> None: ...
+
+    def apply_deferred_stats(self) -> int: ...
+
 
 def count_batch(
     store: StatsStore, records: Sequence[Mapping[str, Any]], batch: str | None = None, *, failed: Collection[str] = ()
@@ -114,7 +124,21 @@ def count_batch(
     if failed:
         cut = next((n for n, record in enumerate(records) if _sequence(record) in failed), len(records))
         records = records[:cut]
+    try:  # counts an earlier batch could not apply: first, so they are not behind for long
+        store.apply_deferred_stats()
+    except Exception:  # they stay deferred for the next batch
+        logger.warning("deferred statistics not applied yet", exc_info=True)
     changes = deltas(records)
     if not changes:
         return False
-    return store.apply_stats(batch or batch_id(records), changes, as_of=as_of(records))
+    batch = batch or batch_id(records)
+    stamp = as_of(records)
+    try:
+        return store.apply_stats(batch, changes, as_of=stamp)
+    except Exception:
+        # A statistics failure must not fail the batch: its events are published, and failing
+        # would publish them again. The counts wait in one small item for the next batch. Only
+        # if DynamoDB refuses that write too does this raise (the counts would be lost otherwise).
+        logger.warning("statistics deferred", extra={"batch": batch}, exc_info=True)
+        store.defer_stats(batch, changes, as_of=stamp)
+        return False
