@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -175,6 +176,16 @@ class Credentials:
             pass  # a cache that cannot be written only costs another exchange next time
 
 
+def _refused(error: Exception) -> bool:
+    """Whether a connection error is a refusal (nothing listening), not a timeout or a lookup."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class Registry:
     """The API at ``url``: JSON requests with retries; errors raised as :class:`ApiError`."""
 
@@ -189,6 +200,13 @@ class Registry:
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.url = url.rstrip("/")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            # httpx would try (and be retried) for 16 s before saying anything useful
+            raise UsageError(
+                f"{url!r} is not the API's URL: give it whole, with http:// or https:// "
+                "(--url or REGISTRY_URL; e.g. http://127.0.0.1:3000)"
+            )
         self.credentials = credentials or Credentials()
         self.credentials.check()
         self.max_attempts = max_attempts
@@ -240,6 +258,11 @@ class Registry:
                     headers={**headers, **self.credentials.header(self.http)},
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                if _refused(error):  # nothing listens there: no retry can change that
+                    raise Unreachable(
+                        f"cannot connect to {self.url}: the connection was refused (is the server running, "
+                        "and is --url / REGISTRY_URL right?)"
+                    ) from None
                 last_problem = f"cannot connect to {self.url} ({error})"
                 self.back_off(attempt, None)
                 continue

@@ -28,13 +28,14 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
 from registry_cli import batches, exporting
 from registry_cli.client import DEFAULT_URL, ApiError, Credentials, Registry, Unreachable, UsageError
 from registry_cli.jobs import RegisterDevices, ReportStatuses
 from registry_cli.rows import DEVICES, REPORTS, Kind, Source
+from registry_cli.times import EXAMPLES as TIME_EXAMPLES
+from registry_cli.times import time_option
 
 USAGE = 2
 REFUSED = 1
@@ -250,39 +251,63 @@ def export(
 def get(
     context: typer.Context,
     device_id: Annotated[str, typer.Argument(metavar="ID", help="The device's id.")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="The device as it was at this time.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help=f"The device as it was at this time: {TIME_EXAMPLES}.", callback=time_option()),
+    ] = None,
 ) -> None:
     """Show a device's detail (now, or as of a past time)."""
     with _registry(context) as registry:
         _print_json(registry.json("GET", f"/devices/{device_id}", params={"as_of": as_of}))
 
 
+def _value(value: Any) -> str:
+    """A changed field's value as a person reads it: text as it is, the rest as JSON."""
+    if value is None:
+        return "(none)"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
 def _changes(changes: dict[str, Any]) -> str:
-    return "; ".join(f"{field}: {change.get('old')!r} → {change.get('new')!r}" for field, change in changes.items())
+    return "\n".join(
+        f"{field}: {_value(change.get('old'))} → {_value(change.get('new'))}" for field, change in changes.items()
+    )
 
 
-@app.command(epilog="Example: registry history 0193a6f0-… --kind status --since 2026-11-27T00:00:00Z")
+@app.command(epilog="Example: registry history 0193a6f0-… --kind status --since 24h")
 def history(
     context: typer.Context,
     device_id: Annotated[str, typer.Argument(metavar="ID", help="The device's id.")],
     kind: Annotated[Kinds | None, typer.Option(help="Only config or only status entries.")] = None,
-    since: Annotated[str | None, typer.Option(help="From this time (inclusive).")] = None,
-    until: Annotated[str | None, typer.Option(help="Before this time (exclusive).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help=f"From this time (inclusive): {TIME_EXAMPLES}.", callback=time_option())
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Before this time (exclusive), written as --since is.", callback=time_option())
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON entry a line instead of a table.")] = False,
 ) -> None:
     """List a device's history, oldest first (every page)."""
     query = {"kind": kind.value if kind else None, "since": since, "until": until, "order": "asc", "limit": 100}
     with _registry(context) as registry:
-        table = Table("revision", "kind", "at", "changed by", "changes")
         for page in registry.pages(f"/devices/{device_id}/history", query):
             for entry in page:
                 if as_json:
                     print(json.dumps(entry, ensure_ascii=False))
                 else:
-                    row = (entry.get("revision"), entry.get("kind"), entry.get("at"), entry.get("changed_by"))
-                    table.add_row(*(str(value) for value in row), _changes(entry.get("changes") or {}))
-        if not as_json:
-            out.print(table)
+                    _print_entry(entry)
+
+
+def _print_entry(entry: dict[str, Any]) -> None:
+    """One entry as lines that read at 80 columns: the revision, its kind, its whole time and who,
+    then each change on a line of its own (a long value wraps, the time is never cut)."""
+    at = str(entry.get("at", "")).replace("T", " ").removesuffix("Z")
+    out.print(
+        Text(f"#{entry.get('revision')}  {entry.get('kind')}  {at} UTC  by {entry.get('changed_by')}", style="bold"),
+        soft_wrap=False,
+    )
+    for line in _changes(entry.get("changes") or {}).splitlines():
+        out.print(Text(f"    {line}"), soft_wrap=False)
 
 
 @app.command(epilog="Example: registry diff 0193a6f0-… --from 1 --to 3")
