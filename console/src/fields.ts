@@ -32,7 +32,7 @@ export const FLEET_FILTERS = [
 ] as const satisfies readonly FleetFilter[];
 const filtersListed: Exhaustive<Exclude<FleetFilterName, (typeof FLEET_FILTERS)[number]["name"]>> = true;
 
-type StatCounts = { [K in keyof Schemas["FleetStats"]]: Schemas["FleetStats"][K] extends Record<string, number> ? K : never }[keyof Schemas["FleetStats"]];
+type StatCounts = { [K in keyof Schemas["FleetStats"]]-?: Schemas["FleetStats"][K] extends Record<string, number> ? K : never }[keyof Schemas["FleetStats"]];
 
 /** The `/devices/stats` counts the fleet page charts, with the filter a bar links to. */
 export const STAT_GROUPS: readonly { key: StatCounts; label: string; filter: FleetFilterName }[] = [
