@@ -153,13 +153,15 @@ class StatsCounters(TableStore):
             applied = self._transact_stats(marker, transaction, as_of) or applied
         return applied
 
-    def _read_shards(self, shards: Iterable[int]) -> dict[int, dict[str, Any]]:
+    def _read_shards(self, shards: Iterable[int], *, consistent: bool = True) -> dict[int, dict[str, Any]]:
+        """The shard items (by number) of those that exist: one BatchGetItem, unprocessed keys
+        (throttling) asked again."""
         wanted = [_to_item(keys.stats_shard_key(shard)) for shard in shards]
         found: dict[int, dict[str, Any]] = {}
         while wanted:
             response = self._call(
                 self.client.batch_get_item,
-                RequestItems={self.table_name: {"Keys": wanted, "ConsistentRead": True}},
+                RequestItems={self.table_name: {"Keys": wanted, "ConsistentRead": consistent}},
             )
             for item in response.get("Responses", {}).get(self.table_name, []):
                 decoded = _from_item(item)
@@ -265,12 +267,7 @@ class StatsCounters(TableStore):
         """Every counter shard (bucket attribute → count) and the newest ``as_of`` among them:
         one BatchGetItem of the ``STATS_SHARDS`` keys (eventually consistent), whatever the
         fleet size. Unprocessed keys (throttling) are asked again."""
-        wanted = [_to_item(keys.stats_shard_key(shard)) for shard in range(keys.STATS_SHARDS)]
-        items: list[dict[str, Any]] = []
-        while wanted:
-            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": wanted}})
-            items.extend(_from_item(item) for item in response.get("Responses", {}).get(self.table_name, []))
-            wanted = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+        items = list(self._read_shards(range(keys.STATS_SHARDS), consistent=False).values())
         shards = [{name: int(value) for name, value in item.items() if name not in _NOT_COUNTERS} for item in items]
         stamps = [str(item["as_of"]) for item in items if item.get("as_of")]
         return shards, max(stamps) if stamps else None
