@@ -19,3 +19,9 @@ CLIENT_CONFIG = Config(
 @cache
 def dynamodb_client() -> object:
     return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+@cache
+def sqs_client() -> object:
+    """The job queue's client (registry/jobs/queue.py): the /jobs routes and the job worker."""
+    return boto3.client("sqs", config=CLIENT_CONFIG)
