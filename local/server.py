@@ -73,6 +73,9 @@ def configure_environment(endpoint: str | None) -> None:
         "ANONYMOUS_PRINCIPAL": "local",
         # Retention: 0 keeps status history forever, as the stages do by default.
         "STATUS_HISTORY_DAYS": "0",
+        # Fleet jobs: devices a chunk, and at most how many a second a job changes (0: no limit).
+        "JOB_CHUNK_SIZE": "25",
+        "JOB_RATE_PER_S": "0",
         "POWERTOOLS_SERVICE_NAME": "device-registry",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         # Metrics are CloudWatch log lines; a terminal has no use for them.
@@ -426,6 +429,16 @@ class LocalApi:
             os.environ.get("LOCAL_EVENTS_FILE"),
             data_dir / STREAM_POSITION if data_dir and embedded else None,
         ).start()
+        # Fleet jobs (docs/jobs.md): their queue on the embedded moto server (another one when the
+        # table is elsewhere), set before the execution environments start so that they get its URL.
+        from local.dynamodb import EmbeddedDynamoDB as QueueServer
+        from local.jobs import LocalJobs, create_queue
+
+        self.queue_server = None if self.dynamodb else QueueServer().start()
+        queue_endpoint = (self.dynamodb or self.queue_server).endpoint  # type: ignore[union-attr]
+        os.environ["AWS_ENDPOINT_URL_SQS"] = queue_endpoint
+        os.environ["JOB_QUEUE_URL"] = create_queue(queue_endpoint)
+        self.jobs = LocalJobs(queue_endpoint, os.environ["JOB_QUEUE_URL"]).start()
         self.http = _Server(
             (host, port),
             float(os.environ.get("LOCAL_REQUEST_TIMEOUT") or REQUEST_TIMEOUT),
@@ -472,6 +485,7 @@ def main() -> int:
         print("\nStopping.", file=sys.stderr)
     finally:
         api.http.server_close()
+        api.jobs.stop()
         api.stream.stop()
         if api.dynamodb:
             api.dynamodb.stop()

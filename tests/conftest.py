@@ -59,8 +59,12 @@ from registry.storage.devices import DeviceStore
 def _reset_cached_clients() -> None:
     wiring.get_service.cache_clear()
     wiring.get_credential_service.cache_clear()
+    wiring.get_job_service.cache_clear()
+    wiring.get_job_worker.cache_clear()
     wiring.dynamodb_client.cache_clear()
+    wiring.sqs_client.cache_clear()
     settings.get_settings.cache_clear()
+    settings.get_job_settings.cache_clear()
     idempotency._runner.cache_clear()
 
 
@@ -89,6 +93,9 @@ def dynamodb() -> Iterator[Any]:
         client = boto3.client("dynamodb")
         client.create_table(**table.create_table_request(TABLE_NAME))
         client.create_table(**table.create_idempotency_table_request(IDEMPOTENCY_TABLE_NAME))
+        # The job queue (infra/jobs.py): FIFO, each step its own deduplication id.
+        queue = boto3.client("sqs").create_queue(QueueName="jobs.fifo", Attributes={"FifoQueue": "true"})
+        os.environ["JOB_QUEUE_URL"] = queue["QueueUrl"]
         yield client
         _reset_cached_clients()
 

@@ -24,3 +24,9 @@ CLIENT_CONFIG = Config(
 @cache
 def dynamodb_client() -> object:
     return get_session().create_client("dynamodb", config=CLIENT_CONFIG)
+
+
+@cache
+def sqs_client() -> object:
+    """The job queue's client (registry/jobs/queue.py): the /jobs routes and the job worker."""
+    return get_session().create_client("sqs", config=CLIENT_CONFIG)

@@ -429,7 +429,9 @@ PLANNED = {
     # A scheduled function: function, role, log group, schedule, its permission.
     "liveness sweep": 5,
     # A queue-fed function (or a state machine): function, role, log group, queue and dead-letter
-    # queue with their policies, the event source mapping, an alarm on the dead letters.
+    # queue with their policies, the event source mapping, an alarm on the dead letters. Landed
+    # (infra/jobs.py): 12 — those 9 (the role's grant from the mapping is its policy), and alarms on
+    # failed jobs, the worker's errors and throttles, and the dead letters; the 6 job routes too.
     "job worker": 3 + 4 + 1 + 1,
     # A bucket and its policy, a CloudFront distribution, its origin access control, a log bucket
     # and its policy, CDK's BucketDeployment (custom resource, function, role, policy, layer).
@@ -445,7 +447,7 @@ def _landed(template: Template) -> set[str]:
         found.add("job routes")
     if "sweep" in functions or "liveness" in functions:
         found.add("liveness sweep")
-    if "worker" in functions or resources(template, "AWS::StepFunctions::StateMachine"):
+    if "worker" in functions or "runjobs" in functions or resources(template, "AWS::StepFunctions::StateMachine"):
         found.add("job worker")
     if resources(template, "AWS::CloudFront::Distribution"):
         found.add("console hosting")
