@@ -47,7 +47,14 @@ class DeviceRegistryStack(Stack):
             }
             SnapStartGuards(self, "SnapStart", stage=stage, versions=versions)
         self.monitoring = Monitoring(
-            self, "Monitoring", stage=stage, api=self.api, functions=self.functions, data=self.data, events=self.events
+            self,
+            "Monitoring",
+            stage=stage,
+            api=self.api,
+            functions=self.functions,
+            data=self.data,
+            events=self.events,
+            console=self.console,
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")

@@ -269,6 +269,42 @@ test("a deleted device can be restored, and an error shows the problem's detail"
   await done();
 });
 
+/** Presses Tab until the focused element matches `selector` (at most `limit` times). */
+async function tabTo(page, selector, limit = 80) {
+  for (let n = 0; n < limit; n++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+  }
+  assert.fail(`Tab never reached ${selector}`);
+}
+
+test("the console works from the keyboard: skip link, a device opened with Enter, a confirmation that Escape cancels", async () => {
+  const { page, done } = await open("");
+  await page.locator("table.devices tbody tr").first().waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
+
+  await tabTo(page, "table.devices tbody a");
+  const name = await page.evaluate(() => document.activeElement?.textContent);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name }).waitFor();
+  await page.locator('li[data-revision="1"]').waitFor();
+  const before = (await call(BASE, "GET", `/devices/${new URL(page.url()).hash.split("/").pop()}/history?limit=1`)).body.items[0].revision;
+
+  await tabTo(page, 'li[data-revision="1"] button');
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  assert.ok(await page.evaluate(() => document.querySelector("dialog")?.contains(document.activeElement)), "focus moves into the dialog");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  const after = (await call(BASE, "GET", `/devices/${new URL(page.url()).hash.split("/").pop()}/history?limit=1`)).body.items[0].revision;
+  assert.equal(after, before, "Escape changed nothing");
+  await done();
+});
+
 const jwt = (claims) => `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
 
 test("in AWS the console signs in with the authorization code and PKCE, and a read-only token shows no write buttons", async () => {
