@@ -150,7 +150,7 @@ test("the fleet page charts the counts, applies every filter and pages with the 
   await done();
 });
 
-test("a device page shows its attributes, a status timeline and a diff between two revisions", async () => {
+test("a device page shows its attributes, a status timeline over a chosen range, each change and a diff between two revisions", async () => {
   const { page, done } = await open(`#/devices/${fleet.id}`);
   await page.getByRole("heading", { name: "lobby-sensor-01" }).waitFor();
   await page.getByText("Lobby, east wall").first().waitFor();
@@ -171,6 +171,25 @@ test("a device page shows its attributes, a status timeline and a diff between t
   }
   const legend = await page.locator("table.legend tbody th").allTextContents();
   for (const status of ["online", "maintenance", "error"]) assert.ok(legend.some((t) => t.includes(status)), status);
+
+  // A range of one's own: from an hour before the registration, so the chart starts with the
+  // time the device did not exist yet.
+  const registered = (await call(BASE, "GET", `/devices/${fleet.id}/history?order=asc&limit=1`)).body.items[0].at;
+  const from = new Date(Date.parse(registered) - 3_600_000).toISOString().slice(0, 19);
+  await page.getByLabel("From (UTC)").fill(from);
+  await page.getByLabel("To (UTC)").fill(new Date(Date.now() + 60_000).toISOString().slice(0, 19));
+  await page.getByRole("button", { name: "Show" }).first().click();
+  await page.waitForFunction((start) => document.querySelector('[data-testid="timeline"]')?.getAttribute("aria-label")?.startsWith(`Status from ${start}`), `${from.replace("T", " ")}Z`);
+  assert.ok((await page.locator("table.legend tbody th").allTextContents()).some((t) => t.includes("not registered")));
+
+  // Each history entry lists what it changed, old and new.
+  const upgrade = page
+    .locator("ol.history li")
+    .filter({ has: page.locator(".kind-config") })
+    .filter({ has: page.locator("tbody th", { hasText: /^firmware_version$/ }) })
+    .last();
+  const row = upgrade.locator("tbody tr").filter({ has: page.locator("th", { hasText: /^firmware_version$/ }) });
+  assert.deepEqual(await row.locator("td").allTextContents(), ["2.1.0", "2.2.1"]);
 
   const latest = (await call(BASE, "GET", `/devices/${fleet.id}/history?limit=1`)).body.items[0].revision;
   await page.getByLabel("From revision").fill("1");
