@@ -1,5 +1,6 @@
-"""The embedded DynamoDB's Query (local/moto_indexes.py: one partition read, not the whole table)
-and item answers (local/moto_answers.py: items encoded straight to JSON) answer exactly what moto
+"""The embedded DynamoDB's Query (local/moto_indexes.py: one partition read, not the whole table),
+item answers (local/moto_answers.py: items encoded straight to JSON) and item sizes and copies
+(local/moto_items.py) answer exactly what moto
 as it ships answers. The same writes (put, update, delete, batch, transaction) and then the same
 reads (base-table, global- and local-index Queries with every key condition, both directions,
 Limit, ExclusiveStartKey, FilterExpression, ProjectionExpression, every page; GetItem,
@@ -8,6 +9,7 @@ LastEvaluatedKey included. And no such read looks at the whole table any more.""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +24,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 import local.dynamodb  # noqa: F401 - installs the patches, as the local server does
-from local import moto_answers, moto_indexes
+from local import moto_answers, moto_indexes, moto_items
 
 TABLE = "differential"
 # Few partition values and many writes: partitions of several items, which Limit and paging cut.
@@ -246,6 +248,7 @@ def _moto(patched: bool) -> Iterator[Any]:
     if not patched:
         moto_indexes.uninstall()
         moto_answers.uninstall()
+        moto_items.uninstall()
     try:
         with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": "us-east-1"}), mock_aws():
             client = boto3.client("dynamodb", region_name="us-east-1")
@@ -254,6 +257,7 @@ def _moto(patched: bool) -> Iterator[Any]:
     finally:
         moto_indexes.install()
         moto_answers.install()
+        moto_items.install()
 
 
 def _run(patched: bool, history: list[Any], requests: list[dict[str, Any]], gets: list[dict[str, str]]) -> list[Any]:
@@ -324,3 +328,37 @@ def test_a_query_sees_an_item_moved_to_its_partition_at_once(patched):
         assert client.query(**query, ExpressionAttributeValues={":g": {"S": "b"}})["Items"] == [
             {"pk": {"S": "p1"}, "sk": {"S": "0"}, "g": {"S": "b"}, "r": {"S": "1"}}
         ]
+
+
+nested = st.recursive(
+    values,
+    lambda inner: (
+        st.builds(lambda vs: {"L": vs}, st.lists(inner, max_size=3))
+        | st.builds(lambda vs: {"M": vs}, st.dictionaries(st.sampled_from(["k", "é", "n"]), inner, max_size=3))
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    attrs=st.dictionaries(
+        st.sampled_from(["a", "é", "long name"]),
+        nested | st.just({"NS": ["1", "02.5"]}) | st.just({"BS": [b"\\x00", b"ab"]}),
+        max_size=5,
+    )
+)
+def test_item_sizes_and_copies_are_moto_s(attrs):
+    """Every kind of value, nested: the same size, and a copy equal to moto's that shares its
+    values with the original as moto's does."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    item = Item(DynamoType({"S": "p"}), DynamoType({"S": "s"}), attrs)
+    ours_size, ours_copy = item.size(), copy.deepcopy([item])[0]
+    moto_items.uninstall()
+    try:
+        moto_size, moto_copy = item.size(), copy.deepcopy([item])[0]
+    finally:
+        moto_items.install()
+    assert ours_size == moto_size
+    assert ours_copy == moto_copy and ours_copy is not item and ours_copy.attrs is not item.attrs
+    assert all(ours_copy.attrs[name] is value for name, value in item.attrs.items())
