@@ -22,6 +22,7 @@ from infra.api import Api
 from infra.change_events import ChangeEvents
 from infra.data import Data
 from infra.functions import Functions
+from infra.liveness import LivenessSweep
 from infra.stage import StageConfig
 
 PERIOD = Duration.minutes(5)
@@ -44,6 +45,7 @@ class Monitoring(Construct):
         functions: Functions,
         data: Data,
         events: ChangeEvents,
+        liveness: LivenessSweep | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # A customer-managed key: CloudWatch cannot publish to a topic encrypted with the
@@ -103,6 +105,8 @@ class Monitoring(Construct):
         )
 
         self._change_event_alarms(events)
+        if liveness is not None:
+            self._liveness_alarms(liveness)
         self._let_cloudwatch_publish()
 
     def _let_cloudwatch_publish(self) -> None:
@@ -147,15 +151,43 @@ class Monitoring(Construct):
                     f"Dead letters in {name}: change events not delivered (docs/events.md says how to recover).",
                 )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1) -> None:
+    def _liveness_alarms(self, liveness: LivenessSweep) -> None:
+        """The sweep failing, or not running: either way silent devices go unnoticed."""
+        sweep = liveness.function
+        self._alarm(
+            "SweepLivenessErrors",
+            sweep.metric_errors(period=PERIOD, statistic="Sum"),
+            "The liveness sweep failed (the next run finds the same devices due; silence is reported late).",
+        )
+        self._alarm(
+            "SweepLivenessNotRunning",
+            sweep.metric_invocations(period=Duration.minutes(10), statistic="Sum"),
+            "The liveness sweep has not run for 10 minutes (its schedule is off or deleted).",
+            missing=True,
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        description: str,
+        threshold: float = 1,
+        *,
+        missing: bool = False,
+    ) -> None:
+        """An alarm at ``threshold`` or more; ``missing``: when the metric has fewer (no data at all too)."""
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
             metric=metric,
             threshold=threshold,
             evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+            if missing
+            else cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING
+            if missing
+            else cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))

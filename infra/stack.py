@@ -13,6 +13,7 @@ from infra.change_events import ChangeEvents
 from infra.console import Console
 from infra.data import Data
 from infra.functions import Functions
+from infra.liveness import LivenessSweep
 from infra.migrations import MigrationFunction
 from infra.monitoring import Monitoring
 from infra.snapstart import SnapStartGuards
@@ -39,6 +40,7 @@ class DeviceRegistryStack(Stack):
         self.console = Console(self, "Console", stage=stage, api=self.api.api, auth=self.auth)
         self.migrations = MigrationFunction(self, "Migrations", stage=stage, data=self.data, layer=self.functions.layer)
         self.events = ChangeEvents(self, "Events", stage=stage, data=self.data, layer=self.functions.layer)
+        self.liveness = LivenessSweep(self, "Liveness", stage=stage, data=self.data, layer=self.functions.layer)
         if stage.snap_start:
             versions = {
                 route.function_id: function.target
@@ -47,7 +49,14 @@ class DeviceRegistryStack(Stack):
             }
             SnapStartGuards(self, "SnapStart", stage=stage, versions=versions)
         self.monitoring = Monitoring(
-            self, "Monitoring", stage=stage, api=self.api, functions=self.functions, data=self.data, events=self.events
+            self,
+            "Monitoring",
+            stage=stage,
+            api=self.api,
+            functions=self.functions,
+            data=self.data,
+            events=self.events,
+            liveness=self.liveness,
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")

@@ -78,6 +78,10 @@ def configure_environment(endpoint: str | None) -> None:
         # Metrics are CloudWatch log lines; a terminal has no use for them.
         "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # Liveness (docs/decisions.md): a minute's resolution, reports as often as every second.
+        "LIVENESS_RESOLUTION_S": "60",
+        "MIN_REPORT_INTERVAL_S": "1",
+        "MISSED_REPORTS": "3",
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
@@ -422,6 +426,10 @@ class LocalApi:
             os.environ.get("LOCAL_EVENTS_FILE"),
             data_dir / STREAM_POSITION if data_dir and embedded else None,
         ).start()
+        # Liveness: the sweep function on a timer, as its schedule runs it in AWS.
+        from local.liveness import LivenessTimer, sweep_seconds
+
+        self.liveness = LivenessTimer(sweep_seconds()).start()
         self.http = _Server((host, port), float(os.environ.get("LOCAL_REQUEST_TIMEOUT") or REQUEST_TIMEOUT))
 
     @property
@@ -463,6 +471,7 @@ def main() -> int:
     finally:
         api.http.server_close()
         api.stream.stop()
+        api.liveness.stop()
         if api.dynamodb:
             api.dynamodb.stop()
     return 0

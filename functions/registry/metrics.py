@@ -25,6 +25,8 @@ class Counter(StrEnum):
     REGISTRATIONS = "DevicesRegistered"
     STATUS_CHANGES = "StatusChanges"
     WRITE_CONFLICTS = "WriteConflicts"
+    LIVENESS_CHANGES = "LivenessChanges"  # transitions recorded (registry/devices/liveness.py)
+    LIVENESS_REFRESHES = "LivenessRefreshes"  # signs of life written (at most one per resolution)
 
 
 def count(counter: Counter) -> None:

@@ -63,8 +63,9 @@ def load(route):
 
 # Sample events of the functions that are not routes: a DynamoDB stream batch for the change-event
 # publisher (tests/unit/test_change_events.py, tests/infra/test_change_events.py).
-# and a REQUEST authorizer event for the device authorizer (tests/infra/test_device_authorizer.py).
-NOT_ROUTES = {"publish_changes", "authorize_device"}
+# a REQUEST authorizer event for the device authorizer (tests/infra/test_device_authorizer.py), and a
+# schedule event for the liveness sweep (tests/infra/test_liveness.py).
+NOT_ROUTES = {"publish_changes", "authorize_device", "sweep_liveness"}
 
 
 def test_every_route_has_an_event_file_and_every_event_file_a_route():

@@ -75,10 +75,19 @@ class _Operation:
 
 
 class DeviceWrites(TableStore):
-    def create_device(self, device: Device, history: HistoryRecord, *, holders: tuple[HolderWrite, ...] = ()) -> None:
-        """Device, MAC claim, first history entry and holder intervals, all or nothing."""
+    def create_device(
+        self,
+        device: Device,
+        history: HistoryRecord,
+        *,
+        holders: tuple[HolderWrite, ...] = (),
+        seen: dict[str, Any] | None = None,
+    ) -> None:
+        """Device, MAC claim, first history entry, holder intervals and its sign-of-life item
+        (``seen``: a Put built by registry/storage/liveness.py), all or nothing."""
         self._transact(
             [
+                *([_Operation(seen)] if seen is not None else []),
                 _Operation(self._put(_device_item(device), new=True)),
                 self._claim(device.mac_address, device.id),
                 _Operation(self._put_history(device.id, history)),
@@ -98,13 +107,15 @@ class DeviceWrites(TableStore):
         release_mac: str | None = None,
         holders: tuple[HolderWrite, ...] = (),
         previous: Device | None = None,
+        seen: dict[str, Any] | None = None,
     ) -> None:
         """Replace the device's item if its revision is still ``expected_revision``, append
         the history entry, move the MAC claim when the address changes or the device goes,
         put the holder intervals the change opens or closes, and move its tag items from the
         ``previous`` device's live tags to this one's (no ``previous``: the tags are unchanged);
         a deletion also deletes the device's credentials (:meth:`CredentialStore.revocations`, read
-        before the transaction is built).
+        before the transaction is built); ``seen``: the Put of its sign-of-life item (a liveness
+        revision, registry/storage/liveness.py).
         Raises :class:`StaleRevision` if another writer got there first."""
         # A deleted device's credentials go with it: their items, read first by the credential store.
         revoked = (
@@ -130,6 +141,8 @@ class DeviceWrites(TableStore):
         if previous is not None:
             operations.extend(self._tag_writes(device.id, _live_tags(previous), _live_tags(device)))
         operations.extend(_Operation(item) for item in revoked)
+        if seen is not None:
+            operations.append(_Operation(seen))
         self._transact(operations, device_id=device.id)
 
     def _holder_puts(self, holders: tuple[HolderWrite, ...]) -> list[_Operation]:
