@@ -86,6 +86,8 @@ _READS_ONE_ITEM = TableAccess(items=(GET_ITEM,))
 _JOB_ITEMS = (schema.JOBS_PK, f"{schema.JOB_PREFIX}*")
 # Read the current item, then one transaction of puts (new state, history entry, a claimed MAC).
 _WRITES = (GET_ITEM, PUT_ITEM)
+# A status report (registry/devices/liveness.py): as a write, and a Query of the state with the sign of life.
+_REPORTS = (GET_ITEM, PUT_ITEM, QUERY)
 # Least privilege per route, by handler (tests/infra/test_iam.py holds every route to it).
 TABLE_ACCESS = {
     # As of a time: one Query of one config-kind entry (a GetItem of revision 1 for the
@@ -93,27 +95,35 @@ TABLE_ACCESS = {
     "get_device": TableAccess(items=(GET_ITEM,), indexes=(schema.HISTORY_BY_KIND,)),
     # As of a time: one Query of the newest entry of any kind; an old config-kind entry that lacks
     # the status then in force adds a Query of the status entries.
-    "get_status": TableAccess(items=(GET_ITEM,), indexes=(schema.HISTORY_BY_TIME, schema.HISTORY_BY_KIND)),
+    # Now: one Query of the device's partition for its state and its sign of life (liveness). As of
+    # a time: the same, plus one Query of the liveness transition then in force.
+    "get_status": TableAccess(items=(GET_ITEM, QUERY), indexes=(schema.HISTORY_BY_TIME, schema.HISTORY_BY_KIND)),
     # The two revisions (or the device, for the latest); for each, the other kind's entry then in
     # force when the entry does not carry it.
     "diff_device": TableAccess(items=(GET_ITEM,), indexes=(schema.HISTORY_BY_KIND,)),
     "get_history_entry": _READS_ONE_ITEM,
     # One Query on the sparse list index that matches the filters; a lookup index (fleet queries)
     # names devices whose items one BatchGetItem then reads. Never a Query of the table itself.
-    "list_devices": TableAccess(items=(BATCH_GET_ITEM,), indexes=tuple(index.name for index in schema.GLOBAL_INDEXES)),
+    # The page's signs of life (liveness, last_seen_at) in one more BatchGetItem. Not the sweep's index.
+    "list_devices": TableAccess(
+        items=(BATCH_GET_ITEM,),
+        indexes=tuple(index.name for index in schema.GLOBAL_INDEXES if index.name != schema.DUE_BY_DEADLINE),
+    ),
     # One Query on the table or a history index; an empty first page adds a GetItem of the
     # device, to tell "no such device" (404) from "no entries in this window".
     "list_history": TableAccess(items=(GET_ITEM, QUERY), indexes=tuple(index.name for index in schema.LOCAL_INDEXES)),
     # GetItem here only names the holder of a taken MAC when the cancellation did not.
     "create_device": TableAccess(items=_WRITES, idempotency=True),
-    "put_status": TableAccess(items=_WRITES, idempotency=True),
+    # A report: the state and sign of life in one Query, a status change as above, a refresh one PutItem.
+    "put_status": TableAccess(items=_REPORTS, idempotency=True),
     # Each device as create_device registers one.
     "create_devices": TableAccess(items=_WRITES, idempotency=True),
     # The devices in one BatchGetItem, then each change as put_status writes it (a conflict re-reads one).
-    "report_statuses": TableAccess(items=(*_WRITES, BATCH_GET_ITEM), idempotency=True),
+    "report_statuses": TableAccess(items=(*_REPORTS, BATCH_GET_ITEM), idempotency=True),
     # These two also delete: the MAC claim a change of address or a deletion releases, and a
     # deletion the device's credentials (read first, GetItem of their set).
-    "update_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
+    # A new report_interval_s reads the sign of life (BatchGetItem) to move its deadline.
+    "update_device": TableAccess(items=(*_WRITES, DELETE_ITEM, BATCH_GET_ITEM), idempotency=True),
     "delete_device": TableAccess(items=(*_WRITES, DELETE_ITEM), idempotency=True),
     # The device and the revision reverted to in one BatchGetItem; for a status revision, one
     # Query of the config entry then in force; the MAC claim moves when the address does.
@@ -138,8 +148,8 @@ TABLE_ACCESS = {
     "delete_credential": TableAccess(items=(DELETE_ITEM, UPDATE_ITEM), idempotency=True),
     # A device's own routes: its item (GetItem), and a status report as put_status writes it.
     "get_own_device": _READS_ONE_ITEM,
-    "get_own_status": _READS_ONE_ITEM,
-    "put_own_status": TableAccess(items=_WRITES, idempotency=True),
+    "get_own_status": TableAccess(items=(QUERY,)),  # its state and sign of life, one Query
+    "put_own_status": TableAccess(items=_REPORTS, idempotency=True),
     # Fleet jobs (docs/jobs.md): the jobs' items only; the worker (infra/jobs.py) does the devices' writes.
     # A job's item put (failed, with an update, when its first step cannot be enqueued).
     "create_job": TableAccess(items=(PUT_ITEM, UPDATE_ITEM), idempotency=True, leading_keys=_JOB_ITEMS),
@@ -275,6 +285,31 @@ def handler_function(
     )
 
 
+def liveness_environment(stage: StageConfig) -> dict[str, str]:
+    """The liveness settings (registry/settings.py get_liveness_settings) as the functions read them."""
+    return {
+        "LIVENESS_RESOLUTION_S": str(stage.liveness_resolution_s),
+        "MISSED_REPORTS": str(stage.missed_reports),
+        "DEFAULT_REPORT_INTERVAL_S": str(stage.default_report_interval_s),
+        "MIN_REPORT_INTERVAL_S": str(stage.min_report_interval_s),
+    }
+
+
+# The route functions that apply the liveness rules: reports (signs of life, deadlines), writes of
+# report_interval_s (its least, the deadline it moves).
+LIVENESS_HANDLERS = frozenset(
+    {
+        "put_status",
+        "put_own_status",
+        "report_statuses",
+        "create_device",
+        "create_devices",
+        "update_device",
+        "revert_device",
+    }
+)
+
+
 class RouteFunction(Construct):
     """A route's Lambda function with its role and log group."""
 
@@ -397,6 +432,8 @@ class Functions(Construct):
                 environment.update(retention)
             if route.path.startswith(JOBS_PATH):
                 environment["JOB_QUEUE_URL"] = jobs.queue.queue_url
+            if route.handler in LIVENESS_HANDLERS:
+                environment.update(liveness_environment(stage))
             if stage.cors_origins:  # registry/http/edge.py adds the CORS headers to every answer
                 environment["CORS_ORIGINS"] = ",".join(stage.cors_origins)
             function = RouteFunction(

@@ -24,6 +24,7 @@ from infra.console import Console
 from infra.data import Data
 from infra.functions import SERVICE_NAME, Functions
 from infra.jobs import JobQueue, JobWorker
+from infra.liveness import LivenessSweep
 from infra.stage import StageConfig
 from registry import metrics
 
@@ -49,6 +50,7 @@ class Monitoring(Construct):
         events: ChangeEvents,
         jobs: tuple[JobQueue, JobWorker],
         console: Console | None = None,
+        liveness: LivenessSweep | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # A customer-managed key: CloudWatch cannot publish to a topic encrypted with the
@@ -123,6 +125,8 @@ class Monitoring(Construct):
                 "The console's sign-in trigger failed or was throttled: Cognito then refuses the operator's "
                 "sign-in (handlers/console_token.py).",
             )
+        if liveness is not None:
+            self._liveness_alarms(liveness)
         self._let_cloudwatch_publish()
 
     def _let_cloudwatch_publish(self) -> None:
@@ -197,15 +201,43 @@ class Monitoring(Construct):
             "A job step was dead-lettered: it failed past its deliveries and could not even mark its job failed.",
         )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1) -> None:
+    def _liveness_alarms(self, liveness: LivenessSweep) -> None:
+        """The sweep failing, or not running: either way silent devices go unnoticed."""
+        sweep = liveness.function
+        self._alarm(
+            "SweepLivenessErrors",
+            sweep.metric_errors(period=PERIOD, statistic="Sum"),
+            "The liveness sweep failed (the next run finds the same devices due; silence is reported late).",
+        )
+        self._alarm(
+            "SweepLivenessNotRunning",
+            sweep.metric_invocations(period=Duration.minutes(10), statistic="Sum"),
+            "The liveness sweep has not run for 10 minutes (its schedule is off or deleted).",
+            missing=True,
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        description: str,
+        threshold: float = 1,
+        *,
+        missing: bool = False,
+    ) -> None:
+        """An alarm at ``threshold`` or more; ``missing``: when the metric has fewer (no data at all too)."""
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
             metric=metric,
             threshold=threshold,
             evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+            if missing
+            else cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING
+            if missing
+            else cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))

@@ -14,6 +14,7 @@ from infra.console import Console
 from infra.data import Data
 from infra.functions import Functions
 from infra.jobs import JobQueue, JobWorker
+from infra.liveness import LivenessSweep
 from infra.migrations import MigrationFunction
 from infra.monitoring import Monitoring
 from infra.snapstart import SnapStartGuards
@@ -46,6 +47,7 @@ class DeviceRegistryStack(Stack):
         self.job_worker = JobWorker(
             self, "JobWorker", stage=stage, data=self.data, queue=self.job_queue, layer=self.functions.layer
         )
+        self.liveness = LivenessSweep(self, "Liveness", stage=stage, data=self.data, layer=self.functions.layer)
         if stage.snap_start:
             versions = {
                 route.function_id: function.target
@@ -63,6 +65,7 @@ class DeviceRegistryStack(Stack):
             events=self.events,
             jobs=(self.job_queue, self.job_worker),
             console=self.console,
+            liveness=self.liveness,
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")

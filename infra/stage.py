@@ -175,6 +175,14 @@ class StageConfig:
     domain_name: str | None = None
     certificate_arn: str | None = None
     base_path: str | None = None
+    # Liveness (docs/decisions.md, "Liveness"): how finely last_seen_at is kept (a report writes at
+    # most once per resolution), how often the sweep runs (an EventBridge rate: whole minutes), how
+    # many missed reports make a device silent, and its report interval's default and least.
+    liveness_resolution_s: int = 300
+    liveness_sweep_s: int = 60
+    missed_reports: int = 3
+    default_report_interval_s: int = 300
+    min_report_interval_s: int = 60
 
     def __post_init__(self) -> None:
         if parse_origins(",".join(self.cors_origins)) != self.cors_origins:
@@ -187,6 +195,14 @@ class StageConfig:
             raise ValueError(f"{self.name}: base_path is one path segment (letters, digits, . _ -) of a domain_name")
         if self.status_history_days < 0:
             raise ValueError(f"{self.name}: status_history_days is a number of days, 0 to keep forever")
+        if self.liveness_sweep_s < 60 or self.liveness_sweep_s % 60:
+            raise ValueError(
+                f"{self.name}: liveness_sweep_s is whole minutes (an EventBridge rate), got {self.liveness_sweep_s}"
+            )
+        if min(self.liveness_resolution_s, self.missed_reports, self.min_report_interval_s) < 1 or not (
+            self.min_report_interval_s <= self.default_report_interval_s <= 86_400
+        ):
+            raise ValueError(f"{self.name}: liveness settings out of range (docs/deployment.md)")
         if self.webhook_url is not None and not (self.webhook_url.startswith("https://") and self.webhook_secret_name):
             raise ValueError(f"{self.name}: webhook_url must be https:// and come with webhook_secret_name")
         if not self.throttle_sum.within(ACCOUNT_THROTTLE):

@@ -81,6 +81,10 @@ def configure_environment(endpoint: str | None) -> None:
         # Metrics are CloudWatch log lines; a terminal has no use for them.
         "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # Liveness (docs/decisions.md): a minute's resolution, reports as often as every second.
+        "LIVENESS_RESOLUTION_S": "60",
+        "MIN_REPORT_INTERVAL_S": "1",
+        "MISSED_REPORTS": "3",
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
@@ -439,6 +443,10 @@ class LocalApi:
         os.environ["AWS_ENDPOINT_URL_SQS"] = queue_endpoint
         os.environ["JOB_QUEUE_URL"] = create_queue(queue_endpoint)
         self.jobs = LocalJobs(queue_endpoint, os.environ["JOB_QUEUE_URL"]).start()
+        # Liveness: the sweep function on a timer, as its schedule runs it in AWS.
+        from local.liveness import LivenessTimer, sweep_seconds
+
+        self.liveness = LivenessTimer(sweep_seconds()).start()
         self.http = _Server(
             (host, port),
             float(os.environ.get("LOCAL_REQUEST_TIMEOUT") or REQUEST_TIMEOUT),
@@ -487,6 +495,7 @@ def main() -> int:
         api.http.server_close()
         api.jobs.stop()
         api.stream.stop()
+        api.liveness.stop()
         if api.dynamodb:
             api.dynamodb.stop()
     return 0

@@ -15,9 +15,15 @@ from registry_cli.rows import ATTRIBUTES, device_record, write_csv
 
 PAGE_SIZE = 100  # the API's largest page
 ID = "id"
-# What an inventory adds after a device's attributes, from its status resource. Liveness (issue 22:
-# when the device was last heard from) joins here, as more columns of the same record.
-STATUS_COLUMNS = {"status": "status", "status_reason": "reason", "status_updated_at": "updated_at"}
+# What an inventory adds after a device's attributes, from its status resource: its status, and its
+# liveness (issue 22: whether it reports, and when it was last heard from).
+STATUS_COLUMNS = {
+    "status": "status",
+    "status_reason": "reason",
+    "status_updated_at": "updated_at",
+    "liveness": "liveness",
+    "last_seen_at": "last_seen_at",
+}
 
 
 def _details(registry: Registry, filters: Mapping[str, str]) -> Iterator[dict[str, Any]]:

@@ -61,6 +61,7 @@ class Format(StrEnum):
 class Kinds(StrEnum):
     config = "config"
     status = "status"
+    liveness = "liveness"
 
 
 class _Rate(ProgressColumn):
@@ -211,6 +212,7 @@ def export(
     serial_number: Annotated[str | None, _filter("Only this serial number.")] = None,
     tag: Annotated[str | None, _filter("Only devices carrying this tag.")] = None,
     name_prefix: Annotated[str | None, _filter("Only names starting with this (case-sensitive).")] = None,
+    liveness: Annotated[str | None, _filter("Only devices pending, reporting or silent.")] = None,
     inventory: Annotated[
         bool,
         typer.Option("--inventory", help="An inventory: each device's id first, its status last (not an import file)."),
@@ -229,6 +231,7 @@ def export(
         "serial_number": serial_number,
         "tag": tag,
         "name_prefix": name_prefix,
+        "liveness": liveness,
     }
     filters = {name: value for name, value in given.items() if value is not None}
     with _registry(context) as registry:
@@ -256,9 +259,11 @@ def get(
         typer.Option("--as-of", help=f"The device as it was at this time: {TIME_EXAMPLES}.", callback=time_option()),
     ] = None,
 ) -> None:
-    """Show a device's detail (now, or as of a past time)."""
+    """Show a device's detail (now, or as of a past time), with its liveness and when it was last seen."""
     with _registry(context) as registry:
-        _print_json(registry.json("GET", f"/devices/{device_id}", params={"as_of": as_of}))
+        detail = registry.json("GET", f"/devices/{device_id}", params={"as_of": as_of})
+        status = registry.json("GET", f"/devices/{device_id}/status", params={"as_of": as_of})
+        _print_json({**detail, "liveness": status.get("liveness"), "last_seen_at": status.get("last_seen_at")})
 
 
 def _value(value: Any) -> str:
@@ -278,7 +283,7 @@ def _changes(changes: dict[str, Any]) -> str:
 def history(
     context: typer.Context,
     device_id: Annotated[str, typer.Argument(metavar="ID", help="The device's id.")],
-    kind: Annotated[Kinds | None, typer.Option(help="Only config or only status entries.")] = None,
+    kind: Annotated[Kinds | None, typer.Option(help="Only config, status or liveness entries.")] = None,
     since: Annotated[
         str | None, typer.Option(help=f"From this time (inclusive): {TIME_EXAMPLES}.", callback=time_option())
     ] = None,

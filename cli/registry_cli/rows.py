@@ -73,7 +73,10 @@ class Kind:
 
 DEVICES = Kind(
     "device",
-    ("name", "device_type", "mac_address", "ip_address", "firmware_version", "serial_number", "location"),
+    (
+        *("name", "device_type", "mac_address", "ip_address", "firmware_version", "serial_number", "location"),
+        "report_interval_s",  # a whole number of seconds; the API takes it as written in a cell
+    ),
     ("name", "device_type", "mac_address"),
     tags_and_attributes=True,
 )

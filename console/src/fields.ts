@@ -8,6 +8,9 @@ type Exhaustive<Missing> = [Missing] extends [never] ? true : { missing: Missing
 export const STATUS_VALUES = ["unknown", "online", "offline", "maintenance", "error", "decommissioned"] as const;
 const statusesListed: Exhaustive<Exclude<StatusValue, (typeof STATUS_VALUES)[number]>> = true;
 
+export const LIVENESS_VALUES = ["pending", "reporting", "silent"] as const;
+const livenessListed: Exhaustive<Exclude<Schemas["DeviceStatus"]["liveness"], (typeof LIVENESS_VALUES)[number]>> = true;
+
 // `view` (summary or detail) shapes the answer; it filters nothing.
 export type FleetFilterName = Exclude<keyof NonNullable<Query<"/devices">>, "limit" | "cursor" | "view">;
 
@@ -23,6 +26,7 @@ export const FLEET_FILTERS = [
   { name: "name_prefix", label: "Name starts with", placeholder: "e.g. lobby-" },
   { name: "device_type", label: "Device type", placeholder: "e.g. sensor" },
   { name: "status", label: "Status", choices: STATUS_VALUES },
+  { name: "liveness", label: "Liveness", choices: LIVENESS_VALUES },
   { name: "tag", label: "Tag", placeholder: "e.g. floor-2" },
   { name: "location", label: "Location" },
   { name: "firmware_version", label: "Firmware version" },
@@ -39,6 +43,7 @@ export const STAT_GROUPS: readonly { key: StatCounts; label: string; filter: Fle
   { key: "by_status", label: "By status", filter: "status" },
   { key: "by_device_type", label: "By device type", filter: "device_type" },
   { key: "by_firmware_version", label: "By firmware version", filter: "firmware_version" },
+  { key: "by_liveness", label: "By liveness", filter: "liveness" },
 ];
 
 /** The status resource's fields, as the device page lists them. */
@@ -47,6 +52,8 @@ export const STATUS_FIELDS: readonly { key: keyof Schemas["DeviceStatus"]; label
   { key: "reason", label: "Reason" },
   { key: "version", label: "Version" },
   { key: "updated_at", label: "Updated", time: true },
+  { key: "liveness", label: "Liveness" },
+  { key: "last_seen_at", label: "Last seen", time: true },
 ];
 
 /** The detail's attributes, as the device page lists them (tags and `attributes` get their own rows). */
@@ -58,6 +65,7 @@ export const DETAIL_FIELDS: readonly { key: keyof Schemas["DeviceDetail"]; label
   { key: "firmware_version", label: "Firmware version" },
   { key: "serial_number", label: "Serial number" },
   { key: "location", label: "Location" },
+  { key: "report_interval_s", label: "Report interval (s)" },
   { key: "config_version", label: "Config version" },
   { key: "created_at", label: "Registered", time: true },
   { key: "updated_at", label: "Updated", time: true },
@@ -65,3 +73,4 @@ export const DETAIL_FIELDS: readonly { key: keyof Schemas["DeviceDetail"]; label
 
 void statusesListed;
 void filtersListed;
+void livenessListed;

@@ -23,7 +23,7 @@ app = RouteApp("get_own_status")
     tags=["device"],
 )
 def get_own_status(service: Annotated[DeviceService, Depends(get_service)]) -> Response[DeviceStatus]:
-    return status_response(service.get(own_device(app)))
+    return status_response(*service.status_of(own_device(app)))
 
 
 lambda_handler = entry(app)

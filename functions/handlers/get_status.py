@@ -33,8 +33,9 @@ def get_status(
     device_id: DeviceIdPath, service: Annotated[DeviceService, Depends(get_service)], as_of: AsOf = None
 ) -> Response[DeviceStatus]:
     if as_of is not None:
-        return status_as_of_response(device_id, service.status_as_of(device_id, as_of))
-    return status_response(service.get(device_id))
+        status = service.status_as_of(device_id, as_of)
+        return status_as_of_response(device_id, {**status, **service.liveness_as_of(device_id, as_of)})
+    return status_response(*service.status_of(device_id))
 
 
 lambda_handler = entry(app)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from registry.devices.service import DeviceService
 from registry.domain.fleet import FleetFilter
-from registry.domain.vocabulary import StatusValue
+from registry.domain.vocabulary import LivenessValue, StatusValue
 from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
 from registry.http.operation_docs import errors
@@ -58,12 +58,13 @@ def list_devices(
     ip_address: Annotated[IpAddress | None, Query(description="Only this IP address, any spelling")] = None,
     tag: Annotated[Tag | None, Query(description="Only devices carrying this tag (any case)")] = None,
     name_prefix: NamePrefix = None,
+    liveness: Annotated[LivenessValue | None, Query(description="Only devices pending, reporting or silent")] = None,
     view: Annotated[
         ListView,
         Query(
             description=(
-                "`summary`: id, name, type, MAC, status; `detail`: as GET /devices/{id}, with `status` "
-                "its status resource"
+                "`summary`: id, name, type, MAC, status, liveness, last_seen_at; `detail`: as GET /devices/{id}, "
+                "with `status` its status resource"
             )
         ),
     ] = "summary",
@@ -78,10 +79,12 @@ def list_devices(
         ip_address=ip_address,
         tag=tag,
         name_prefix=name_prefix,
+        liveness=liveness.value if liveness else None,
     )
     if view == "detail":
         devices, next_cursor = service.list_device_details(limit=limit, cursor=cursor, filters=filters)
-        return DeviceDetailPage(items=[device_with_status(device) for device in devices], next_cursor=next_cursor)
+        details = [device_with_status(device, seen) for device, seen in devices]
+        return DeviceDetailPage(items=details, next_cursor=next_cursor)
     items, next_cursor = service.list_devices(limit=limit, cursor=cursor, filters=filters)
     return DevicePage(items=[device_summary(item) for item in items], next_cursor=next_cursor)
 

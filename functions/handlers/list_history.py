@@ -21,7 +21,8 @@ app = RouteApp("list_history")
     summary="List a device's history",
     description=(
         "Every change of attributes or status, including those of a deleted device. "
-        "`kind=config` includes the `created` and `deleted` entries."
+        "`kind=config` includes the `created` and `deleted` entries; `kind=liveness` lists the registry's "
+        "liveness transitions (pending, reporting, silent)."
     ),
     responses={200: {"description": "A page of history entries"}, **errors(400, 404, 422)},
     tags=["history"],
@@ -29,7 +30,10 @@ app = RouteApp("list_history")
 def list_history(
     device_id: DeviceIdPath,
     service: Annotated[DeviceService, Depends(get_service)],
-    kind: Annotated[HistoryKindFilter | None, Query(description="Only config or only status entries")] = None,
+    kind: Annotated[
+        HistoryKindFilter | None,
+        Query(description="Only config, only status or only liveness entries (each excludes the others)"),
+    ] = None,
     since: Annotated[TimestampQuery | None, Query(description="Entries at or after this ISO 8601 time")] = None,
     until: Annotated[TimestampQuery | None, Query(description="Entries before this ISO 8601 time")] = None,
     order: Annotated[Order, Query(description="`desc`: newest first")] = "desc",

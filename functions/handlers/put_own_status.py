@@ -22,7 +22,8 @@ app = RouteApp("put_own_status")
     summary="Report this device's status",
     description=(
         "As `PUT /devices/{id}/status` for the device that owns the credential sent; its history entry "
-        "says `changed_by: device:<credential_id>`. " + IF_MATCH
+        "says `changed_by: device:<credential_id>`. Every accepted report is a sign of life (`last_seen_at`). "
+        + IF_MATCH
     ),
     responses={200: answer("The status now", ETAG, replayable=True), **errors(400, 404, 409, 412, 413, 415, 422)},
     tags=["device"],
@@ -33,8 +34,8 @@ def put_own_status(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[DeviceStatus]:
-    state = service.set_status(own_device(app), update, expected=expected_version(if_match), principal=principal(app))
-    return status_response(state)
+    state, seen = service.report(own_device(app), update, expected=expected_version(if_match), principal=principal(app))
+    return status_response(state, seen)
 
 
 lambda_handler = entry(app)

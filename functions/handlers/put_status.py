@@ -22,7 +22,9 @@ app = RouteApp("put_status")
     summary="Report a device's status",
     description=(
         "A new status or reason is a new version and a history entry; the same status and reason again "
-        "changes nothing (PUT is idempotent). " + IF_MATCH
+        "changes nothing (PUT is idempotent). Every accepted report, changed or not, is a sign of life: it "
+        "refreshes `last_seen_at` (at most once per liveness resolution), and makes a pending or silent "
+        "device `reporting` (a `liveness` history entry). " + IF_MATCH
     ),
     responses={200: answer("The status now", ETAG, replayable=True), **errors(400, 404, 409, 412, 413, 415, 422)},
     tags=["status"],
@@ -34,8 +36,8 @@ def put_status(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[DeviceStatus]:
-    state = service.set_status(device_id, update, expected=expected_version(if_match), principal=principal(app))
-    return status_response(state)
+    state, seen = service.report(device_id, update, expected=expected_version(if_match), principal=principal(app))
+    return status_response(state, seen)
 
 
 lambda_handler = entry(app)

@@ -26,6 +26,8 @@ class Counter(StrEnum):
     STATUS_CHANGES = "StatusChanges"
     WRITE_CONFLICTS = "WriteConflicts"
     JOBS_FAILED = "JobsFailed"  # a fleet job finished failed or completed_with_failures (alarmed)
+    LIVENESS_CHANGES = "LivenessChanges"  # transitions recorded (registry/devices/liveness.py)
+    LIVENESS_REFRESHES = "LivenessRefreshes"  # signs of life written (at most one per resolution)
 
 
 def count(counter: Counter) -> None:

@@ -23,10 +23,12 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from registry.domain import cursors, text, values
+from registry.domain.liveness import MAX_REPORT_INTERVAL_S
 from registry.domain.vocabulary import (
     MAX_REVISION,
     REQUIRED_FIELDS,
     HistoryKind,
+    LivenessValue,
     StatusValue,
 )
 
@@ -158,6 +160,36 @@ Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_lengt
 # Pages of lists and of history: this many items unless the client asks for another size.
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 100
+ReportInterval = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_REPORT_INTERVAL_S,
+        description=(
+            "Seconds between the device's expected reports: at least the deployment's `min_report_interval_s` "
+            "(60 in AWS by default, 1 locally), at most 86,400; null or absent: the deployment's "
+            "`default_report_interval_s` (300). The device is silent after `missed_reports` (3) intervals without one"
+        ),
+    ),
+]
+LastSeenAt = Annotated[
+    Timestamp | None,
+    Field(
+        description=(
+            "When the device's latest accepted report arrived, to within the deployment's "
+            "`liveness_resolution_s`; null if it never reported"
+        )
+    ),
+]
+LivenessField = Annotated[
+    LivenessValue,
+    Field(
+        description=(
+            "`pending`: registered, never reported, not yet overdue; `reporting`: reported within the last "
+            "`missed_reports × report_interval_s`; `silent`: otherwise"
+        )
+    ),
+]
 
 
 class _Model(BaseModel):
@@ -182,6 +214,7 @@ class DeviceAttributes(_Input):
     location: Location | None = None
     attributes: Attributes = Field(default_factory=dict)
     tags: Tags = Field(default_factory=list)
+    report_interval_s: ReportInterval | None = None
 
 
 class DevicePatch(_Input):
@@ -200,6 +233,7 @@ class DevicePatch(_Input):
     location: Location | None = None
     attributes: AttributesPatch | None = None
     tags: Annotated[Tags | None, Field(description="Replaces the whole set; null or [] clears it")] = None
+    report_interval_s: ReportInterval | None = None
 
     @model_validator(mode="after")
     def _required_fields_cannot_be_cleared(self) -> DevicePatch:
@@ -224,6 +258,7 @@ class DeviceDetail(_Model):
     location: StoredLocation | None
     attributes: StoredAttributes
     tags: AnsweredTags
+    report_interval_s: ReportInterval | None = None
     config_version: int = Field(ge=1)
     created_at: Timestamp
     updated_at: Timestamp
@@ -235,6 +270,8 @@ class DeviceSummary(_Model):
     device_type: StoredDeviceType
     mac_address: CanonicalMac
     status: StatusValue
+    liveness: LivenessField
+    last_seen_at: LastSeenAt
 
 
 class DevicePage(_Model):
@@ -271,6 +308,17 @@ class DeviceStatus(_Model):
     reason: StoredReason | None
     version: int = Field(ge=1)
     updated_at: Timestamp
+    liveness: LivenessField
+    last_seen_at: Annotated[
+        Timestamp | None,
+        Field(
+            description=(
+                "When the device's latest accepted report arrived, to within the deployment's "
+                "`liveness_resolution_s`; null if it never reported. In an `as_of` answer: as recorded by "
+                "the liveness transition then in force (history keeps transitions, not every refresh)"
+            )
+        ),
+    ]
 
 
 class DeviceWithStatus(DeviceDetail):
@@ -366,6 +414,9 @@ class FleetStats(_Model):
             "(`total` minus the sum of these and of `other.firmware_version` is the number of devices without one)"
         )
     )
+    by_liveness: dict[str, Count] = Field(
+        description="Live devices per liveness (pending, reporting, silent); values with none are left out",
+    )
     other: dict[Literal["device_type", "firmware_version"], Count] = Field(
         default_factory=dict,
         description=(
@@ -404,7 +455,7 @@ class ItemProblem(Problem):
         return {name: value for name, value in handler(self).items() if value is not None}
 
 
-HistoryKindFilter = Literal["config", "status"]
+HistoryKindFilter = Literal["config", "status", "liveness"]
 Order = Literal["asc", "desc"]
 
 

@@ -79,6 +79,27 @@ def get_settings() -> Settings:
 
 
 @dataclass(frozen=True)
+class LivenessSettings:
+    """The deployment's liveness numbers (registry/domain/liveness.py; AWS defaults here, the local
+    server's in local/server.py)."""
+
+    resolution_s: int
+    missed_reports: int
+    default_report_interval_s: int
+    min_report_interval_s: int
+
+
+@cache
+def get_liveness_settings() -> LivenessSettings:
+    return LivenessSettings(
+        resolution_s=_positive_int("LIVENESS_RESOLUTION_S", 300),
+        missed_reports=_positive_int("MISSED_REPORTS", 3),
+        default_report_interval_s=_positive_int("DEFAULT_REPORT_INTERVAL_S", 300),
+        min_report_interval_s=_positive_int("MIN_REPORT_INTERVAL_S", 60),
+    )
+
+
+@dataclass(frozen=True)
 class AuthorizerSettings:
     table_name: str
 

@@ -11,10 +11,11 @@ from registry.clients import CLIENT_CONFIG as CLIENT_CONFIG  # re-exported: the 
 from registry.clients import dynamodb_client, sqs_client
 from registry.credentials.service import CredentialService
 from registry.devices.service import DeviceService
+from registry.domain.liveness import LivenessRules
 from registry.jobs.queue import SqsJobQueue
 from registry.jobs.service import JobService
 from registry.jobs.worker import JobWorker
-from registry.settings import get_job_settings, get_settings
+from registry.settings import get_job_settings, get_liveness_settings, get_settings
 from registry.storage.credentials import CredentialStore
 from registry.storage.devices import DeviceStore
 from registry.storage.jobs import JobStore
@@ -27,6 +28,17 @@ def get_service() -> DeviceService:
         DeviceStore(dynamodb_client(), settings.table_name),
         count=metrics.count,
         status_history_days=settings.status_history_days,
+        rules=liveness_rules(),
+    )
+
+
+def liveness_rules() -> LivenessRules:
+    live = get_liveness_settings()
+    return LivenessRules(
+        resolution_s=live.resolution_s,
+        missed_reports=live.missed_reports,
+        default_interval_s=live.default_report_interval_s,
+        min_interval_s=live.min_report_interval_s,
     )
 
 

@@ -463,8 +463,9 @@ PLANNED = {
     # POST/GET /jobs, GET /jobs/{id}, its results, cancel, rollback, and two more: 8 routes, 4 GETs,
     # 5 new paths.
     "job routes": 8 * PER_ROUTE[EDGE] + (8 + 4) + 5 * 2 + 2,
-    # A scheduled function: function, role, log group, schedule, its permission.
-    "liveness sweep": 5,
+    # Landed (infra/liveness.py): function, role, log group, schedule, its permission, and two alarms
+    # (errors, not running) in infra/monitoring.py.
+    "liveness sweep": 7,
     # A queue-fed function (or a state machine): function, role, log group, queue and dead-letter
     # queue with their policies, the event source mapping, an alarm on the dead letters. Landed
     # (infra/jobs.py): 12 — those 9 (the role's grant from the mapping is its policy), and alarms on

@@ -63,17 +63,19 @@ IDEMPOTENCY = {"idempotency": {GET, PUT, UPDATE, DELETE}}  # Powertools: read, c
 EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     # as of a time: one Query of a history index (a GetItem of revision 1 for entries that predate it)
     "get_device": {"table": {GET}, "index:history_by_kind": {QUERY}},
-    "get_status": {"table": {GET}, "index:history_by_time": {QUERY}, "index:history_by_kind": {QUERY}},
+    # now: the state and the sign of life in one Query of the device's partition
+    "get_status": {"table": {GET, QUERY}, "index:history_by_time": {QUERY}, "index:history_by_kind": {QUERY}},
     "get_history_entry": {"table": {GET}},
     # a lookup index's ids, then those devices' items in one BatchGetItem (fleet queries)
     "list_devices": {"table": {BATCH_GET}, **{f"index:{name}": {QUERY} for name in _index_names("list_")}},
     "list_history": {"table": {GET, QUERY}, **{f"index:{name}": {QUERY} for name in _index_names("history_")}},
     "create_device": {"table": {GET, PUT}, **IDEMPOTENCY},
-    "put_status": {"table": {GET, PUT}, **IDEMPOTENCY},
+    "put_status": {"table": {GET, PUT, QUERY}, **IDEMPOTENCY},  # + the sign of life: Query, PutItem
     "create_devices": {"table": {GET, PUT}, **IDEMPOTENCY},  # as create_device, per device
     # the devices in one batch, then as put_status per device
-    "report_statuses": {"table": {GET, BATCH_GET, PUT}, **IDEMPOTENCY},
-    "update_device": {"table": {GET, PUT, DELETE}, **IDEMPOTENCY},  # releases the old MAC's claim
+    "report_statuses": {"table": {GET, BATCH_GET, PUT, QUERY}, **IDEMPOTENCY},
+    # releases the old MAC's claim; a new report_interval_s reads the sign of life
+    "update_device": {"table": {GET, PUT, DELETE, BATCH_GET}, **IDEMPOTENCY},
     "delete_device": {"table": {GET, PUT, DELETE}, **IDEMPOTENCY},  # releases the MAC's claim
     # device + revision in one batch; a status revision's config entry by Query; moves the MAC claim
     "revert_device": {"table": {GET, BATCH_GET, PUT, DELETE}, "index:history_by_kind": {QUERY}, **IDEMPOTENCY},
@@ -94,8 +96,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "delete_credential": {"table": {DELETE, UPDATE}, **IDEMPOTENCY},
     # a device's own routes: its item, and a status report as put_status writes it
     "get_own_device": {"table": {GET}},
-    "get_own_status": {"table": {GET}},
-    "put_own_status": {"table": {GET, PUT}, **IDEMPOTENCY},
+    "get_own_status": {"table": {QUERY}},
+    "put_own_status": {"table": {GET, PUT, QUERY}, **IDEMPOTENCY},
     # fleet jobs: the jobs' own items only (the worker makes the devices' changes, tests/infra/test_jobs.py)
     "create_job": {"table": {PUT, UPDATE}, **IDEMPOTENCY},  # the job; failed (update) if it cannot be enqueued
     "list_jobs": {"table": {QUERY}},
@@ -140,7 +142,8 @@ def test_each_function_may_make_exactly_the_dynamodb_calls_its_route_makes(
 def test_read_routes_may_only_get_items_and_query_history_indexes(prod: dict[str, Any]) -> None:
     for handler in ("get_device", "get_status", "get_history_entry", "diff_device"):
         grants = _grants(prod, route_for(handler))
-        assert grants.pop("table") == {"dynamodb:GetItem"}
+        # get_status reads the device's state and its sign of life in one Query of its own partition
+        assert grants.pop("table") == ({GET, QUERY} if handler == "get_status" else {GET})
         assert all(target.startswith("index:history_") and actions == {QUERY} for target, actions in grants.items())
 
 

@@ -34,8 +34,9 @@ def ticking_clock(dynamodb):
 
 @pytest.fixture
 def timeline_device(ticking_clock, make_device, invoke):
-    """A device with six revisions, one a minute from minute(0): 1 created (Basement) · 2 status
-    online · 3 config Roof · 4 status offline "unplugged" · 5 config firmware 2.0 · 6 status online."""
+    """A device with seven revisions, one a minute from minute(0): 1 created (Basement) · 2 status
+    online · 3 liveness reporting (its first report's sign of life, recorded by the registry) · 4 config
+    Roof · 5 status offline "unplugged" · 6 config firmware 2.0 · 7 status online."""
     device = make_device(location="Basement")
     path = f"/devices/{device['id']}"
     invoke("put_status", f"{path}/status", body={"status": "online"})

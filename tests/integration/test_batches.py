@@ -133,9 +133,9 @@ def test_each_report_means_what_a_put_of_the_status_means(invoke, make_device):
     assert (answer["changed"], answer["unchanged"], answer["failed"]) == (1, 1, 4)
     assert answer["results"][0]["device_id"] == online["id"]
     assert invoke("get_status", f"/devices/{online['id']}/status")["json"]["status"] == "online"
-    # The unchanged report wrote nothing: no history entry after the PUT's.
+    # The unchanged report wrote nothing: no history entry after the PUT's (and its sign of life's).
     history = invoke("list_history", f"/devices/{same['id']}/history")["json"]["items"]
-    assert [entry["revision"] for entry in history] == [2, 1]
+    assert [(entry["revision"], entry["kind"]) for entry in history] == [(3, "liveness"), (2, "status"), (1, "created")]
     single = assert_problem(invoke("put_status", f"/devices/{UNKNOWN_ID}/status", body={"status": "online"}), 404)
     assert answer["results"][2]["problem"] == single
 

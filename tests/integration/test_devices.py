@@ -41,6 +41,7 @@ def test_registration_is_201_with_location_etag_and_the_canonical_detail(invoke)
         "location": None,
         "attributes": {"floor": "2"},
         "tags": [],
+        "report_interval_s": None,  # the deployment's default
         "config_version": 1,
         "created_at": device["created_at"],
         "updated_at": device["created_at"],
@@ -152,7 +153,8 @@ def test_if_match_with_the_current_etag_lets_the_write_through(invoke, make_devi
     assert (written["revision"], written["kind"], written["changes"]) == {
         "update_device": (2, "config", {"location": {"old": None, "new": "x"}}),
         "delete_device": (2, "deleted", {}),
-        "put_status": (2, "status", {"status": {"old": "unknown", "new": "online"}}),
+        # the first report: its status (revision 2), then its sign of life recorded by the registry
+        "put_status": (3, "liveness", {"liveness": {"old": "pending", "new": "reporting"}}),
     }[handler]
 
 
@@ -167,6 +169,8 @@ def test_status_starts_unknown_and_each_change_is_a_new_version(invoke, make_dev
         "reason": None,
         "version": 1,
         "updated_at": device["created_at"],
+        "liveness": "pending",
+        "last_seen_at": None,
     }
     put = invoke("put_status", path, body={"status": "maintenance", "reason": "firmware upgrade"})
     assert put["statusCode"] == 200 and put["headers"]["ETag"] == '"2"'
@@ -220,7 +224,7 @@ def test_a_device_id_in_upper_case_reaches_the_device_and_is_answered_lowercase(
     shouted = f"/devices/{device['id'].upper()}"
     assert invoke("get_device", shouted)["json"] == device
     assert invoke("put_status", f"{shouted}/status", body={"status": "online"})["statusCode"] == 200
-    [entry] = invoke("list_history", f"/devices/{device['id']}/history", query="limit=1")["json"]["items"]
+    [entry] = invoke("list_history", f"/devices/{device['id']}/history", query="kind=status")["json"]["items"]
     assert (entry["revision"], entry["kind"]) == (2, "status")
 
 

@@ -9,10 +9,13 @@ Run with ``-s`` (or look at the terminal summary) for the figures."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import threading
 from collections import Counter
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -21,7 +24,8 @@ from botocore.awsrequest import AWSResponse
 from benchmarks import bill, cost
 from registry import wiring
 from registry.devices.service import DeviceService
-from registry.domain.values import now_timestamp
+from registry.domain.liveness import LivenessRules
+from registry.domain.values import format_timestamp, now_timestamp
 from registry.http.routes import ROUTES
 from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage import keys as table
@@ -31,6 +35,10 @@ from tests.support import TABLE_NAME
 READ = {"GetItem": 1}
 QUERY = {"Query": 1}
 WRITE = {"GetItem": 1, "TransactWriteItems": 1}
+# A report reads the state and the sign of life in one Query (liveness); within the resolution it
+# writes nothing more.
+REPORT_READ = {"Query": 1}
+REPORT = {"Query": 1, "TransactWriteItems": 1}
 BATCH = {"BatchGetItem": 1}
 REVERT = {"BatchGetItem": 1, "TransactWriteItems": 1}
 REVERT_STATUS = {"BatchGetItem": 1, "Query": 1, "TransactWriteItems": 1}
@@ -53,6 +61,7 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
     invoke("put_status", f"{path}/status", body={"status": "online"})
     now = now_timestamp()
     other = make_device()
+    invoke("put_status", f"/devices/{other['id']}/status", body={"status": "unknown"})  # its first report: reporting
     keyed = dict(status=201, body=_new("00:00:00:00:00:03"), headers={"Idempotency-Key": "cost-1"})
     taken = dict(status=409, body=_new("00:00:00:00:00:01"), headers={"Idempotency-Key": "cost-2"})
     two_new = {"devices": [_new("00:00:00:00:00:04"), _new("00:00:00:00:00:05")]}
@@ -65,11 +74,13 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
     # (route, what, expected requests, the call)
     cases = [
         ("create_device", "201", {"TransactWriteItems": 1}, dict(status=201, body={**_new(), "name": "n"})),
-        ("list_devices", "200", QUERY, dict(status=200, query="limit=10&device_type=sensor")),
+        # The page's signs of life (liveness, last_seen_at): one BatchGetItem more.
+        ("list_devices", "200", {"Query": 1, "BatchGetItem": 1}, dict(status=200, query="limit=10&device_type=sensor")),
         ("get_device", "200", READ, dict(path=path, status=200)),
         # Time travel: as of a time, one Query reading one entry of a history index.
         ("get_device", "200 as_of", QUERY, dict(path=path, status=200, query=f"as_of={now}")),
-        ("get_status", "200 as_of", QUERY, dict(path=f"{path}/status", status=200, query=f"as_of={now}")),
+        # ... and for a status, one more for the liveness transition then in force.
+        ("get_status", "200 as_of", {"Query": 2}, dict(path=f"{path}/status", status=200, query=f"as_of={now}")),
         ("get_device", "422 as_of in the future", {}, dict(path=path, status=422, query=f"as_of={_FUTURE}")),
         # A diff reads both revisions (the device for the latest), and a Query for each status
         # revision's attributes then in force: four at most.
@@ -82,8 +93,8 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         ),
         ("diff_device", "404 no such revision", {"GetItem": 2}, dict(path=f"{path}/diff", status=404, query="from=99")),
         ("update_device", "200", WRITE, dict(path=path, status=200, body={"location": "Roof"})),
-        ("get_status", "200", READ, dict(path=f"{path}/status", status=200)),
-        ("put_status", "200", WRITE, dict(path=f"{path}/status", status=200, body={"status": "offline"})),
+        ("get_status", "200", REPORT_READ, dict(path=f"{path}/status", status=200)),
+        ("put_status", "200", REPORT, dict(path=f"{path}/status", status=200, body={"status": "offline"})),
         ("list_history", "200", QUERY, dict(path=f"{path}/history", status=200, query="kind=status&limit=5")),
         ("get_history_entry", "200", READ, dict(path=f"{path}/history/2", status=200)),
         # A revert reads the device and the revision in one batch; a status revision costs one
@@ -104,7 +115,7 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
             "revert_device",
             "200 to a config revision",
             REVERT,
-            dict(path=f"{path}/revert", status=200, body={"to_revision": 3}),
+            dict(path=f"{path}/revert", status=200, body={"to_revision": 4}),
         ),
         (
             "revert_device",
@@ -138,7 +149,12 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
             READ,
             dict(path=path, status=412, body={"location": "x"}, headers={"If-Match": '"9"'}),
         ),
-        ("put_status", "200 unchanged", READ, dict(path=f"{path}/status", status=200, body={"status": "offline"})),
+        (
+            "put_status",
+            "200 unchanged",
+            REPORT_READ,
+            dict(path=f"{path}/status", status=200, body={"status": "offline"}),
+        ),
         ("get_device", "422 bad id", {}, dict(path="/devices/nope", status=422)),
         # An empty first history page reads the device once more to tell 404 from "no entries".
         (
@@ -155,7 +171,8 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         # A batch: one transaction per device registered; the reports' devices in one BatchGetItem,
         # then one transaction per device whose status changes.
         ("create_devices", "200, two devices", {"TransactWriteItems": 2}, dict(status=200, body=two_new)),
-        ("report_statuses", "200, one change, one the same", {"BatchGetItem": 1, "TransactWriteItems": 1}, reports),
+        # The reports' signs of life in one more BatchGetItem; one seen within the resolution writes nothing.
+        ("report_statuses", "200, one change, one the same", {"BatchGetItem": 2, "TransactWriteItems": 1}, reports),
         # Device credentials: an operator creates and revokes one in a transaction (the credential
         # and the device's credential set); a list reads the device and its set, then the credentials.
         ("create_credential", "201", {"TransactWriteItems": 1}, dict(path=credentials, status=201, body={})),
@@ -163,8 +180,8 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         ("delete_credential", "204", {"TransactWriteItems": 1}, dict(path=f"{credentials}/{credential}", status=204)),
         # The device itself (as the device authorizer passes it): the operator routes' requests.
         ("get_own_device", "200", READ, dict(path="/device", status=200, authorizer=as_device)),
-        ("get_own_status", "200", READ, dict(path="/device/status", status=200, authorizer=as_device)),
-        ("put_own_status", "200", WRITE, dict(path="/device/status", status=200, body=_online, authorizer=as_device)),
+        ("get_own_status", "200", REPORT_READ, dict(path="/device/status", status=200, authorizer=as_device)),
+        ("put_own_status", "200", REPORT, dict(path="/device/status", status=200, body=_online, authorizer=as_device)),
         # Fleet jobs: the routes touch the job's items only (the worker changes the devices, below).
         ("create_job", "202", {"PutItem": 1}, dict(status=202, body=_JOB)),
         ("list_jobs", "200", QUERY, dict(path="/jobs", status=200)),
@@ -352,15 +369,17 @@ HOLDER_LIMIT = 5
 
 @pytest.fixture
 def fleet_reads(dynamodb_calls):
-    """Per page: the lookup index entries its Query read (ScannedCount), and the devices'
-    items its BatchGetItem calls read."""
-    reads = {"index": 0, "devices": 0}
+    """Per page: the lookup index entries its Query read (ScannedCount), the devices' items its
+    BatchGetItem calls read, and apart from them the page's signs of life (liveness)."""
+    reads = {"index": 0, "devices": 0, "seen": 0}
 
     def query(parsed, **_):
         reads["index"] += parsed["ScannedCount"]
 
     def batch(parsed, **_):
-        reads["devices"] += sum(len(items) for items in parsed.get("Responses", {}).values())
+        for items in parsed.get("Responses", {}).values():
+            for item in items:
+                reads["seen" if item[table.SK]["S"] == table.SEEN_SK else "devices"] += 1
 
     events = wiring.dynamodb_client().meta.events
     events.register("after-call.dynamodb.Query", query)
@@ -381,7 +400,7 @@ def test_fleet_query_pages_read_a_bounded_number_of_items_whatever_the_fleet(inv
     for start, stop in ((0, SMALL_FLEET), (SMALL_FLEET, LARGE_FLEET)):
         grow_filtered_fleet(seeder, start, stop)
         for name, query in cost.FLEET_QUERIES.items():
-            fleet_reads.update(index=0, devices=0)
+            fleet_reads.update(index=0, devices=0, seen=0)
             response = invoke("list_devices", query=f"limit={LIST_LIMIT}&{query}")
             assert response["statusCode"] == 200, response
             page = response["json"]
@@ -389,6 +408,7 @@ def test_fleet_query_pages_read_a_bounded_number_of_items_whatever_the_fleet(inv
             one_filter = query.count("=") == 1 and not name.startswith("name_prefix, 9")
             bound = LIST_LIMIT + 1 if one_filter else 5 * (LIST_LIMIT + 1)
             assert fleet_reads["index"] <= bound and fleet_reads["devices"] <= bound, (name, fleet_reads)
+            assert fleet_reads["seen"] <= LIST_LIMIT, (name, fleet_reads)  # the page's own, no more
             if one_filter and page["next_cursor"] is not None:
                 assert len(page["items"]) == LIST_LIMIT, name  # one filter: a full page unless the last
     rows = [
@@ -486,12 +506,13 @@ def test_time_travel_over_entries_written_before_stays_bounded(
     invoke("put_status", f"{path}/status", body={"status": "online"})
     invoke("update_device", path, body={"location": "Roof"})
     now = now_timestamp()
-    for revision in (1, 2, 3):
+    for revision in (1, 2, 3, 4):  # created, status, liveness (its first report's), config
         key = {name: {"S": value} for name, value in table.revision_key(device["id"], revision).items()}
         dynamodb.update_item(TableName=TABLE_NAME, Key=key, UpdateExpression="REMOVE created_at, status_then")
     cases = [
         ("get_device", "200 as_of, old entry", {"GetItem": 1, "Query": 1}, dict(path=path, query=f"as_of={now}")),
-        ("get_status", "200 as_of, old entry", {"Query": 2}, dict(path=f"{path}/status", query=f"as_of={now}")),
+        # ... and the liveness transition then in force (one Query more than for a device detail).
+        ("get_status", "200 as_of, old entry", {"Query": 3}, dict(path=f"{path}/status", query=f"as_of={now}")),
         (
             "diff_device",
             "200 old created, config entries",
@@ -574,6 +595,9 @@ class CapacityMeter:
             # billed on the item written: the answer an UpdateItem stores, for replays, included
             written = {**params.get("Key", {}), **params.get("Item", {}), **params.get("ExpressionAttributeValues", {})}
             units = max(1, _kb(written))
+            if model.name == "PutItem" and params["TableName"] == TABLE_NAME:  # a sign of life (liveness)
+                old = self._stored(TABLE_NAME, _key(params["Item"]))
+                units += sum(_index_units(index, old, params["Item"]) for index in table.INDEXES)
         with self.lock:
             self.wru += units
 
@@ -637,6 +661,20 @@ def capacity(dynamodb):
     return CapacityMeter(wiring.dynamodb_client(), boto3.client("dynamodb"))
 
 
+@contextmanager
+def _later_clock(seconds: int):
+    """put_status on a service whose clock is ``seconds`` ahead of the machine's."""
+    app = importlib.import_module("handlers.put_status").app
+    ahead = lambda: format_timestamp(datetime.now(UTC) + timedelta(seconds=seconds))  # noqa: E731
+    app.dependency_overrides[wiring.get_service] = lambda: DeviceService(
+        DeviceStore(wiring.dynamodb_client(), TABLE_NAME), clock=ahead
+    )
+    try:
+        yield
+    finally:
+        app.dependency_overrides.pop(wiring.get_service, None)
+
+
 def test_units_per_device_of_single_and_batched_writes_are_those_docs_cost_md_prices(invoke, capacity, cost_figures):
     """The per-device units of each operation the monthly bill counts: the same whether a device
     is registered or reported on alone or in a batch (a batch saves requests, not units), and
@@ -667,9 +705,17 @@ def test_units_per_device_of_single_and_batched_writes_are_those_docs_cost_md_pr
     path = f"/devices/{single['id']}"
     measure_units("read_device", 1, lambda: invoke("get_device", path))
     measure_units("attribute_change", 1, lambda: invoke("update_device", path, body={"location": "Roof"}))
+    # Its first report: the status change, then its sign of life as a liveness revision (pending → reporting).
+    measure_units("first_report", 1, lambda: invoke("put_status", f"{path}/status", body={"status": "maintenance"}))
     measure_units("status_change", 1, lambda: invoke("put_status", f"{path}/status", body={"status": "online"}))
     measure_units("status_unchanged", 1, lambda: invoke("put_status", f"{path}/status", body={"status": "online"}))
+    with _later_clock(LivenessRules().resolution_s):  # one resolution on: the report refreshes last_seen_at
+        measure_units(
+            "status_unchanged_refresh", 1, lambda: invoke("put_status", f"{path}/status", body={"status": "online"})
+        )
     ids = [result["device"]["id"] for result in batch["results"]]
+    first_reports = {"reports": [{"device_id": device_id, "status": "maintenance"} for device_id in ids]}
+    assert invoke("report_statuses", body=first_reports)["json"]["failed"] == 0  # their first: measured above
     for operation, status in (("status_change_batched", "online"), ("status_unchanged_batched", "online")):
         reports = {"reports": [{"device_id": device_id, "status": status} for device_id in ids]}
         answer = measure_units(operation, DEVICES_PER_BATCH, lambda: invoke("report_statuses", body=reports))["json"]  # noqa: B023

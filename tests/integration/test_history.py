@@ -10,7 +10,7 @@ from registry.domain import cursors
 from tests.support import assert_problem, minute, refuse_start_keys_outside_the_key_condition, start_key_refused
 
 # revision → kind; revision n happens at minute(n - 1)
-TIMELINE = {1: "created", 2: "status", 3: "config", 4: "status", 5: "config", 6: "status"}
+TIMELINE = {1: "created", 2: "status", 3: "liveness", 4: "config", 5: "status", 6: "config", 7: "status"}
 
 
 @pytest.fixture
@@ -51,38 +51,42 @@ def test_history_lists_every_change_newest_first(invoke, device):
 
 def test_entries_record_what_changed_and_the_state_after(invoke, device):
     by_revision = {e["revision"]: e for e in history(invoke, device, "order=asc")["items"]}
-    assert by_revision[3]["changes"] == {"location": {"old": "Basement", "new": "Roof"}}
-    assert by_revision[3]["snapshot"]["location"] == "Roof" and by_revision[3]["snapshot"]["config_version"] == 2
-    assert by_revision[4]["changes"] == {
+    assert by_revision[4]["changes"] == {"location": {"old": "Basement", "new": "Roof"}}
+    assert by_revision[4]["snapshot"]["location"] == "Roof" and by_revision[4]["snapshot"]["config_version"] == 2
+    assert by_revision[5]["changes"] == {
         "status": {"old": "online", "new": "offline"},
         "reason": {"old": None, "new": "unplugged"},
     }
-    assert by_revision[4]["snapshot"] == {
+    assert by_revision[5]["snapshot"] == {
         "status": "offline",
         "reason": "unplugged",
         "version": 3,
-        "updated_at": minute(3),
+        "updated_at": minute(4),
     }
+    assert by_revision[3]["changes"] == {"liveness": {"old": "pending", "new": "reporting"}}
+    assert by_revision[3]["snapshot"] == {"liveness": "reporting", "last_seen_at": minute(1)}
     assert by_revision[1]["changes"]["name"] == {"old": None, "new": device["name"]}
-    assert {e["changed_by"] for e in by_revision.values()} == {"local"}
+    assert {e["revision"] for e in by_revision.values() if e["changed_by"] == "registry"} == {3}
+    assert {e["changed_by"] for e in by_revision.values()} == {"local", "registry"}
 
 
 def test_order_asc_lists_oldest_first(invoke, device):
-    assert revisions(history(invoke, device, "order=asc")) == [1, 2, 3, 4, 5, 6]
+    assert revisions(history(invoke, device, "order=asc")) == [1, 2, 3, 4, 5, 6, 7]
 
 
 FILTERED = {
-    "kind=config": [5, 3, 1],  # created counts as config
-    "kind=status": [6, 4, 2],
-    "kind=config&order=asc": [1, 3, 5],
-    f"since={minute(2)}": [6, 5, 4, 3],  # since is inclusive
+    "kind=config": [6, 4, 1],  # created counts as config
+    "kind=status": [7, 5, 2],  # liveness entries are neither
+    "kind=liveness": [3],
+    "kind=config&order=asc": [1, 4, 6],
+    f"since={minute(2)}": [7, 6, 5, 4, 3],  # since is inclusive
     f"until={minute(4)}": [4, 3, 2, 1],  # until is exclusive
     f"since={minute(1)}&until={minute(5)}&order=asc": [2, 3, 4, 5],
-    f"kind=status&since={minute(1)}&until={minute(5)}": [4, 2],
-    f"kind=config&since={minute(2)}&until={minute(4)}&order=asc": [3],
-    f"since={minute(6)}": [],
+    f"kind=status&since={minute(1)}&until={minute(5)}": [5, 2],
+    f"kind=config&since={minute(2)}&until={minute(4)}&order=asc": [4],
+    f"since={minute(7)}": [],
     f"until={minute(0)}": [],
-    "since=2026-11-27T07:02:00%2B01:00": [6, 5, 4, 3],  # an offset names the same instant
+    "since=2026-11-27T07:02:00%2B01:00": [7, 6, 5, 4, 3],  # an offset names the same instant
     "since=2026-11-27T06:02:00Z&until=2026-11-27T06:02:00.001Z": [3],
 }
 
@@ -116,14 +120,14 @@ def test_pages_of_limit_entries_cover_the_query_once(invoke, device, subtests):
 
 def test_limit_caps_a_page_and_gives_a_cursor(invoke, device):
     page = history(invoke, device, "limit=2")
-    assert revisions(page) == [6, 5] and page["next_cursor"]
+    assert revisions(page) == [7, 6] and page["next_cursor"]
     rest = history(invoke, device, f"limit=50&cursor={page['next_cursor']}")
-    assert revisions(rest) == [4, 3, 2, 1] and rest["next_cursor"] is None
+    assert revisions(rest) == [5, 4, 3, 2, 1] and rest["next_cursor"] is None
 
 
 def test_a_cursor_only_pages_within_the_device_of_the_request(invoke, device, make_device):
     other = make_device()
-    cursor = history(invoke, device, "limit=2")["next_cursor"]  # "after revision 5"
+    cursor = history(invoke, device, "limit=2")["next_cursor"]  # "after revision 6"
     # A cursor names a position, never a key: applied to another device it pages that device.
     page = history(invoke, other, f"cursor={cursor}")
     assert [(e["revision"], e["snapshot"]["name"]) for e in page["items"]] == [(1, other["name"])]
@@ -134,18 +138,18 @@ def test_entry_by_revision_is_the_listed_entry(invoke, device):
     for revision in TIMELINE:
         response = invoke("get_history_entry", f"/devices/{device['id']}/history/{revision}")
         assert response["statusCode"] == 200 and response["json"] == listed[revision]
-    assert_problem(invoke("get_history_entry", f"/devices/{device['id']}/history/7"), 404, "history-entry-not-found")
+    assert_problem(invoke("get_history_entry", f"/devices/{device['id']}/history/8"), 404, "history-entry-not-found")
 
 
 def test_deleted_device_history_still_answers_and_ends_with_deleted(invoke, device):
     assert invoke("delete_device", f"/devices/{device['id']}")["statusCode"] == 204
     page = history(invoke, device)
-    assert [(e["revision"], e["kind"]) for e in page["items"][:2]] == [(7, "deleted"), (6, "status")]
-    assert revisions(history(invoke, device, "kind=config")) == [7, 5, 3, 1]  # deleted counts as config
-    assert revisions(history(invoke, device, "kind=status")) == [6, 4, 2]
+    assert [(e["revision"], e["kind"]) for e in page["items"][:2]] == [(8, "deleted"), (7, "status")]
+    assert revisions(history(invoke, device, "kind=config")) == [8, 6, 4, 1]  # deleted counts as config
+    assert revisions(history(invoke, device, "kind=status")) == [7, 5, 2]
     assert history(invoke, device, f"since={minute(60)}") == {"items": [], "next_cursor": None}
-    entry = invoke("get_history_entry", f"/devices/{device['id']}/history/7")["json"]
-    assert entry["kind"] == "deleted" and entry["at"] == minute(6)
+    entry = invoke("get_history_entry", f"/devices/{device['id']}/history/8")["json"]
+    assert entry["kind"] == "deleted" and entry["at"] == minute(7)
 
 
 def test_an_existing_device_with_no_matching_entry_is_an_empty_page_not_404(invoke, device):
@@ -154,7 +158,7 @@ def test_an_existing_device_with_no_matching_entry_is_an_empty_page_not_404(invo
 
 
 def test_timestamps_at_the_edges_of_the_calendar_filter_correctly(invoke, device):
-    assert revisions(history(invoke, device, "since=0999-01-01T00:00:00Z&order=asc")) == [1, 2, 3, 4, 5, 6]
+    assert revisions(history(invoke, device, "since=0999-01-01T00:00:00Z&order=asc")) == [1, 2, 3, 4, 5, 6, 7]
     assert revisions(history(invoke, device, "until=0999-01-01T00:00:00Z")) == []
     for query in ["since=9999-12-31T23:59:59-01:00", "until=0001-01-01T00:30:00%2B01:00"]:
         problem = assert_problem(invoke("list_history", f"/devices/{device['id']}/history", query=query), 422)
@@ -177,7 +181,7 @@ def dynamodb_checks_start_keys(dynamodb):
 @pytest.mark.parametrize(
     ("first", "again"),
     [
-        (f"since={minute(0)}", f"since={minute(5)}"),  # the cursor's entry (5 at minute 4) is before since
+        (f"since={minute(0)}", f"since={minute(6)}"),  # the cursor's entry (6 at minute 5) is before since
         (f"order=asc&until={minute(6)}", f"order=asc&until={minute(1)}"),  # ... after until
         (f"kind=status&since={minute(0)}", f"kind=status&since={minute(5)}"),
         ("", f"until={minute(2)}"),  # a cursor of the plain list, with a time window it is outside

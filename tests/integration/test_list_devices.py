@@ -25,9 +25,12 @@ def fleet(make_device, invoke):
     devices = []
     for n, (device_type, status) in enumerate(FLEET):
         device = make_device(name=f"Device {n:02d}", device_type=device_type, mac_address=f"00:00:00:00:01:{n:02x}")
+        liveness = {"liveness": "pending", "last_seen_at": None}  # never reported
         if status != "unknown":
-            invoke("put_status", f"/devices/{device['id']}/status", body={"status": status})
-        devices.append({key: device[key] for key in ("id", "name", "device_type", "mac_address")} | {"status": status})
+            answer = invoke("put_status", f"/devices/{device['id']}/status", body={"status": status})["json"]
+            liveness = {"liveness": answer["liveness"], "last_seen_at": answer["last_seen_at"]}
+        summary = {key: device[key] for key in ("id", "name", "device_type", "mac_address")} | {"status": status}
+        devices.append(summary | liveness)
     return devices
 
 
@@ -160,7 +163,10 @@ def test_detail_pages_follow_the_filters_and_cursors_of_summary_pages(invoke, fl
             summaries, sizes = list_all(invoke, query, limit=2)
             assert detail_sizes == sizes
             summarised = [
-                {**{k: d[k] for k in ("id", "name", "device_type", "mac_address")}, "status": d["status"]["status"]}
+                {
+                    **{k: d[k] for k in ("id", "name", "device_type", "mac_address")},
+                    **{k: d["status"][k] for k in ("status", "liveness", "last_seen_at")},
+                }
                 for d in details
             ]
             assert summarised == summaries

@@ -27,16 +27,17 @@ def _item(dynamodb, device, revision):
 def test_a_status_entry_deleted_by_ttl_is_gone_from_history_and_answers_expired(dynamodb, invoke, device):
     path = f"/devices/{device['id']}"
     assert table.TTL_ATTRIBUTE in _item(dynamodb, device, 2)
-    assert table.TTL_ATTRIBUTE not in _item(dynamodb, device, 3)
+    assert table.TTL_ATTRIBUTE in _item(dynamodb, device, 3)  # a liveness entry expires as status entries do
+    assert table.TTL_ATTRIBUTE not in _item(dynamodb, device, 4)
     entry = invoke("get_history_entry", f"{path}/history/2")
     assert entry["statusCode"] == 200 and "expires_at" not in entry["json"]
 
     dynamodb.delete_item(TableName=TABLE_NAME, Key=encode(table.revision_key(device["id"], 2)))  # as TTL does
 
     page = invoke("list_history", f"{path}/history")["json"]
-    assert [item["revision"] for item in page["items"]] == [3, 1]
+    assert [item["revision"] for item in page["items"]] == [4, 3, 1]
     problem = assert_problem(invoke("get_history_entry", f"{path}/history/2"), 404, "history-expired")
     assert "expired" in problem["detail"]
     assert_problem(invoke("diff_device", f"{path}/diff", query="from=2"), 404, "history-expired")
-    assert_problem(invoke("get_history_entry", f"{path}/history/4"), 404, "history-entry-not-found")
+    assert_problem(invoke("get_history_entry", f"{path}/history/5"), 404, "history-entry-not-found")
     assert invoke("diff_device", f"{path}/diff", query="from=1")["statusCode"] == 200

@@ -8,7 +8,8 @@ from tests.support import assert_problem
 
 @pytest.fixture
 def device(ticking_clock, make_device, invoke):
-    """Revisions: 1 created (Basement), 2 status online, 3 config (Roof, fw 2.0), 4 status offline."""
+    """Revisions: 1 created (Basement), 2 status online, 3 liveness reporting (its first report),
+    4 config (Roof, fw 2.0), 5 status offline."""
     device = make_device(location="Basement", attributes={"rack": "r1"})
     path = f"/devices/{device['id']}"
     invoke("put_status", f"{path}/status", body={"status": "online"})
@@ -42,7 +43,7 @@ def test_revert_to_a_config_revision_makes_its_attributes_current_as_a_new_confi
     detail = reverted["json"]
     assert (detail["location"], detail["firmware_version"], detail["attributes"]) == ("Basement", None, {"rack": "r1"})
     assert detail["config_version"] == 3 and reverted["headers"]["ETag"] == '"3"'
-    new = entry(invoke, device["id"], 5)
+    new = entry(invoke, device["id"], 6)
     assert (new["kind"], new["reverted_to"], new["reason"]) == ("config", 1, "roof leaks")
     assert new["changes"] == {
         "attributes.rack": {"old": None, "new": "r1"},
@@ -56,27 +57,33 @@ def test_revert_to_a_config_revision_makes_its_attributes_current_as_a_new_confi
 def test_revert_to_a_status_revision_takes_the_attributes_then_in_force(invoke, device):
     to_two = revert(invoke, device["id"], {"to_revision": 2})
     assert to_two["statusCode"] == 200 and to_two["json"]["location"] == "Basement"
-    to_four = revert(invoke, device["id"], {"to_revision": 4})
-    assert to_four["statusCode"] == 200 and to_four["json"]["location"] == "Roof"
-    assert entry(invoke, device["id"], 6)["reverted_to"] == 4
-    assert "reason" not in entry(invoke, device["id"], 6)
+    to_five = revert(invoke, device["id"], {"to_revision": 5})
+    assert to_five["statusCode"] == 200 and to_five["json"]["location"] == "Roof"
+    assert entry(invoke, device["id"], 7)["reverted_to"] == 5
+    assert "reason" not in entry(invoke, device["id"], 7)
+
+
+def test_revert_to_a_liveness_revision_takes_the_attributes_then_in_force(invoke, device):
+    reverted = revert(invoke, device["id"], {"to_revision": 3})
+    assert reverted["statusCode"] == 200 and reverted["json"]["location"] == "Basement"
+    assert status(invoke, device["id"])["liveness"] == "reporting"  # liveness is the registry's, untouched
 
 
 def test_revert_to_the_attributes_already_current_changes_nothing(invoke, device):
-    response = revert(invoke, device["id"], {"to_revision": 3})
+    response = revert(invoke, device["id"], {"to_revision": 4})
 
     assert response["statusCode"] == 200 and response["json"]["config_version"] == 2
-    assert invoke("get_history_entry", f"/devices/{device['id']}/history/5")["statusCode"] == 404
+    assert invoke("get_history_entry", f"/devices/{device['id']}/history/6")["statusCode"] == 404
 
 
 def test_entries_without_a_revert_or_reason_carry_neither_field(invoke, device):
     assert {"reverted_to", "reason"}.isdisjoint(entry(invoke, device["id"], 3))
 
 
-@pytest.mark.parametrize("revision", [0, 5, 999])
+@pytest.mark.parametrize("revision", [0, 6, 999])
 def test_revert_to_a_revision_that_does_not_exist_is_404_naming_the_latest(invoke, device, revision):
     problem = assert_problem(revert(invoke, device["id"], {"to_revision": revision}), 404, "history-entry-not-found")
-    assert "latest revision is 4" in problem["detail"]
+    assert "latest revision is 5" in problem["detail"]
 
 
 def test_revert_to_a_revision_of_another_device_is_404(invoke, device, make_device):
@@ -130,7 +137,7 @@ def test_restore_brings_a_deleted_device_back_as_it_was(invoke, device):
     assert restored["json"] == before and restored["headers"]["ETag"] == f'"{before["config_version"]}"'
     assert invoke("get_device", path)["json"] == before
     assert status(invoke, device["id"])["status"] == "offline"
-    new = entry(invoke, device["id"], 6)
+    new = entry(invoke, device["id"], 7)
     assert (new["kind"], new["reason"], new["changes"]) == ("restored", "deleted by mistake", {})
     listed = invoke("list_devices", query=f"mac_address={device['mac_address']}&status=offline")["json"]["items"]
     assert [item["id"] for item in listed] == [device["id"]]

@@ -103,6 +103,7 @@ def test_a_redelivered_batch_counts_once(store: Any) -> None:
         "by_status": {"unknown": 3},
         "by_device_type": {"sensor": 3},
         "by_firmware_version": {"1.0": 3},
+        "by_liveness": {},  # these records carry no liveness
         "other": {},
     }
 
@@ -215,6 +216,7 @@ def test_sixty_thousand_distinct_firmware_versions_keep_every_shard_small(store:
         "by_status": {},
         "by_device_type": {},
         "by_firmware_version": {},
+        "by_liveness": {},
         "other": {},
     }
     for shard in range(table.STATS_SHARDS):
@@ -340,6 +342,7 @@ def test_get_stats_answers_the_summed_shards_of_live_devices(invoke: Any, store:
         "by_status": {},
         "by_device_type": {},
         "by_firmware_version": {},
+        "by_liveness": {},
         "other": {},
         "as_of": stats.NEVER,  # no change counted yet
     }
@@ -375,6 +378,7 @@ def test_get_stats_answers_the_summed_shards_of_live_devices(invoke: Any, store:
         "by_status": {"online": 1, "unknown": 2},
         "by_device_type": {"sensor": 3},
         "by_firmware_version": {"1.0": 2},  # d0 has none now: in no firmware entry
+        "by_liveness": {},
         "other": {},
         "as_of": "2026-11-30T00:53:20.000Z",  # the newest change counted (epoch 1,796,000,000)
     }
@@ -388,7 +392,11 @@ def test_the_local_server_routes_devices_stats_to_stats_not_to_a_device(api: Any
     assert allowed == ["GET", "HEAD"]
     answer = api.get("/devices/stats")
     assert answer.status_code == 200, answer.text
-    assert set(answer.json()) == {"total", "by_status", "by_device_type", "by_firmware_version", "other", "as_of"}
+    assert set(answer.json()) == {
+        "total",
+        *("by_status", "by_device_type", "by_firmware_version", "by_liveness"),
+        *("other", "as_of"),
+    }
     assert api.delete("/devices/stats").status_code == 405  # not DELETE /devices/{device_id}
 
 

@@ -34,10 +34,11 @@ def half_past(n):
     [
         (minute(0), "Basement", None, 1, 0),
         (half_past(1), "Basement", None, 1, 0),
-        (minute(2), "Roof", None, 2, 2),
-        (half_past(3), "Roof", None, 2, 2),
-        (minute(4), "Roof", "2.0", 3, 4),
-        ("2026-11-27T05:04:30-01:00", "Roof", "2.0", 3, 4),  # any offset: 06:04:30Z
+        (half_past(2), "Basement", None, 1, 0),  # a liveness entry leaves the attributes as they were
+        (minute(3), "Roof", None, 2, 3),
+        (half_past(4), "Roof", None, 2, 3),
+        (minute(5), "Roof", "2.0", 3, 5),
+        ("2026-11-27T05:05:30-01:00", "Roof", "2.0", 3, 5),  # any offset: 06:05:30Z
     ],
 )
 def test_device_as_of_a_time_is_the_attributes_then_in_force(
@@ -57,17 +58,20 @@ def test_device_as_of_a_time_is_the_attributes_then_in_force(
 
 
 @pytest.mark.parametrize(
-    ("at", "status", "reason", "version", "updated"),
+    ("at", "status", "reason", "version", "updated", "liveness"),
     [
-        (minute(0), "unknown", None, 1, 0),
-        (minute(1), "online", None, 2, 1),
-        (half_past(2), "online", None, 2, 1),  # a config entry carries the status in force
-        (minute(3), "offline", "unplugged", 3, 3),
-        (minute(4), "offline", "unplugged", 3, 3),
-        (minute(5), "online", None, 4, 5),
+        (minute(0), "unknown", None, 1, 0, "pending"),
+        (minute(1), "online", None, 2, 1, "pending"),  # its first report; the registry records it next
+        (half_past(2), "online", None, 2, 1, "reporting"),  # a liveness entry carries the status in force
+        (half_past(3), "online", None, 2, 1, "reporting"),  # and a config entry too
+        (minute(4), "offline", "unplugged", 3, 4, "reporting"),
+        (minute(5), "offline", "unplugged", 3, 4, "reporting"),
+        (minute(6), "online", None, 4, 6, "reporting"),
     ],
 )
-def test_status_as_of_a_time_is_the_status_then_in_force(device, invoke, at, status, reason, version, updated):
+def test_status_as_of_a_time_is_the_status_then_in_force(
+    device, invoke, at, status, reason, version, updated, liveness
+):
     response = as_of(invoke, "get_status", device, at)
 
     assert response["statusCode"] == 200, response
@@ -77,6 +81,8 @@ def test_status_as_of_a_time_is_the_status_then_in_force(device, invoke, at, sta
         "reason": reason,
         "version": version,
         "updated_at": minute(updated),
+        "liveness": liveness,
+        "last_seen_at": None if liveness == "pending" else minute(1),
     }
     assert "ETag" not in response["headers"]
 
@@ -89,11 +95,11 @@ def test_as_of_before_registration_is_404(device, invoke, handler):
 
 @pytest.mark.parametrize("handler", ["get_device", "get_status"])
 def test_a_deleted_device_answers_as_of_while_it_existed_and_404_from_its_deletion(device, invoke, handler):
-    assert invoke("delete_device", f"/devices/{device['id']}")["statusCode"] == 204  # at minute(6)
+    assert invoke("delete_device", f"/devices/{device['id']}")["statusCode"] == 204  # at minute(7)
 
-    assert as_of(invoke, handler, device, half_past(5))["statusCode"] == 200
-    assert_problem(as_of(invoke, handler, device, minute(6)), 404, "device-not-found")
-    assert_problem(as_of(invoke, handler, device, half_past(6)), 404, "device-not-found")
+    assert as_of(invoke, handler, device, half_past(6))["statusCode"] == 200
+    assert_problem(as_of(invoke, handler, device, minute(7)), 404, "device-not-found")
+    assert_problem(as_of(invoke, handler, device, half_past(7)), 404, "device-not-found")
 
 
 @pytest.mark.parametrize("handler", ["get_device", "get_status"])
@@ -124,13 +130,13 @@ def test_without_as_of_the_current_answer_keeps_its_etag(device, invoke):
 
 
 def test_diff_between_two_revisions_lists_each_field_that_differs(device, invoke):
-    response = diff(invoke, device, "from=1&to=6")
+    response = diff(invoke, device, "from=1&to=7")
 
     assert response["statusCode"] == 200, response
     assert response["json"] == {
         "device_id": device["id"],
         "from": 1,
-        "to": 6,
+        "to": 7,
         "changes": {
             "location": {"old": "Basement", "new": "Roof"},
             "firmware_version": {"old": None, "new": "2.0"},
@@ -140,7 +146,7 @@ def test_diff_between_two_revisions_lists_each_field_that_differs(device, invoke
 
 
 def test_diff_the_other_way_round_swaps_old_and_new(device, invoke):
-    changes = diff(invoke, device, "from=4&to=2")["json"]["changes"]
+    changes = diff(invoke, device, "from=5&to=2")["json"]["changes"]
 
     assert changes == {
         "location": {"old": "Roof", "new": "Basement"},
@@ -150,8 +156,12 @@ def test_diff_the_other_way_round_swaps_old_and_new(device, invoke):
 
 
 def test_diff_to_defaults_to_the_latest_revision(device, invoke):
-    assert diff(invoke, device, "from=3")["json"] == diff(invoke, device, "from=3&to=6")["json"]
-    assert diff(invoke, device, "from=6")["json"]["changes"] == {}
+    assert diff(invoke, device, "from=4")["json"] == diff(invoke, device, "from=4&to=7")["json"]
+    assert diff(invoke, device, "from=7")["json"]["changes"] == {}
+
+
+def test_a_liveness_revision_changes_nothing_a_diff_compares(device, invoke):
+    assert diff(invoke, device, "from=2&to=3")["json"]["changes"] == {}
 
 
 def test_diff_attributes_key_by_key(ticking_clock, make_device, invoke):
@@ -169,14 +179,14 @@ def test_diff_of_a_deleted_device_still_answers(device, invoke):
     assert invoke("delete_device", f"/devices/{device['id']}")["statusCode"] == 204
 
     response = diff(invoke, device, "from=1")
-    assert (response["statusCode"], response["json"]["to"]) == (200, 7)
+    assert (response["statusCode"], response["json"]["to"]) == (200, 8)
     assert response["json"]["changes"]["location"] == {"old": "Basement", "new": "Roof"}
 
 
-@pytest.mark.parametrize("query", ["from=0", "from=7", "from=1&to=7", "from=1&to=0", f"from={table.MAX_REVISION}"])
+@pytest.mark.parametrize("query", ["from=0", "from=8", "from=1&to=8", "from=1&to=0", f"from={table.MAX_REVISION}"])
 def test_a_revision_the_device_does_not_have_is_404_naming_the_latest(device, invoke, query):
     problem = assert_problem(diff(invoke, device, query), 404, "history-entry-not-found")
-    assert "latest revision is 6" in problem["detail"]
+    assert "latest revision is 7" in problem["detail"]
 
 
 def test_another_devices_revision_is_404_naming_this_ones_latest(device, make_device, invoke):
@@ -227,7 +237,7 @@ def test_entries_written_before_answer_the_same(device, invoke, as_written_befor
         assert as_of(invoke, "get_device", device, at)["json"]["created_at"] == minute(0)
     assert as_of(invoke, "get_status", device, half_past(2))["json"]["status"] == "online"
     assert as_of(invoke, "get_status", device, minute(0))["json"]["status"] == "unknown"
-    assert diff(invoke, device, "from=3&to=5")["json"]["changes"] == {
+    assert diff(invoke, device, "from=4&to=6")["json"]["changes"] == {
         "firmware_version": {"old": None, "new": "2.0"},
         "status": {"old": "online", "new": "offline"},
         "reason": {"old": None, "new": "unplugged"},

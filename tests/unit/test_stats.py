@@ -115,13 +115,14 @@ def test_summarize_sums_the_shards_and_leaves_zero_counts_out() -> None:
 
     shards = [
         shard(total__=2, status__online=2, status__error=0, device_type__sensor=2, firmware_version__1=1),
-        shard(total__=1, status__online=-1, status__offline=2, device_type__camera=1),
+        shard(total__=1, status__online=-1, status__offline=2, device_type__camera=1, liveness__silent=1),
     ]
     assert stats.summarize(shards) == {
         "total": 3,
         "by_status": {"offline": 2, "online": 1},
         "by_device_type": {"camera": 1, "sensor": 2},
         "by_firmware_version": {"1": 1},
+        "by_liveness": {"silent": 1},
         "other": {},
     }
 

@@ -104,20 +104,25 @@ def _repeat(first: Outcome[Device], mac: str) -> RegistryError:
 def report_all(
     service: DeviceService, items: Sequence[object], principal: str, *, workers: int = WORKERS
 ) -> list[Outcome[Reported]]:
-    """Apply each valid report as ``PUT /devices/{id}/status`` would, from the devices read in
-    one BatchGetItem: a report that changes nothing writes nothing; each change is one
-    transaction (re-read and retried on a concurrent write, as a single PUT is)."""
+    """Apply each valid report as ``PUT /devices/{id}/status`` would, from the devices and their
+    signs of life read in one BatchGetItem each: a report that changes nothing (and refreshes
+    nothing) writes nothing; each change is one transaction (re-read and retried on a concurrent
+    write, as a single PUT is); each a sign of life (registry/devices/liveness.py)."""
     parsed = parse_each(StatusReport, items)
     valid = {index: item for index, item in enumerate(parsed) if isinstance(item, StatusReport)}
     _refuse_repeats(valid)
-    current = service.store.get_devices([report.device_id for report in valid.values()]) if valid else {}
+    ids = [report.device_id for report in valid.values()]
+    current = service.store.get_devices(ids) if valid else {}
+    # Their signs of life too, so that a report within the resolution writes nothing.
+    seen = service.store.get_seen(ids, consistent=True) if valid else {}
 
     def apply(index: int) -> Reported:
         report = valid[index]
         before = current.get(report.device_id)
         if before is None or before.deleted:
             raise DeviceNotFound(report.device_id)
-        after = service.set_status(report.device_id, report, expected=None, principal=principal, first=before)
+        first = (before, seen.get(report.device_id))
+        after, _ = service.report(report.device_id, report, expected=None, principal=principal, first=first)
         return Reported(after, changed=after.status_version != before.status_version)
 
     runs = _run(apply, sorted(valid), workers)

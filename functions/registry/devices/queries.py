@@ -4,13 +4,14 @@ expired status entries are left out as if already deleted (registry/devices/rete
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from registry.devices.retention import Retention
 from registry.domain import cursors
 from registry.domain.errors import DeviceNotFound, HistoryEntryNotFound, HistoryExpired
 from registry.domain.fleet import UNFILTERED, FleetFilter
-from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
+from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice, Seen
 from registry.storage import stats
 from registry.storage.device_reads import HistoryQuery
 from registry.storage.devices import DeviceStore
@@ -39,18 +40,26 @@ class DeviceQueries(Retention):
         after = cursors.decode_device_cursor(cursor) if cursor else None
         page = self.store.list_devices(filters, limit=limit, after_id=after)
         next_cursor = cursors.encode_device_cursor(page.resume_after) if page.resume_after else None
-        return page.items, next_cursor
+        # The list indexes do not project liveness: the page's signs of life, one BatchGetItem.
+        seen = self.store.get_seen([item.id for item in page.items]) if page.items else {}
+        items = [_with_seen(item, seen.get(item.id)) for item in page.items]
+        if filters.liveness is not None:  # the index said so; a transition since may say otherwise
+            items = [item for item in items if item.liveness == filters.liveness]
+        return items, next_cursor
 
     def list_device_details(
         self, *, limit: int, cursor: str | None, filters: FleetFilter = UNFILTERED
-    ) -> tuple[list[Device], str | None]:
+    ) -> tuple[list[tuple[Device, Seen | None]], str | None]:
         """The same page as :meth:`list_devices`, each device's current item read in one
         BatchGetItem (a page holds at most 100): its detail and its status agree. A device deleted
         since the list's index was read is left out, as a later list would."""
         listed, next_cursor = self.list_devices(limit=limit, cursor=cursor, filters=filters)
         found = self.store.get_devices([device.id for device in listed]) if listed else {}
+        # The signs of life the summary page read: no second read of them.
+        seen = {item.id: Seen(item.id, liveness=item.liveness, last_seen_at=item.last_seen_at) for item in listed}
         devices = (found.get(device.id) for device in listed)
-        return [device for device in devices if device is not None and not device.deleted], next_cursor
+        live = [device for device in devices if device is not None and not device.deleted]
+        return [(device, seen.get(device.id)) for device in live], next_cursor
 
     def history(
         self,
@@ -103,3 +112,9 @@ class DeviceQueries(Retention):
                 raise HistoryExpired(device_id, revision=revision)
             raise HistoryEntryNotFound(device_id, revision)
         return entry
+
+
+def _with_seen(item: ListedDevice, seen: Seen | None) -> ListedDevice:
+    if seen is None:
+        return item
+    return replace(item, liveness=seen.liveness, last_seen_at=seen.last_seen_at)

@@ -14,6 +14,7 @@ from registry.domain.vocabulary import HistoryKind, StatusValue
 from registry.storage import keys
 
 _CONFIG, _STATUS = keys.history_group(HistoryKind.CONFIG), keys.history_group(HistoryKind.STATUS)
+_LIVENESS = keys.history_group(HistoryKind.LIVENESS)
 
 
 class TimeTravel(DeviceQueries):
@@ -41,6 +42,15 @@ class TimeTravel(DeviceQueries):
             # been deleted: the status then is no longer known.
             raise HistoryExpired(device_id, before=self._horizon())
         return self._status_at(device_id, entry)
+
+    def liveness_as_of(self, device_id: str, at: str) -> dict[str, Any]:
+        """``{"liveness", "last_seen_at"}`` as the liveness transition in force at ``at`` recorded
+        them (one Query; none yet: pending, never seen). Refreshes between transitions are not
+        history (each would cost a write), so ``last_seen_at`` is the transition's."""
+        entry = self.store.history_at_or_before(device_id, _LIVENESS, at)
+        if entry is None or self._expired(entry):
+            return {"liveness": "pending", "last_seen_at": None}
+        return {"liveness": entry.snapshot.get("liveness"), "last_seen_at": entry.snapshot.get("last_seen_at")}
 
     def diff_revisions(
         self, device_id: str, first: int, second: int | None
@@ -78,9 +88,9 @@ class TimeTravel(DeviceQueries):
     def _state_at(self, device_id: str, entry: HistoryRecord) -> dict[str, Any]:
         """The whole state in force at ``entry``'s revision: a status entry holds the status, and
         the attributes are those of the latest config-kind entry at or before it."""
-        if keys.history_group(entry.kind) == _STATUS:
+        if keys.history_group(entry.kind) != _CONFIG:  # status, liveness: attributes from before it
             config = self.store.history_at_or_before(device_id, _CONFIG, entry.at, entry.revision)
-            return whole_state(config.snapshot if config else {}, entry.snapshot)
+            return whole_state(config.snapshot if config else {}, self._status_at(device_id, entry))
         return whole_state(entry.snapshot, self._status_at(device_id, entry))
 
     def _status_at(self, device_id: str, entry: HistoryRecord) -> dict[str, Any]:

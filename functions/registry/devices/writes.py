@@ -21,10 +21,11 @@ from registry.domain.errors import (
     ServiceUnavailable,
 )
 from registry.domain.jobs import JobResult, Outcome, overlap, undo_patch
-from registry.domain.records import Device, HistoryRecord
+from registry.domain.liveness import LivenessRules
+from registry.domain.records import Device, HistoryRecord, Seen
 from registry.domain.values import new_device_id
 from registry.domain.versions import ExpectedVersion
-from registry.domain.vocabulary import ATTRIBUTE_FIELDS, HistoryKind, StatusValue
+from registry.domain.vocabulary import ATTRIBUTE_FIELDS, HistoryKind, LivenessValue, StatusValue
 from registry.metrics import Counter
 from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage.device_reads import HistoryQuery
@@ -60,10 +61,12 @@ class DeviceWrites(DeviceQueries):
     max_attempts: int
     sleep: Callable[[float], None]
     count: Callable[[Counter], None]
+    rules: LivenessRules
 
     def register(self, attributes: DeviceAttributes, principal: str) -> Device:
         now = self.clock()
         values = attributes.model_dump()
+        self.rules.check_interval(values["report_interval_s"])
         device = Device(
             id=new_device_id(),
             **values,
@@ -80,8 +83,10 @@ class DeviceWrites(DeviceQueries):
         history = self._history_entry(device, HistoryKind.CREATED, now, principal, diff({}, values, ATTRIBUTE_FIELDS))
         change = move_holders(None, Change(device=device, history=history))
         device = change.device
+        # Awaited from its registration: pending until its first report, silent if none comes.
+        awaited = Seen(device.id, deadline=self.rules.pending_deadline(now, device.report_interval_s))
         try:
-            self.store.create_device(device, history, holders=change.holders)
+            self.store.create_device(device, history, holders=change.holders, seen=self.store.seen_put(awaited, None))
         except StaleRevision:
             # A new id cannot be stale: another transaction was in flight on its MAC claim.
             # Retrying after Retry-After gets the real answer (201, or 409 if that one won).
@@ -94,7 +99,9 @@ class DeviceWrites(DeviceQueries):
     ) -> Device:
         def plan(current: Device) -> Change | None:
             _check(expected, current.config_version, "device")
-            return self._config_change(current, _merged(current, patch), principal)
+            merged = _merged(current, patch)
+            self.rules.check_interval(merged["report_interval_s"])
+            return self._config_change(current, merged, principal)
 
         return self._write(device_id, plan)
 
@@ -161,8 +168,8 @@ class DeviceWrites(DeviceQueries):
             raise HistoryExpired(device_id, revision=to_revision)  # gap-free: a status entry gone by TTL
         if entry is None:
             raise HistoryEntryNotFound(device_id, to_revision, latest=first.revision)
-        if entry.kind == HistoryKind.STATUS:
-            # A status entry's snapshot holds the status: the attributes then in force are those
+        if entry.kind in (HistoryKind.STATUS, HistoryKind.LIVENESS):
+            # A status (or liveness) entry's snapshot holds the status: the attributes then in force are those
             # of the latest config-kind entry before it (there is always one: "created").
             config_entry = self.store.latest_config_entry(device_id, at_or_before=entry)
             if config_entry is None:
@@ -291,6 +298,7 @@ class DeviceWrites(DeviceQueries):
                     holders=change.holders,
                     previous=current,
                     job_result=result,
+                    seen=self.store.seen_put(*change.seen) if change.seen is not None else None,
                 )
             except StaleRevision:
                 self.count(Counter.WRITE_CONFLICTS)
@@ -339,7 +347,23 @@ class DeviceWrites(DeviceQueries):
             history=history,
             claim_mac=device.mac_address if moved else None,
             release_mac=current.mac_address if moved else None,
+            # A new report interval moves the deadline: the sweep's index must know it.
+            seen=self._rearmed(device) if device.report_interval_s != current.report_interval_s else None,
         )
+
+    def _rearmed(self, device: Device) -> tuple[Seen, Seen | None]:
+        """The sign-of-life item with the deadline a new ``report_interval_s`` sets (a silent
+        device stays unawaited until it reports): read consistently, written in the change's
+        transaction on the condition that it is unchanged."""
+        seen = self.store.get_seen([device.id], consistent=True).get(device.id)
+        before = seen or Seen(device.id, liveness=device.liveness)
+        if before.liveness == LivenessValue.SILENT:
+            return before, seen
+        if before.last_seen_at is None:
+            deadline = self.rules.pending_deadline(device.created_at, device.report_interval_s)
+        else:
+            deadline = self.rules.reporting_deadline(before.last_seen_at, device.report_interval_s)
+        return replace(before, deadline=deadline), seen
 
     def _next_at(self, current: Device) -> str:
         """Now, but never before the previous entry: history order by time = by revision."""
@@ -356,20 +380,22 @@ class DeviceWrites(DeviceQueries):
         reverted_to: int | None = None,
         reason: str | None = None,
         job_id: str | None = None,
+        snapshot: dict[str, Any] | None = None,
     ) -> HistoryRecord:
         is_status = kind is HistoryKind.STATUS
+        frequent = kind in (HistoryKind.STATUS, HistoryKind.LIVENESS)
         return HistoryRecord(
             revision=device.revision,
             kind=kind.value,
             at=at,
             changed_by=principal,
             changes=changes,
-            snapshot=status_snapshot(device) if is_status else config_snapshot(device),
+            snapshot=snapshot or (status_snapshot(device) if is_status else config_snapshot(device)),
             created_at=device.created_at,
             status_then=None if is_status else status_snapshot(device),
             reverted_to=reverted_to,
             reason=reason,
             job_id=job_id,
-            # Config-kind entries never expire; status entries only when retention is on.
-            expires_at=self._expires_at(at) if is_status else None,
+            # Config-kind entries never expire; status and liveness entries only when retention is on.
+            expires_at=self._expires_at(at) if frequent else None,
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from registry.domain.records import Device, HistoryRecord, Holder
+from registry.domain.records import Device, HistoryRecord, Holder, Seen
 from registry.domain.vocabulary import ADDRESS_FIELDS, ATTRIBUTE_FIELDS
 
 
@@ -21,6 +21,8 @@ class Change:
     release_mac: str | None = None
     # Holder intervals opened or closed: (address kind, canonical address, interval).
     holders: tuple[tuple[str, str, Holder], ...] = ()
+    # The device's sign-of-life item afterwards, and as it was read (None: not stored yet).
+    seen: tuple[Seen, Seen | None] | None = None
 
 
 def _address(device: Device | None, kind: str) -> str | None:

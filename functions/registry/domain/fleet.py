@@ -22,6 +22,7 @@ class FleetFilter:
     ip_address: str | None = None
     tag: str | None = None
     name_prefix: str | None = None
+    liveness: str | None = None  # pending, reporting, silent (the state's, as its revisions set it)
 
     def given(self) -> dict[str, str]:
         """The filters set, by name."""

@@ -51,6 +51,10 @@ class Device(_Record):
     location: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)  # sorted, lowercase; [] for items written before tags
+    report_interval_s: int | None = None  # None: the deployment's default
+    # pending / reporting / silent: moves only with a liveness revision (its sign-of-life item,
+    # Seen, holds last_seen_at and the deadline). Items written before liveness read as pending.
+    liveness: str = "pending"
     reason: str | None = None
     deleted_at: str | None = None
     # Where the device's open holder intervals are (registry/storage/keys.py holder_key): when and at
@@ -79,6 +83,21 @@ class ListedDevice(_Record):
     device_type: str
     mac_address: str
     status: str
+    # From the device's Seen item, read for the page (list indexes do not project them).
+    liveness: str = "pending"
+    last_seen_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Seen(_Record):
+    """A device's sign-of-life item, kept off its state item so that a refresh is one small
+    write: when it last reported (``None``: never), its liveness, and while it is not silent the
+    deadline by which it must report again (the sweep's index key)."""
+
+    device_id: str
+    liveness: str = "pending"
+    last_seen_at: str | None = None
+    deadline: str | None = None  # None: not awaited (silent, deleted)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ from enum import StrEnum
 
 OPTIONAL_FIELDS = ("ip_address", "firmware_version", "serial_number", "location")
 REQUIRED_FIELDS = ("name", "device_type", "mac_address")
-ATTRIBUTE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS + ("attributes", "tags")
+# report_interval_s: how often the device is expected to report (registry/domain/liveness.py).
+ATTRIBUTE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS + ("attributes", "tags", "report_interval_s")
 
 # The device field of each address kind whose holder intervals are kept (registry.storage.keys
 # keeps them under one prefix per kind).
@@ -33,3 +34,10 @@ class HistoryKind(StrEnum):
     STATUS = "status"
     DELETED = "deleted"
     RESTORED = "restored"
+    LIVENESS = "liveness"
+
+
+class LivenessValue(StrEnum):
+    PENDING = "pending"
+    REPORTING = "reporting"
+    SILENT = "silent"

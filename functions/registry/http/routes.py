@@ -104,6 +104,7 @@ LIST_QUERY = (
     "tag",
     "name_prefix",
     "view",
+    "liveness",
 )
 HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
 AS_OF_QUERY = ("as_of",)

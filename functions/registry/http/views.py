@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from registry.domain.credentials import StoredCredential
-from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice
-from registry.domain.vocabulary import StatusValue
+from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice, Seen
+from registry.domain.vocabulary import LivenessValue, StatusValue
 from registry.http.etags import etag
 from registry.http.media import JSON
 from registry.schemas import (
@@ -41,20 +41,25 @@ def device_summary(device: ListedDevice) -> DeviceSummary:
     return DeviceSummary.model_validate(device.to_item())
 
 
-def device_status(device: Device) -> DeviceStatus:
+def device_status(device: Device, seen: Seen | None) -> DeviceStatus:
+    """The status resource: the state's status, and the liveness its sign-of-life item tells
+    (none stored: as the state says, never seen)."""
     return DeviceStatus(
         device_id=device.id,
         status=StatusValue(device.status),
         reason=device.reason,
         version=device.status_version,
         updated_at=device.status_updated_at,
+        liveness=LivenessValue(seen.liveness if seen else device.liveness),
+        last_seen_at=seen.last_seen_at if seen else None,
     )
 
 
-def device_with_status(device: Device) -> DeviceWithStatus:
+def device_with_status(device: Device, seen: Seen | None) -> DeviceWithStatus:
     """An item of a detail page: the detail, and the status resource under ``status``."""
     detail = device_detail(device).model_dump(mode="json")
-    return DeviceWithStatus.model_validate({**detail, "status": device_status(device).model_dump(mode="json")})
+    status = device_status(device, seen).model_dump(mode="json")
+    return DeviceWithStatus.model_validate({**detail, "status": status})
 
 
 def history_entry(entry: HistoryRecord) -> HistoryEntry:
@@ -74,11 +79,11 @@ def device_response(device: Device, status_code: int = 200, **headers: str) -> R
     )
 
 
-def status_response(device: Device) -> Response[DeviceStatus]:
+def status_response(device: Device, seen: Seen | None) -> Response[DeviceStatus]:
     return Response(
         status_code=200,
         content_type=JSON,
-        body=device_status(device),
+        body=device_status(device, seen),
         headers={"ETag": etag(device.status_version)},
     )
 
@@ -94,8 +99,9 @@ def device_as_of_response(device_id: str, entry: HistoryRecord) -> Response[Devi
 
 
 def status_as_of_response(device_id: str, status: dict[str, Any]) -> Response[DeviceStatus]:
-    """The status in force at an as-of time, from its status snapshot."""
-    body = DeviceStatus.model_validate({**status, "device_id": device_id})
+    """The status in force at an as-of time, from its status snapshot and the liveness snapshot
+    then in force (before any: pending, never seen)."""
+    body = DeviceStatus.model_validate({"liveness": "pending", "last_seen_at": None, **status, "device_id": device_id})
     return Response(status_code=200, content_type=JSON, body=body)
 
 

@@ -83,10 +83,19 @@ class _Operation:
 
 
 class DeviceWrites(TableStore):
-    def create_device(self, device: Device, history: HistoryRecord, *, holders: tuple[HolderWrite, ...] = ()) -> None:
-        """Device, MAC claim, first history entry and holder intervals, all or nothing."""
+    def create_device(
+        self,
+        device: Device,
+        history: HistoryRecord,
+        *,
+        holders: tuple[HolderWrite, ...] = (),
+        seen: dict[str, Any] | None = None,
+    ) -> None:
+        """Device, MAC claim, first history entry, holder intervals and its sign-of-life item
+        (``seen``: a Put built by registry/storage/liveness.py), all or nothing."""
         self._transact(
             [
+                *([_Operation(seen)] if seen is not None else []),
                 _Operation(self._put(_device_item(device), new=True)),
                 self._claim(device.mac_address, device.id),
                 _Operation(self._put_history(device.id, history)),
@@ -107,6 +116,7 @@ class DeviceWrites(TableStore):
         holders: tuple[HolderWrite, ...] = (),
         previous: Device | None = None,
         job_result: tuple[str, JobResult] | None = None,
+        seen: dict[str, Any] | None = None,
     ) -> None:
         """Replace the device's item if its revision is still ``expected_revision``, append
         the history entry, move the MAC claim when the address changes or the device goes,
@@ -114,7 +124,8 @@ class DeviceWrites(TableStore):
         ``previous`` device's live tags to this one's (no ``previous``: the tags are unchanged);
         a deletion also deletes the device's credentials (:meth:`CredentialStore.revocations`, read
         before the transaction is built); a change made by a job puts the job's ``job_result``
-        (job id, result) for the device, if it has none yet.
+        (job id, result) for the device, if it has none yet; ``seen``: the Put of its sign-of-life
+        item (a liveness revision, registry/storage/liveness.py).
         Raises :class:`StaleRevision` if another writer got there first, :class:`ResultExists` if
         the job's result is there already."""
         # A deleted device's credentials go with it: their items, read first by the credential store.
@@ -144,6 +155,8 @@ class DeviceWrites(TableStore):
         if job_result is not None:
             put = JobStore(self.client, self.table_name).result_put(*job_result)
             operations.append(_Operation(put, job_result=True))
+        if seen is not None:
+            operations.append(_Operation(seen))
         self._transact(operations, device_id=device.id)
 
     def _holder_puts(self, holders: tuple[HolderWrite, ...]) -> list[_Operation]:

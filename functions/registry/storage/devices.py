@@ -11,6 +11,7 @@ One class for the service to hold, made of one part per job:
 * :class:`~registry.storage.fleet.FleetListing`: pages of the fleet, by filter;
 * :class:`~registry.storage.device_writes.DeviceWrites`: the conditional transactions;
 * :class:`~registry.storage.stats.StatsCounters`: the fleet statistics' counter shards;
+* :class:`~registry.storage.liveness.LivenessStore`: signs of life and the sweep's due devices;
 
 all on :class:`~registry.storage.dynamodb.TableStore` (client, table, errors)."""
 
@@ -19,8 +20,9 @@ from __future__ import annotations
 from registry.storage.device_reads import DeviceReads
 from registry.storage.device_writes import DeviceWrites
 from registry.storage.fleet import FleetListing
+from registry.storage.liveness import LivenessStore
 from registry.storage.stats import StatsCounters
 
 
-class DeviceStore(DeviceReads, FleetListing, DeviceWrites, StatsCounters):
+class DeviceStore(DeviceReads, FleetListing, DeviceWrites, StatsCounters, LivenessStore):
     """Every read and write of devices, their history, claims, holders, tags and counters."""

@@ -35,7 +35,18 @@ class Plan:
 
 # Most selective first: a MAC is one device, a serial number or an address a handful; a tag, a
 # site or a firmware version may be shared by a large part of the fleet.
-_SELECTIVITY = ("mac_address", "serial_number", "ip_address", "name_prefix", "tag", "location", "firmware_version")
+# Liveness last: most of a fleet is reporting (silent and pending devices are few, but a page asking
+# for them with another filter is served by that filter's index and checked on what it reads).
+_SELECTIVITY = (
+    "mac_address",
+    "serial_number",
+    "ip_address",
+    "name_prefix",
+    "tag",
+    "location",
+    "firmware_version",
+    "liveness",
+)
 
 
 def plan(filters: FleetFilter) -> Plan:
@@ -48,6 +59,8 @@ def plan(filters: FleetFilter) -> Plan:
         return Plan(keys.LIST_BY_MAC, value, exact=alone)
     if name == "tag":
         return Plan(keys.LIST_BY_TAG, value, exact=alone)
+    if name == "liveness":
+        return Plan(keys.LIST_BY_LIVENESS, value, exact=alone)
     if name == "name_prefix":
         level = max(n for n in keys.NAME_PREFIX_LEVELS if n <= len(value))
         return Plan(keys.name_prefix_index(level), value[:level], exact=alone and level == len(value))
@@ -114,8 +127,13 @@ class FleetListing(TableStore):
     def _list_start_key(self, index: str, value: str, after_id: str | None) -> dict[str, Any] | None:
         if after_id is None:
             return None
-        # The entry's table key: the device's STATE item, or its tag item in list_by_tag.
-        key = keys.tag_key(after_id, value) if index == keys.LIST_BY_TAG else keys.device_key(after_id)
+        # The entry's table key: the device's STATE item, its tag item in list_by_tag, its sign
+        # of life in list_by_liveness.
+        key = keys.device_key(after_id)
+        if index == keys.LIST_BY_TAG:
+            key = keys.tag_key(after_id, value)
+        elif index == keys.LIST_BY_LIVENESS:
+            key = keys.seen_key(after_id)
         return {**key, index: value, keys.LIST_SORT: after_id}
 
     def _lookup_devices(self, filters: FleetFilter, *, limit: int, after_id: str | None) -> DeviceList:

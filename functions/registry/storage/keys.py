@@ -22,6 +22,7 @@ open intervals, so closing one knows its key.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -78,6 +79,46 @@ NAME_PREFIX_LEVELS = (1, 2, 4, 8)
 # the device's own partition (``sk = TAG#<tag>``), written when the tag set changes.
 LIST_BY_TAG = "list_by_tag"
 TAG_PREFIX = "TAG#"
+
+
+# Liveness (registry/domain/liveness.py): a device's sign-of-life item ``sk = SEEN`` in its own
+# partition holds last_seen_at, its liveness and its deadline, so that a report's refresh writes a
+# ~150-byte item and never the device's state. Two sparse KEYS_ONLY indexes over it:
+# ``list_by_liveness`` (partition: the liveness value, sorted by id) serves ``GET /devices?liveness=``;
+# ``due_by_deadline`` (partition ``DUE#<shard>``, sort ``<deadline>#<id>``) lets the sweep Query
+# each shard for the deadlines passed, reading only the devices due. A silent device has no
+# deadline, so it leaves that index. Shards spread a refresh's index write (docs/capacity.md).
+SEEN_SK = "SEEN"
+LIST_BY_LIVENESS = "list_by_liveness"
+DUE_BY_DEADLINE = "due_by_deadline"
+DUE_AT = "due_at"
+DUE_PREFIX = "DUE#"
+DUE_SHARDS = 64
+
+
+def seen_key(device_id: str) -> dict[str, str]:
+    """A device's sign-of-life item."""
+    return {PK: device_pk(device_id), SK: SEEN_SK}
+
+
+def due_shard(device_id: str) -> str:
+    """The ``due_by_deadline`` partition of a device: a stable hash of its id."""
+    digest = hashlib.sha256(device_id.encode()).digest()
+    return f"{DUE_PREFIX}{int.from_bytes(digest[:4], 'big') % DUE_SHARDS:02d}"
+
+
+def due_shards() -> list[str]:
+    return [f"{DUE_PREFIX}{shard:02d}" for shard in range(DUE_SHARDS)]
+
+
+def due_at(deadline: str, device_id: str) -> str:
+    """The ``due_by_deadline`` sort key: ``<deadline>#<id>``, oldest deadline first."""
+    return f"{deadline}#{device_id}"
+
+
+def due_until(now: str) -> str:
+    """The greatest sort key of a deadline at or before ``now`` (``~`` sorts after every id)."""
+    return f"{now}#~"
 
 
 def name_prefix_index(length: int) -> str:
@@ -149,13 +190,13 @@ def holder_key(kind: str, address: str, since: str, revision: int, device_id: st
     return {PK: holder_pk(kind, address), SK: holder_sk(since, revision, device_id)}
 
 
-STATUS_GROUP, CONFIG_GROUP = "status", "config"
+STATUS_GROUP, CONFIG_GROUP, LIVENESS_GROUP = "status", "config", "liveness"
 
 
 def history_group(kind: str) -> str:
-    """History filters know two groups: ``status``, and ``config`` for every other kind
-    (created, config, deleted, restored)."""
-    return STATUS_GROUP if kind == "status" else CONFIG_GROUP
+    """History filters know three groups: ``status``, ``liveness``, and ``config`` for every other
+    kind (created, config, deleted, restored)."""
+    return kind if kind in (STATUS_GROUP, LIVENESS_GROUP) else CONFIG_GROUP
 
 
 def history_at_key(at: str, revision: int) -> str:
@@ -192,11 +233,18 @@ LOOKUP_INDEXES = (
     *LOOKUP_ATTRIBUTES.values(),
     *(name_prefix_index(n) for n in NAME_PREFIX_LEVELS),
     LIST_BY_TAG,
+    LIST_BY_LIVENESS,
 )
-GLOBAL_INDEXES = tuple(
-    Index(name, name, LIST_SORT, projection=LIST_PROJECTION)
-    for name in (LIST_ALL, LIST_BY_TYPE, LIST_BY_STATUS, LIST_BY_TYPE_STATUS, LIST_BY_MAC)
-) + tuple(Index(name, name, LIST_SORT, projection=()) for name in LOOKUP_INDEXES)
+# The sweep's index is deployed with the summary indexes; list_by_liveness is the last lookup index,
+# so a stack deployed before liveness gets them one deployment each (docs/deployment.md).
+GLOBAL_INDEXES = (
+    *(
+        Index(name, name, LIST_SORT, projection=LIST_PROJECTION)
+        for name in (LIST_ALL, LIST_BY_TYPE, LIST_BY_STATUS, LIST_BY_TYPE_STATUS, LIST_BY_MAC)
+    ),
+    Index(DUE_BY_DEADLINE, DUE_BY_DEADLINE, DUE_AT, projection=()),
+    *(Index(name, name, LIST_SORT, projection=()) for name in LOOKUP_INDEXES),
+)
 
 INDEXES = LOCAL_INDEXES + GLOBAL_INDEXES
 
@@ -293,7 +341,7 @@ STATS_BATCH_PREFIX = "STATSBATCH#"
 STATS_BATCH_SK = "APPLIED"
 # A batch can be redelivered only while its records are in the stream (24 h): its markers outlive that.
 STATS_BATCH_TTL_SECONDS = 25 * 3600
-STATS_CODES = {"total": "n", "status": "s", "device_type": "t", "firmware_version": "f"}
+STATS_CODES = {"total": "n", "status": "s", "device_type": "t", "firmware_version": "f", "liveness": "l"}
 
 
 def stats_shard_key(shard: int) -> dict[str, str]:

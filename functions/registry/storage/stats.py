@@ -40,7 +40,7 @@ from registry.storage.dynamodb import TableStore, backoff_delay, chunks, unavail
 
 TOTAL = "total"
 NEVER = "1970-01-01T00:00:00.000Z"  # the as_of of counters no change has reached yet
-DIMENSIONS = ("status", "device_type", "firmware_version")
+DIMENSIONS = ("status", "device_type", "firmware_version", "liveness")
 # Dimensions whose values clients choose: counted in their home shard, at most NAMED_PER_SHARD named.
 OPEN_DIMENSIONS = ("device_type", "firmware_version")
 NAMED_PER_SHARD = 50

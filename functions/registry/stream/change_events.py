@@ -29,6 +29,17 @@ DETAIL_TYPES = {
     "restored": "Device restored",
 }
 JOB_FINISHED = "Job finished"  # a fleet job's end (docs/jobs.md): its detail is GET /jobs/{id}'s answer
+# A liveness transition says which way it went: a rule on the bus can page on silence alone.
+LIVENESS_DETAIL_TYPES = {"silent": "Device went silent", "reporting": "Device reporting again"}
+
+
+def detail_type(detail: Mapping[str, Any]) -> str:
+    """The ``DetailType`` of a change: by its kind, and for a liveness transition by its new value."""
+    if detail["kind"] == "liveness":
+        return LIVENESS_DETAIL_TYPES[detail["changes"]["liveness"]["new"]]
+    return DETAIL_TYPES[detail["kind"]]
+
+
 MAX_ENTRIES_PER_CALL = 10  # PutEvents' limit
 MAX_BYTES_PER_CALL = 256 * 1024  # PutEvents' limit on a call's total entry size
 
@@ -59,7 +70,7 @@ def change_event(record: Mapping[str, Any]) -> dict[str, Any] | None:
         return job_finished(record)
     device_id, _ = item_keys
     detail = change_detail(device_id, record["dynamodb"]["NewImage"])
-    return {"Source": SOURCE, "DetailType": DETAIL_TYPES[detail["kind"]], "Detail": detail}
+    return {"Source": SOURCE, "DetailType": detail_type(detail), "Detail": detail}
 
 
 def job_finished(record: Mapping[str, Any]) -> dict[str, Any] | None:
