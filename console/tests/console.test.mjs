@@ -14,6 +14,9 @@ import { call, seed } from "./seed.mjs";
 
 const BASE = process.env.CONSOLE_API_URL ?? "http://127.0.0.1:3000";
 const CONSOLE = `${BASE}/console/`;
+// A second server on a copy of a small registry, started with LOCAL_SCOPES=devices/read: every call
+// is a read-only operator's (tests/integration/test_console_browser.py seeds it and names its devices).
+const READ_ONLY = process.env.CONSOLE_READONLY_URL;
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 // Chromium's own line for an answer the test asks for on purpose (a 404, a 412).
 const EXPECTED_FAILURE = /^Failed to load resource: the server responded with a status of 4\d\d/;
@@ -39,7 +42,7 @@ after(async () => {
 });
 
 /** A page of the console with its console errors and uncaught exceptions collected. */
-async function open(hash, { expectFailures = false } = {}) {
+async function open(hash, { expectFailures = false, base = BASE } = {}) {
   const page = await browser.newPage();
   page.setDefaultTimeout(10_000);
   const errors = [];
@@ -49,7 +52,7 @@ async function open(hash, { expectFailures = false } = {}) {
     errors.push(message.text());
   });
   page.on("pageerror", (error) => errors.push(error.message));
-  await page.goto(CONSOLE + hash);
+  await page.goto(`${base}/console/${hash}`);
   return {
     page,
     async done() {
@@ -278,7 +281,8 @@ test("in AWS the console signs in with the authorization code and PKCE, and a re
     route.fulfill({
       json: {
         api: "../",
-        auth: { authorize_url: authorize, token_url: token, client_id: "console-client", scopes: ["devices/read", "devices/write"], write_scope: "devices/write" },
+        auth: { authorize_url: authorize, token_url: token, client_id: "console-client", scopes: ["devices/read", "devices/write"] },
+        write_scope: "devices/write",
       },
     }),
   );
@@ -313,4 +317,38 @@ test("in AWS the console signs in with the authorization code and PKCE, and a re
   assert.equal(await page.getByRole("button", { name: /Revert|Create a credential|Revoke/ }).count(), 0);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+const WRITE_BUTTONS = /Revert|Restore|Create a credential|Revoke|Create a job|Cancel the job|Roll back|Edit/;
+
+test("a read-only operator sees no write button, and a write forced anyway shows the API's refusal", { skip: !READ_ONLY && "CONSOLE_READONLY_URL not set" }, async () => {
+  const { CONSOLE_READONLY_DEVICE: id, CONSOLE_READONLY_DELETED: deleted } = process.env;
+  const fleetPage = await open("", { base: READ_ONLY });
+  await fleetPage.page.locator("table.devices tbody tr").first().waitFor();
+  await fleetPage.page.getByText("read-only", { exact: true }).waitFor();
+  await axeClean(fleetPage.page, "the fleet page, read-only");
+  await fleetPage.done();
+
+  const { page, done } = await open(`#/devices/${id}`, { base: READ_ONLY });
+  await page.locator("ol.history li").nth(1).waitFor();
+  await page.getByRole("region", { name: "Device credentials" }).locator("tbody tr").first().waitFor();
+  assert.equal(await page.getByRole("button", { name: WRITE_BUTTONS }).count(), 0);
+  await axeClean(page, "a device page, read-only");
+  await page.goto(`${READ_ONLY}/console/#/devices/${deleted}`);
+  await page.getByText("This device was deleted").waitFor();
+  assert.equal(await page.getByRole("button", { name: WRITE_BUTTONS }).count(), 0);
+  await done();
+
+  // The API refuses the write whatever the page shows: a console told it may write (as a stale
+  // config would) shows the refusal's own detail.
+  const refused = await fetch(`${READ_ONLY}/devices/${id}/revert`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"to_revision": 1}' });
+  assert.equal(refused.status, 403);
+  const { detail } = await refused.json();
+  const forced = await open(`#/devices/${id}`, { base: READ_ONLY, expectFailures: true });
+  await forced.page.route("**/console/config.json", (route) => route.fulfill({ json: { api: "../", auth: null, write_scope: "devices/write", local_scopes: null } }));
+  await forced.page.reload();
+  await forced.page.locator('li[data-revision="1"]').getByRole("button", { name: "Revert to revision 1" }).click();
+  await forced.page.getByRole("dialog").getByRole("button", { name: "Revert to revision 1" }).click();
+  await forced.page.getByRole("alert").filter({ hasText: detail }).waitFor();
+  await forced.done();
 });

@@ -152,6 +152,14 @@ class Unauthorized(RegistryError):
     status, slug, title = 401, "unauthorized", "Unauthorized"
 
 
+class Forbidden(RegistryError):
+    """Authenticated, but the token's scopes do not cover the route (a read-only operator's
+    write). In AWS API Gateway answers it (infra/gateway_problems.py, ACCESS_DENIED); locally the
+    server does under ``LOCAL_SCOPES`` (local/authorizer.py)."""
+
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
 class CredentialNotFound(RegistryError):
     status, slug, title = 404, "credential-not-found", "Credential not found"
 

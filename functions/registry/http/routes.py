@@ -13,6 +13,9 @@ from typing import Literal
 Scope = Literal["devices/read", "devices/write"]
 READ: Scope = "devices/read"
 WRITE: Scope = "devices/write"
+# What a caller whose token lacks a route's scope is told (API Gateway's ACCESS_DENIED answer, and
+# the local server's under LOCAL_SCOPES).
+FORBIDDEN_DETAIL = f"This access token does not allow the request: reads need {READ}, writes {WRITE}."
 # Who may call a route: an operator with a Cognito access token carrying the route's scope, a
 # device with its own credential (``Authorization: Device``, the device authorizer), or anyone.
 Auth = Literal["cognito", "device"]
