@@ -247,7 +247,7 @@ def handler_function(
     handler: str,
     description: str,
     stage: StageConfig,
-    layer: lambda_.ILayerVersion,
+    layer: lambda_.ILayerVersion | None,
     role: iam.Role,
     log_group: logs.LogGroup,
     memory_mb: int,
@@ -256,7 +256,8 @@ def handler_function(
 ) -> lambda_.Function:
     """A function that is not a route (the migration runner, the change publisher): the route
     functions' runtime, architecture and layer, an asset of ``registry/`` and its own handler
-    module, and Powertools' service name and log level."""
+    module, and Powertools' service name and log level. ``layer`` None: no layer (a function of
+    the standard library only), or the console's own files."""
     return lambda_.Function(
         scope,
         "Function",
@@ -265,7 +266,7 @@ def handler_function(
         architecture=ARCHITECTURE,
         handler=f"handlers.{handler}.lambda_handler",
         code=code_with_bytecode(FUNCTIONS_DIR, handler_asset_excludes(handler)),
-        layers=[layer],
+        layers=[layer] if layer else None,
         memory_size=memory_mb,
         timeout=timeout,
         environment={**environment, "POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "POWERTOOLS_LOG_LEVEL": stage.log_level},

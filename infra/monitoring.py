@@ -20,6 +20,7 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.change_events import ChangeEvents
+from infra.console import Console
 from infra.data import Data
 from infra.functions import SERVICE_NAME, Functions
 from infra.jobs import JobQueue, JobWorker
@@ -47,6 +48,7 @@ class Monitoring(Construct):
         data: Data,
         events: ChangeEvents,
         jobs: tuple[JobQueue, JobWorker],
+        console: Console | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # A customer-managed key: CloudWatch cannot publish to a topic encrypted with the
@@ -107,6 +109,20 @@ class Monitoring(Construct):
 
         self._change_event_alarms(events)
         self._job_alarms(*jobs)
+        if console is not None and console.sign_in_trigger is not None:
+            trigger = console.sign_in_trigger
+            self._alarm(
+                "ConsoleSignInErrors",
+                _sum_of(
+                    {
+                        "errors": trigger.metric_errors(period=PERIOD, statistic="Sum"),
+                        "throttles": trigger.metric_throttles(period=PERIOD, statistic="Sum"),
+                    },
+                    "errors and throttles",
+                ),
+                "The console's sign-in trigger failed or was throttled: Cognito then refuses the operator's "
+                "sign-in (handlers/console_token.py).",
+            )
         self._let_cloudwatch_publish()
 
     def _let_cloudwatch_publish(self) -> None:

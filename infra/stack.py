@@ -62,6 +62,7 @@ class DeviceRegistryStack(Stack):
             data=self.data,
             events=self.events,
             jobs=(self.job_queue, self.job_worker),
+            console=self.console,
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")

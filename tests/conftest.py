@@ -26,7 +26,6 @@ from tests.support import (
     TABLE_NAME,
     DeviceBodies,
     LocalServer,
-    free_port,
 )
 
 # Tests never reach AWS: fixed dummy credentials, a region, no endpoint override.
@@ -198,27 +197,30 @@ def local_events_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_dynamodb_endpoint() -> str:
-    """The local server's embedded DynamoDB, for tests that must change what no API call can
-    (an entry removed by TTL, say)."""
-    return f"http://127.0.0.1:{free_port()}"
-
-
-@pytest.fixture(scope="session")
-def local_server(
-    tmp_path_factory: pytest.TempPathFactory, local_events_file: Path, local_dynamodb_endpoint: str
-) -> Iterator[str]:
+def _session_server(tmp_path_factory: pytest.TempPathFactory, local_events_file: Path) -> Iterator[LocalServer]:
     log = tmp_path_factory.mktemp("local") / "server.log"
     server = LocalServer(
         log,
         LOCAL_EVENTS_FILE=str(local_events_file),
-        DYNAMODB_PORT=local_dynamodb_endpoint.rsplit(":", 1)[1],
         # A stalled request is answered 408 this soon (tests/integration/test_local_http.py).
         LOCAL_REQUEST_TIMEOUT="3",
         CORS_ORIGINS=",".join(LOCAL_CORS_ORIGINS),
     )
-    yield server.start()
+    server.start()
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_server(_session_server: LocalServer) -> str:
+    return _session_server.url
+
+
+@pytest.fixture(scope="session")
+def local_dynamodb_endpoint(_session_server: LocalServer) -> str:
+    """The local server's embedded DynamoDB, for tests that must change what no API call can
+    (an entry removed by TTL, say)."""
+    return _session_server.dynamodb_endpoint
 
 
 @pytest.fixture

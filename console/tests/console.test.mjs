@@ -34,6 +34,11 @@ before(async () => {
     headless: true,
     viewport: { width: 1280, height: 900 },
   });
+  // The pages read "now" from the server's clock, as a user's browser agrees with the API's. Under
+  // `make test-future` they would not: the server runs on a clock shifted years ahead, and Chromium
+  // on the real one (it cannot run under libfaketime; docs/reliability.md, "Any date"). A second
+  // more, so that the pages are never behind the last write (the offset is measured after it).
+  await browser.clock.install({ time: Date.now() + fleet.clockOffset + 1000 });
 });
 
 after(async () => {
@@ -150,7 +155,7 @@ test("the fleet page charts the counts, applies every filter and pages with the 
   await done();
 });
 
-test("a device page shows its attributes, a status timeline and a diff between two revisions", async () => {
+test("a device page shows its attributes, a status timeline over a chosen range, each change and a diff between two revisions", async () => {
   const { page, done } = await open(`#/devices/${fleet.id}`);
   await page.getByRole("heading", { name: "lobby-sensor-01" }).waitFor();
   await page.getByText("Lobby, east wall").first().waitFor();
@@ -171,6 +176,25 @@ test("a device page shows its attributes, a status timeline and a diff between t
   }
   const legend = await page.locator("table.legend tbody th").allTextContents();
   for (const status of ["online", "maintenance", "error"]) assert.ok(legend.some((t) => t.includes(status)), status);
+
+  // A range of one's own: from an hour before the registration, so the chart starts with the
+  // time the device did not exist yet.
+  const registered = (await call(BASE, "GET", `/devices/${fleet.id}/history?order=asc&limit=1`)).body.items[0].at;
+  const from = new Date(Date.parse(registered) - 3_600_000).toISOString().slice(0, 19);
+  await page.getByLabel("From (UTC)").fill(from);
+  await page.getByLabel("To (UTC)").fill(new Date(Date.now() + 60_000).toISOString().slice(0, 19));
+  await page.getByRole("button", { name: "Show" }).first().click();
+  await page.waitForFunction((start) => document.querySelector('[data-testid="timeline"]')?.getAttribute("aria-label")?.startsWith(`Status from ${start}`), `${from.replace("T", " ")}Z`);
+  assert.ok((await page.locator("table.legend tbody th").allTextContents()).some((t) => t.includes("not registered")));
+
+  // Each history entry lists what it changed, old and new.
+  const upgrade = page
+    .locator("ol.history li")
+    .filter({ has: page.locator(".kind-config") })
+    .filter({ has: page.locator("tbody th", { hasText: /^firmware_version$/ }) })
+    .last();
+  const row = upgrade.locator("tbody tr").filter({ has: page.locator("th", { hasText: /^firmware_version$/ }) });
+  assert.deepEqual(await row.locator("td").allTextContents(), ["2.1.0", "2.2.1"]);
 
   const latest = (await call(BASE, "GET", `/devices/${fleet.id}/history?limit=1`)).body.items[0].revision;
   await page.getByLabel("From revision").fill("1");
@@ -266,6 +290,42 @@ test("a deleted device can be restored, and an error shows the problem's detail"
   await page.getByRole("dialog").getByRole("button", { name: "Restore" }).click();
   await page.getByRole("heading", { name: "Attributes" }).waitFor();
   assert.equal((await call(BASE, "GET", `/devices/${fleet.deleted}`)).body.name, "retired-gateway");
+  await done();
+});
+
+/** Presses Tab until the focused element matches `selector` (at most `limit` times). */
+async function tabTo(page, selector, limit = 80) {
+  for (let n = 0; n < limit; n++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+  }
+  assert.fail(`Tab never reached ${selector}`);
+}
+
+test("the console works from the keyboard: skip link, a device opened with Enter, a confirmation that Escape cancels", async () => {
+  const { page, done } = await open("");
+  await page.locator("table.devices tbody tr").first().waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
+
+  await tabTo(page, "table.devices tbody a");
+  const name = await page.evaluate(() => document.activeElement?.textContent);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name }).waitFor();
+  await page.locator('li[data-revision="1"]').waitFor();
+  const before = (await call(BASE, "GET", `/devices/${new URL(page.url()).hash.split("/").pop()}/history?limit=1`)).body.items[0].revision;
+
+  await tabTo(page, 'li[data-revision="1"] button');
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  assert.ok(await page.evaluate(() => document.querySelector("dialog")?.contains(document.activeElement)), "focus moves into the dialog");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  const after = (await call(BASE, "GET", `/devices/${new URL(page.url()).hash.split("/").pop()}/history?limit=1`)).body.items[0].revision;
+  assert.equal(after, before, "Escape changed nothing");
   await done();
 });
 
