@@ -163,13 +163,13 @@ class StageConfig:
     # and the Secrets Manager secret holding the API key it is called with.
     webhook_url: str | None = None
     webhook_secret_name: str | None = None
-    # CORS (docs/deployment.md): the browser origins allowed to call the API; none by default.
-    cors_origins: tuple[str, ...] = ()
     # Fleet jobs (docs/jobs.md): how many job steps run at once (the queue's event source mapping's
     # MaximumConcurrency, at least Lambda's 2), and at most how many devices a second one job changes
     # (JOB_RATE_PER_S): together, a job's bound on the table's writes and on Lambda's concurrency.
     job_concurrency: int = 2
     job_rate_per_s: int = 50
+    # CORS (docs/deployment.md): the browser origins allowed to call the API; none by default.
+    cors_origins: tuple[str, ...] = ()
     # A custom domain (docs/deployment.md): its name and ACM certificate (in the stack's region),
     # and the base path the API is mapped under (None: the domain's root).
     domain_name: str | None = None

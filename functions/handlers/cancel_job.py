@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Depends, Response
 
 from registry.http.app import RouteApp
 from registry.http.lambda_entry import entry
-from registry.http.operation_docs import LOCATION, answer, errors
+from registry.http.operation_docs import JOB_LOCATION, answer, errors
 from registry.http.params import IdempotencyKey
 from registry.jobs.schemas import JobAction, JobDetail, JobIdPath
 from registry.jobs.service import JobService
@@ -22,7 +22,7 @@ app = RouteApp("cancel_job")
         "A queued or running job stops within seconds (before its next chunk) and ends `cancelled`; what it "
         "has done stays done. 409 once it has finished."
     ),
-    responses={202: answer("Cancelling", LOCATION, replayable=True), **errors(400, 404, 409, 413, 415, 422)},
+    responses={202: answer("Cancelling", JOB_LOCATION, replayable=True), **errors(400, 404, 409, 413, 415, 422)},
     tags=["jobs"],
 )
 def cancel_job(

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Depends, Response
 from registry.http.app import RouteApp
 from registry.http.identity import principal
 from registry.http.lambda_entry import entry
-from registry.http.operation_docs import LOCATION, answer, errors
+from registry.http.operation_docs import JOB_LOCATION, answer, errors
 from registry.http.params import IdempotencyKey
 from registry.jobs.schemas import JobDetail, JobRequest
 from registry.jobs.service import JobService
@@ -26,7 +26,7 @@ app = RouteApp("create_job")
         "each result says what would. The filter and patch are validated before anything is created."
     ),
     responses={
-        202: answer("Queued; `Location` names the job", LOCATION, replayable=True),
+        202: answer("Queued; `Location` names the job", JOB_LOCATION, replayable=True),
         **errors(400, 413, 415, 422),
     },
     tags=["jobs"],

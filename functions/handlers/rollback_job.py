@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Depends, Response
 from registry.http.app import RouteApp
 from registry.http.identity import principal
 from registry.http.lambda_entry import entry
-from registry.http.operation_docs import LOCATION, answer, errors
+from registry.http.operation_docs import JOB_LOCATION, answer, errors
 from registry.http.params import IdempotencyKey
 from registry.jobs.schemas import JobAction, JobDetail, JobIdPath
 from registry.jobs.service import JobService
@@ -26,7 +26,7 @@ app = RouteApp("rollback_job")
         "revision. 409 when the job has not finished, or was a dry run."
     ),
     responses={
-        202: answer("The rollback job, queued; `Location` names it", LOCATION, replayable=True),
+        202: answer("The rollback job, queued; `Location` names it", JOB_LOCATION, replayable=True),
         **errors(400, 404, 409, 413, 415, 422),
     },
     tags=["jobs"],

@@ -54,7 +54,17 @@ def _bus_id(template: dict[str, Any]) -> str:
 
 
 def _mapping(template: dict[str, Any]) -> dict[str, Any]:
-    return dict(only(template, "AWS::Lambda::EventSourceMapping")["Properties"])
+    """The stream's event source mapping (the job queue has one too: tests/infra/test_jobs.py)."""
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    (stream,) = [m for m in mappings if "StartingPosition" in m["Properties"]]
+    return dict(stream["Properties"])
+
+
+def _event_queues(template: dict[str, Any]) -> dict[str, Any]:
+    """The change events' queues: not the job queue and its dead letters (FIFO, infra/jobs.py)."""
+    return {
+        name: q for name, q in resources(template, "AWS::SQS::Queue").items() if not q["Properties"].get("FifoQueue")
+    }
 
 
 def _queue_id(arn: Any) -> str:
@@ -189,7 +199,7 @@ def test_no_webhook_unless_the_stage_names_one(prod: dict[str, Any], dev: dict[s
     for template in (prod, dev):
         assert not resources(template, "AWS::Events::ApiDestination")
         assert not [r for r in resources(template, "AWS::Events::Rule").values() if "EventBusName" in r["Properties"]]
-        assert len(resources(template, "AWS::SQS::Queue")) == 1
+        assert len(_event_queues(template)) == 1
 
 
 def test_a_webhook_gets_every_event_with_retries_and_a_dead_letter_queue_of_its_own() -> None:
@@ -202,7 +212,7 @@ def test_a_webhook_gets_every_event_with_retries_and_a_dead_letter_queue_of_its_
     destination = only(template, "AWS::Events::ApiDestination")["Properties"]
     rule = only(template, "AWS::Events::Rule")["Properties"]
     (target,) = rule["Targets"]
-    queues = resources(template, "AWS::SQS::Queue")
+    queues = _event_queues(template)
     alarms = [r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()]
 
     assert connection["AuthorizationType"] == "API_KEY"

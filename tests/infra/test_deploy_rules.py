@@ -46,6 +46,11 @@ ACCOUNT_CONCURRENCY, UNRESERVED_MINIMUM = 1_000, 100
 ROLE_INLINE_POLICY_CHARACTERS = 10_240
 # CloudWatch: "Alarms based on metric math expressions can reference a maximum of 10 metrics".
 METRICS_PER_ALARM = 10
+# Lambda's SQS event source: "MaximumConcurrency … Minimum value of 2. Maximum value of 1000"; and
+# CloudFormation refuses the mapping when the queue's visibility timeout is below the function's
+# timeout ("Queue visibility timeout … is less than Function timeout"). SQS: a FIFO queue's
+# dead-letter queue must be a FIFO queue too.
+SQS_MAXIMUM_CONCURRENCY = (2, 1_000)
 # Cognito (Developer Guide, "Pre token generation Lambda trigger"): "In user pools with the
 # Essentials or Plus feature plan, you can generate the version two or V2_0 trigger event with
 # access token customization" (and V3_0); ("Customizing user pool workflows with Lambda triggers")
@@ -387,6 +392,24 @@ def test_metric_math_alarms_reference_at_most_ten_metrics(combination: Template)
     for name, alarm in resources(combination, "AWS::CloudWatch::Alarm").items():
         metrics = [m for m in alarm["Properties"].get("Metrics", []) if "MetricStat" in m]
         assert len(metrics) <= METRICS_PER_ALARM, name
+
+
+def test_queue_event_sources_are_what_lambda_and_sqs_accept(combination: Template) -> None:
+    queues = resources(combination, "AWS::SQS::Queue")
+    functions = resources(combination, "AWS::Lambda::Function")
+    for name, mapping in resources(combination, "AWS::Lambda::EventSourceMapping").items():
+        source = mapping["Properties"]["EventSourceArn"]
+        if not (isinstance(source, dict) and source.get("Fn::GetAtt", [None])[0] in queues):
+            continue  # the table's stream
+        queue = queues[source["Fn::GetAtt"][0]]["Properties"]
+        function = functions[mapping["Properties"]["FunctionName"]["Ref"]]["Properties"]
+        low, high = SQS_MAXIMUM_CONCURRENCY
+        assert low <= mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"] <= high, name
+        assert queue["VisibilityTimeout"] >= function["Timeout"], name
+    for name, queue in queues.items():
+        target = queue["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn", {}).get("Fn::GetAtt")
+        if target and queue["Properties"].get("FifoQueue"):
+            assert queues[target[0]]["Properties"].get("FifoQueue") is True, name
 
 
 def _lookup_step(deployed: int | None) -> list[str]:

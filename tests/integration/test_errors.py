@@ -132,6 +132,9 @@ def test_get_ignores_a_query_parameter_outside_its_cache_key(invoke, device_path
     # to everyone sharing the key.
     path = route.path.replace("/devices/{device_id}", device_path).replace("{revision}", "1")
     path = path.replace("{mac}", "00-1A-2B-3C-4D-5E").replace("{ip}", "192.0.2.10")
+    if "{job_id}" in path:  # a job to read
+        job = invoke("create_job", body={"filter": {"location": "x"}, "patch": {"location": "y"}})["json"]
+        path = path.replace("{job_id}", job["id"])
     needed = "from=1" if route.handler == "diff_device" else ""  # the one required query parameter
     # A device route acts on the device its authorizer names (registry.http.app.own_device).
     device = {"device_id": device_path.rsplit("/", 1)[1], "credential_id": "c"} if route.auth == "device" else None

@@ -9,7 +9,9 @@ These valid requests are refused by the state they meet, never by their shape:
 - an ``Idempotency-Key`` already used with another body: 422 ``idempotency-key-reused``;
 - a merge patch whose attributes, merged with the device's, pass 50 keys: 422 on ``attributes``;
 - a timestamp query whose offset takes it before year 1 or past 9999 in UTC: 422 "out of range";
-- an ``as_of`` time still to come: 422 on ``as_of`` (the document cannot know what time it is).
+- an ``as_of`` time still to come: 422 on ``as_of`` (the document cannot know what time it is);
+- a ``POST /jobs`` with no filter and no ``"all": true``: 422 on ``filter``. The document says it in
+  words; as a schema ``anyOf`` it would make generated clients two request types of one body.
 Besides, the coverage phase of schemathesis 4.32.5 labels a case positive although a header it
 sends breaks the header's declared pattern (its header values are alphanumeric only, and
 ``If-Match`` needs quotes): such a request is not valid, so acceptance does not apply to it.
@@ -97,6 +99,7 @@ def _refused_by_state(response: Any, case: Any) -> bool:
         or (status == 422 and case.method == "PATCH" and fields == {"attributes"} and f"{MAX_ATTRIBUTES}" in messages)
         or (status == 422 and bool(fields) and fields <= {"since", "until", "as_of"} and "out of range" in messages)
         or (status == 422 and fields == {"as_of"} and "future" in messages)
+        or (status == 422 and case.path == "/jobs" and fields == {"filter"} and '"all": true' in messages)
     )
 
 

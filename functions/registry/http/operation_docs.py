@@ -28,6 +28,7 @@ IF_MATCH = (
 # Response headers, as each operation that answers them declares them.
 ETAG = "ETag"
 LOCATION = "Location"
+JOB_LOCATION = "Location of a job"  # the same header, naming a job (POST /jobs and its rollback)
 RETRY_AFTER = "Retry-After"
 REPLAYED = "Idempotent-Replayed"
 _HEADERS: dict[str, dict[str, Any]] = {
@@ -39,6 +40,10 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "description": "The path of the device just registered",
         "schema": {"type": "string", "format": "uri-reference", "pattern": "^/devices/[0-9a-f-]{36}$"},
     },
+    JOB_LOCATION: {
+        "description": "The path of the job",
+        "schema": {"type": "string", "format": "uri-reference", "pattern": "^/jobs/[0-9a-f-]{36}$"},
+    },
     RETRY_AFTER: {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}},
     REPLAYED: {
         "description": "`true`: this is the stored answer to an earlier request with the same `Idempotency-Key`",
@@ -47,10 +52,13 @@ _HEADERS: dict[str, dict[str, Any]] = {
 }
 
 
+_HEADER_NAMES = {JOB_LOCATION: LOCATION}  # a declaration's key → the header it declares
+
+
 def headers(*always: str, sometimes: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
     """Declarations of the response headers an answer ``always`` or ``sometimes`` carries."""
-    declared = {name: {**_HEADERS[name], "required": True} for name in always}
-    return declared | {name: {**_HEADERS[name], "required": False} for name in sometimes}
+    declared = {_HEADER_NAMES.get(name, name): {**_HEADERS[name], "required": True} for name in always}
+    return declared | {_HEADER_NAMES.get(name, name): {**_HEADERS[name], "required": False} for name in sometimes}
 
 
 def answer(
