@@ -1,11 +1,11 @@
-// docs/img/console-fleet.png and console-device.png: the console in Chromium over a freshly seeded
-// local server (`make screenshots` starts one and sets CONSOLE_API_URL).
+// docs/img/console-fleet.png, console-device.png and console-job.png: the console in Chromium over a
+// freshly seeded local server (`make screenshots` starts one and sets CONSOLE_API_URL).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { FLAGS } from "../tests/browser.mjs";
-import { seed } from "../tests/seed.mjs";
+import { call, seed } from "../tests/seed.mjs";
 
 const BASE = process.env.CONSOLE_API_URL;
 const OUT = new URL("../../docs/img/", import.meta.url).pathname;
@@ -33,7 +33,16 @@ try {
   await page.setViewportSize({ width: 1280, height: 1500 });
   await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({ path: `${OUT}console-device.png` });
-  console.log(`wrote ${OUT}console-fleet.png and ${OUT}console-device.png`);
+
+  // A firmware rollout to the roof devices, finished.
+  const job = await call(BASE, "POST", "/jobs", { filter: { location: "Roof" }, patch: { firmware_version: "2.3.0" } });
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await page.goto(`${BASE}/console/#/jobs/${job.body.id}`);
+  await page.getByTestId("job-counts").filter({ hasText: "— succeeded." }).waitFor({ timeout: 60_000 });
+  await page.locator("table.results > tbody > tr").first().waitFor();
+  await page.evaluate(() => scrollTo(0, 0));
+  await page.screenshot({ path: `${OUT}console-job.png` });
+  console.log(`wrote ${OUT}console-fleet.png, console-device.png and console-job.png`);
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });

@@ -24,7 +24,9 @@ type SuccessOf<O> = O extends { responses: infer R }
     ? JsonOf<R[200]>
     : 201 extends keyof R
       ? JsonOf<R[201]>
-      : null
+      : 202 extends keyof R
+        ? JsonOf<R[202]>
+        : null
   : never;
 
 export type Query<P extends keyof paths, M extends Method = "get"> = QueryOf<Operation<P, M>>;

@@ -27,7 +27,7 @@ export function App() {
         <nav aria-label="Console">
           <span class="brand">Device Registry</span>
           {PAGES.filter((page) => page.nav).map((page) => (
-            <a key={page.title} href={href(page.nav ?? "/")} aria-current={found?.page === page ? "page" : undefined}>
+            <a key={page.title} href={href(page.nav ?? "/")} aria-current={found?.page === page || (page.nav !== "/" && where.path.startsWith(`${page.nav}/`)) ? "page" : undefined}>
               {page.title}
             </a>
           ))}

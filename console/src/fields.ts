@@ -71,6 +71,11 @@ export const DETAIL_FIELDS: readonly { key: keyof Schemas["DeviceDetail"]; label
   { key: "updated_at", label: "Updated", time: true },
 ];
 
+/** Every outcome a job's result may have, as the results filter of a job's page offers them. */
+export const JOB_OUTCOMES = ["changed", "unchanged", "failed", "skipped", "would_change"] as const;
+const outcomesListed: Exhaustive<Exclude<Schemas["Outcome"], (typeof JOB_OUTCOMES)[number]>> = true;
+
 void statusesListed;
+void outcomesListed;
 void filtersListed;
 void livenessListed;

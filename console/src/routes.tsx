@@ -1,9 +1,10 @@
 // The console's pages. A page is one entry here: its address pattern, its title and whether the
-// navigation bar links to it (a jobs page is one more entry and one more file in pages/).
+// navigation bar links to it.
 import type { VNode } from "preact";
 import { DevicePage } from "./pages/Device";
 import { FleetPage } from "./pages/Fleet";
 import { HoldersPage } from "./pages/Holders";
+import { JobPage, JobsPage } from "./pages/Jobs";
 import type { Location } from "./router";
 
 export interface Page {
@@ -21,4 +22,10 @@ export const PAGES: readonly Page[] = [
     render: (match) => <DevicePage key={match[1]} id={decodeURIComponent(match[1] ?? "")} />,
   },
   { pattern: /^\/holders$/, title: "Address holders", nav: "/holders", render: (_, where) => <HoldersPage where={where} /> },
+  { pattern: /^\/jobs$/, title: "Jobs", nav: "/jobs", render: (_, where) => <JobsPage where={where} /> },
+  {
+    pattern: /^\/jobs\/([^/]+)$/,
+    title: "Job",
+    render: (match) => <JobPage key={match[1]} id={decodeURIComponent(match[1] ?? "")} />,
+  },
 ];

@@ -293,6 +293,62 @@ test("a deleted device can be restored, and an error shows the problem's detail"
   await done();
 });
 
+const firmwareOf = async (query) => {
+  const found = {};
+  let cursor = null;
+  do {
+    const params = new URLSearchParams({ ...query, limit: "100", ...(cursor ? { cursor } : {}) });
+    const page = await call(BASE, "GET", `/devices?${params}&view=detail`);
+    for (const device of page.body.items) found[device.id] = device.firmware_version;
+    cursor = page.body.next_cursor;
+  } while (cursor);
+  return found;
+};
+const JOB_DONE = 60_000; // the local server's worker runs the job; a loaded machine is slow, not wrong
+
+test("a job is previewed as a dry run, runs with its progress to the end, and is rolled back", async () => {
+  const before = await firmwareOf({ location: "Roof" });
+  const roof = Object.keys(before).length;
+  assert.ok(roof > 0);
+  const { page, done } = await open("#/jobs");
+  await page.getByRole("heading", { name: "New job" }).waitFor();
+  await axeClean(page, "the jobs page");
+  await page.locator("#job-location").fill("Roof");
+  await page.getByLabel(/Changes: a JSON merge patch/).fill('{"firmware_version": "3.0.0"}');
+  await page.getByRole("button", { name: "Preview (dry run)" }).click();
+
+  // The preview: a dry run, which lists what would change and changes nothing.
+  await page.waitForURL(/#\/jobs\/[0-9a-f-]+$/);
+  const preview = page.url();
+  await page.getByTestId("job-counts").filter({ hasText: "— succeeded." }).waitFor({ timeout: JOB_DONE });
+  assert.match(await page.getByTestId("job-counts").textContent(), new RegExp(`^${roof} would change`));
+  await page.waitForFunction((n) => document.querySelectorAll("table.results > tbody > tr").length === n, roof);
+  assert.deepEqual(await firmwareOf({ location: "Roof" }), before, "a dry run changes nothing");
+  await axeClean(page, "a dry run's page");
+
+  // Run it: the progress reaches the end, and every matched device has the new firmware.
+  await page.getByRole("button", { name: "Run this job" }).click();
+  await page.waitForURL((url) => url.href !== preview && /#\/jobs\/[0-9a-f-]+$/.test(url.href));
+  await page.getByTestId("job-counts").filter({ hasText: "— succeeded." }).waitFor({ timeout: JOB_DONE });
+  assert.equal(await page.locator("#job-progress").evaluate((bar) => bar.value === bar.max), true);
+  assert.match(await page.getByTestId("job-counts").textContent(), new RegExp(`^${roof} changed`));
+  assert.ok(Object.values(await firmwareOf({ location: "Roof" })).every((version) => version === "3.0.0"));
+  await axeClean(page, "a finished job's page");
+
+  // Roll it back: a new job, linked to this one, that puts every device's firmware back.
+  const ran = page.url();
+  await page.getByRole("button", { name: "Roll back" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
+  await page.waitForURL((url) => url.href !== ran);
+  await page.getByText("rolls back").waitFor();
+  await page.getByTestId("job-counts").filter({ hasText: "— succeeded." }).waitFor({ timeout: JOB_DONE });
+  assert.deepEqual(await firmwareOf({ location: "Roof" }), before);
+
+  await page.goto(`${CONSOLE}#/jobs`);
+  await page.locator("table.jobs tbody tr").nth(2).waitFor();
+  await done();
+});
+
 /** Presses Tab until the focused element matches `selector` (at most `limit` times). */
 async function tabTo(page, selector, limit = 80) {
   for (let n = 0; n < limit; n++) {
@@ -379,10 +435,10 @@ test("in AWS the console signs in with the authorization code and PKCE, and a re
   await page.close();
 });
 
-const WRITE_BUTTONS = /Revert|Restore|Create a credential|Revoke|Create a job|Cancel the job|Roll back|Edit/;
+const WRITE_BUTTONS = /Revert|Restore|Create a credential|Revoke|Preview|Run this job|Cancel the job|Roll back/;
 
 test("a read-only operator sees no write button, and a write forced anyway shows the API's refusal", { skip: !READ_ONLY && "CONSOLE_READONLY_URL not set" }, async () => {
-  const { CONSOLE_READONLY_DEVICE: id, CONSOLE_READONLY_DELETED: deleted } = process.env;
+  const { CONSOLE_READONLY_DEVICE: id, CONSOLE_READONLY_DELETED: deleted, CONSOLE_READONLY_JOB: job } = process.env;
   const fleetPage = await open("", { base: READ_ONLY });
   await fleetPage.page.locator("table.devices tbody tr").first().waitFor();
   await fleetPage.page.getByText("read-only", { exact: true }).waitFor();
@@ -397,6 +453,14 @@ test("a read-only operator sees no write button, and a write forced anyway shows
   await page.goto(`${READ_ONLY}/console/#/devices/${deleted}`);
   await page.getByText("This device was deleted").waitFor();
   assert.equal(await page.getByRole("button", { name: WRITE_BUTTONS }).count(), 0);
+  await page.goto(`${READ_ONLY}/console/#/jobs`);
+  await page.locator("table.jobs tbody tr").first().waitFor();
+  assert.equal(await page.getByRole("heading", { name: "New job" }).count(), 0);
+  await page.goto(`${READ_ONLY}/console/#/jobs/${job}`);
+  await page.getByTestId("job-counts").filter({ hasText: "— succeeded." }).waitFor();
+  await page.locator("table.results > tbody > tr").first().waitFor();
+  assert.equal(await page.getByRole("button", { name: WRITE_BUTTONS }).count(), 0);
+  await axeClean(page, "a job's page, read-only");
   await done();
 
   // The API refuses the write whatever the page shows: a console told it may write (as a stale

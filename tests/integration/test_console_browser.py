@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ BUILT = CONSOLE / "dist" / "index.html"
 CHROMIUM = Path("/usr/bin/chromium")
 # Wall-clock bound for the whole browser suite (about 15 s here); generous for a loaded machine.
 SUITE_TIMEOUT = 300
+JOB_TIMEOUT = 60  # a job of one device, on a loaded machine
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A registry written by a read-write server, then served by one started with
     ``LOCAL_SCOPES=devices/read`` on the same data (kept across restarts, as ``make run`` keeps
-    it): a device with a change and a credential, and a deleted one."""
+    it): a device with a change and a credential, a deleted one, and a finished job."""
     scratch = tmp_path_factory.mktemp("console-read-only")
     data = str(scratch / "data")
     writer = LocalServer(scratch / "writer.log", LOCAL_DATA_DIR=data)
@@ -50,6 +52,10 @@ def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
         requests.post(f"{url}/devices/{made['id']}/credentials", json={}, timeout=10).raise_for_status()
         gone = requests.post(f"{url}/devices", json={**device, "mac_address": "02:00:00:00:bb:02"}, timeout=10).json()
         requests.delete(f"{url}/devices/{gone['id']}", timeout=10).raise_for_status()
+        job_request = {"filter": {"location": "Lab"}, "patch": {"serial_number": "RO-1"}}
+        job = requests.post(f"{url}/jobs", json=job_request, timeout=10)
+        job.raise_for_status()
+        _wait_until_finished(f"{url}/jobs/{job.json()['id']}")
         writer.stop()
     finally:
         writer.close()
@@ -59,9 +65,19 @@ def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
             "CONSOLE_READONLY_URL": reader.start(),
             "CONSOLE_READONLY_DEVICE": made["id"],
             "CONSOLE_READONLY_DELETED": gone["id"],
+            "CONSOLE_READONLY_JOB": job.json()["id"],
         }
     finally:
         reader.close()
+
+
+def _wait_until_finished(job_url: str, timeout: float = JOB_TIMEOUT) -> None:
+    """The local server's worker runs a job in the background: its state, until it is final."""
+    deadline = time.monotonic() + timeout
+    while (state := requests.get(job_url, timeout=10).json()["state"]) in {"queued", "running"}:
+        assert time.monotonic() < deadline, f"the job is still {state} after {timeout} s"
+        time.sleep(0.2)
+    assert state == "succeeded", state
 
 
 def test_console_in_chromium(

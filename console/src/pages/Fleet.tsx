@@ -1,9 +1,10 @@
 import { useState } from "preact/hooks";
 import type { Query } from "../api";
 import { BarChart } from "../components/BarChart";
+import { FilterFields, type Filters } from "../components/FilterFields";
 import { ErrorBox, Loading } from "../components/Problem";
 import { useConsole } from "../context";
-import { FLEET_FILTERS, type FleetFilterName, STAT_GROUPS } from "../fields";
+import { FLEET_FILTERS, STAT_GROUPS } from "../fields";
 import { useLoad } from "../load";
 import { href, type Location, navigate } from "../router";
 import { shortTime } from "../time";
@@ -11,7 +12,6 @@ import { shortTime } from "../time";
 const PAGE_SIZES = [10, 25, 50, 100];
 const DEFAULT_LIMIT = 25;
 
-type Filters = Partial<Record<FleetFilterName, string>>;
 
 function filtersOf(query: URLSearchParams): Filters {
   const filters: Filters = {};
@@ -81,34 +81,7 @@ function FilterForm({ filters, limit }: { filters: Filters; limit: number }) {
     >
       <h2 id="filters-title">Filters</h2>
       <div class="grid">
-        {FLEET_FILTERS.map((filter) => (
-          <p key={filter.name}>
-            <label for={`filter-${filter.name}`}>{filter.label}</label>
-            {"choices" in filter ? (
-              <select
-                id={`filter-${filter.name}`}
-                name={filter.name}
-                value={draft[filter.name] ?? ""}
-                onChange={(e) => setDraft({ ...draft, [filter.name]: e.currentTarget.value })}
-              >
-                <option value="">any</option>
-                {filter.choices.map((choice) => (
-                  <option key={choice} value={choice}>
-                    {choice}
-                  </option>
-                ))}
-              </select>
-            ) : (
-              <input
-                id={`filter-${filter.name}`}
-                name={filter.name}
-                placeholder={"placeholder" in filter ? filter.placeholder : undefined}
-                value={draft[filter.name] ?? ""}
-                onInput={(e) => setDraft({ ...draft, [filter.name]: e.currentTarget.value })}
-              />
-            )}
-          </p>
-        ))}
+        <FilterFields prefix="filter" values={draft} onChange={setDraft} />
         <p>
           <label for="filter-limit">Per page</label>
           <select id="filter-limit" value={String(size)} onChange={(e) => setSize(Number(e.currentTarget.value))}>
