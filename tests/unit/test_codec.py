@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.storage.codec import decode, deserialize, encode, serialize
 
 BOTO3_SERIALIZER = TypeSerializer()
 BOTO3_DESERIALIZER = TypeDeserializer()
+# No deadline: a loaded machine is no bug (tests never depend on its speed).
+NO_DEADLINE = settings(deadline=None)
 
 # Numbers DynamoDB holds: integers and decimals of at most 38 significant digits in its range.
 numbers = st.one_of(
@@ -47,11 +49,13 @@ def _unordered(attribute: dict[str, Any]) -> dict[str, Any]:
     return attribute
 
 
+@NO_DEADLINE
 @given(values)
 def test_every_value_is_written_as_boto3_writes_it(value: Any) -> None:
     assert _unordered(serialize(value)) == _unordered(BOTO3_SERIALIZER.serialize(value))
 
 
+@NO_DEADLINE
 @given(values)
 def test_every_attribute_value_reads_back_as_boto3_reads_it(value: Any) -> None:
     attribute = BOTO3_SERIALIZER.serialize(value)
@@ -69,6 +73,7 @@ def _plain_as_before(value: Any) -> Any:
     return value
 
 
+@NO_DEADLINE
 @given(st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=5))
 def test_an_item_reads_as_it_did_on_boto3_with_whole_numbers_as_int(item: dict[str, Any]) -> None:
     attributes = {name: BOTO3_SERIALIZER.serialize(value) for name, value in item.items()}
