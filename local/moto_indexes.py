@@ -22,10 +22,10 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 
 type _Key = tuple[DynamoType, DynamoType | None]
@@ -308,19 +308,36 @@ def _after_update(backend: DynamoDBBackend, table_name: str, key: dict[str, Any]
     placed(table, hash_key, range_key)
 
 
+# The types whose round trip through boto3 leaves them as they are (a string, a boolean; any null
+# comes back as NULL true), by the type of the value they hold.
+_PLAIN: dict[str, tuple[type, ...]] = {"S": (str,), "BOOL": (bool,), "NULL": (object,)}
+
+
+def _plain(value: DynamoType) -> bool:
+    return value.type in _PLAIN and isinstance(value.value, _PLAIN[value.type])
+
+
 def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
-    """``Item.project`` for top-level names of string attributes (an index's projection, a
-    ProjectionExpression of key attributes) without its round trip of the whole item through
-    boto3's deserializer once per name. Nested paths, or numbers, sets and the other types (which
-    that round trip may rewrite: ``"01"`` becomes ``"1"``), are left to moto."""
+    """``Item.project`` for top-level names of string, boolean and null attributes (an index's
+    projection, a ProjectionExpression of summary fields) without its round trip of the whole
+    item through boto3's deserializer once per name. Nested paths, or numbers, sets and the other
+    types (which that round trip may rewrite: ``"01"`` becomes ``"1"``), are left to moto. The
+    projection, a part of an item that passed moto's size check, is not measured again."""
     names = [path[0] for path in projection_expressions if len(path) == 1]
     if len(names) != len(projection_expressions) or any(
-        name in self.attrs and self.attrs[name].type != "S" for name in names
+        name in self.attrs and not _plain(self.attrs[name]) for name in names
     ):
         original: Callable[[Item, list[list[str]]], Item] = _ORIGINAL["project"]
         return original(self, projection_expressions)
-    kept = {name: {"S": self.attrs[name].value} for name in dict.fromkeys(names) if name in self.attrs}
-    return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=kept)
+    projected = cast(Item, Item.__new__(Item))
+    projected.hash_key, projected.range_key = self.hash_key, self.range_key
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    for name in dict.fromkeys(names):
+        if name in self.attrs:
+            value = self.attrs[name]
+            dict.__setitem__(attrs, name, DynamoType({value.type: True if value.type == "NULL" else value.value}))
+    projected.attrs = attrs
+    return projected
 
 
 _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
