@@ -20,9 +20,12 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.change_events import ChangeEvents
+from infra.console import Console
 from infra.data import Data
-from infra.functions import Functions
+from infra.functions import SERVICE_NAME, Functions
+from infra.jobs import JobQueue, JobWorker
 from infra.stage import StageConfig
+from registry import metrics
 
 PERIOD = Duration.minutes(5)
 # CloudWatch: "Alarms based on metric math expressions can reference a maximum of 10 metrics"
@@ -44,6 +47,8 @@ class Monitoring(Construct):
         functions: Functions,
         data: Data,
         events: ChangeEvents,
+        jobs: tuple[JobQueue, JobWorker],
+        console: Console | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # A customer-managed key: CloudWatch cannot publish to a topic encrypted with the
@@ -103,6 +108,21 @@ class Monitoring(Construct):
         )
 
         self._change_event_alarms(events)
+        self._job_alarms(*jobs)
+        if console is not None and console.sign_in_trigger is not None:
+            trigger = console.sign_in_trigger
+            self._alarm(
+                "ConsoleSignInErrors",
+                _sum_of(
+                    {
+                        "errors": trigger.metric_errors(period=PERIOD, statistic="Sum"),
+                        "throttles": trigger.metric_throttles(period=PERIOD, statistic="Sum"),
+                    },
+                    "errors and throttles",
+                ),
+                "The console's sign-in trigger failed or was throttled: Cognito then refuses the operator's "
+                "sign-in (handlers/console_token.py).",
+            )
         self._let_cloudwatch_publish()
 
     def _let_cloudwatch_publish(self) -> None:
@@ -146,6 +166,36 @@ class Monitoring(Construct):
                     queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
                     f"Dead letters in {name}: change events not delivered (docs/events.md says how to recover).",
                 )
+
+    def _job_alarms(self, queue: JobQueue, worker: JobWorker) -> None:
+        """Fleet jobs failing, their worker failing or throttled, their steps dead-lettered (docs/jobs.md)."""
+        self._alarm(
+            "JobsFailed",
+            cloudwatch.Metric(
+                namespace=metrics.NAMESPACE,
+                metric_name=metrics.Counter.JOBS_FAILED.value,
+                dimensions_map={"service": SERVICE_NAME},
+                period=PERIOD,
+                statistic="Sum",
+            ),
+            "A fleet job finished failed or completed_with_failures: GET /jobs/{id}/results?outcome=failed says why.",
+        )
+        self._alarm(
+            "JobWorkerErrors",
+            _sum_of(
+                {
+                    "errors": worker.function.metric_errors(period=PERIOD, statistic="Sum"),
+                    "throttles": worker.function.metric_throttles(period=PERIOD, statistic="Sum"),
+                },
+                "errors and throttles",
+            ),
+            "The job worker failed a step (it is delivered again) or was throttled.",
+        )
+        self._alarm(
+            "JobDeadLetters",
+            queue.dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            "A job step was dead-lettered: it failed past its deliveries and could not even mark its job failed.",
+        )
 
     def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1) -> None:
         alarm = cloudwatch.Alarm(

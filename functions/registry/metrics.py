@@ -25,6 +25,7 @@ class Counter(StrEnum):
     REGISTRATIONS = "DevicesRegistered"
     STATUS_CHANGES = "StatusChanges"
     WRITE_CONFLICTS = "WriteConflicts"
+    JOBS_FAILED = "JobsFailed"  # a fleet job finished failed or completed_with_failures (alarmed)
 
 
 def count(counter: Counter) -> None:
