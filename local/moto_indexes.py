@@ -50,12 +50,16 @@ class _Partitions:
         self.attributes = attributes
         self.keys: dict[str, dict[DynamoType, set[_Key]]] = {name: {} for name in attributes}
         self.placed: dict[_Key, dict[str, DynamoType]] = {}  # an item's key → where it is placed
+        # (attribute, value) → its items in all_items() order, until a write places an item there
+        # or takes one away (the list_all partition is every device: sorting it per page was O(table)).
+        self.ordered: dict[tuple[str, DynamoType], list[Item]] = {}
         for item in _ORIGINAL["all_items"](table):
             self.place((item.hash_key, item.range_key), item)
 
     def place(self, key: _Key, item: Item | None) -> None:
         """Where the item with ``key`` now is (``None``: deleted)."""
         for name, value in self.placed.pop(key, {}).items():
+            self.ordered.pop((name, value), None)
             holders = self.keys[name][value]
             holders.discard(key)
             if not holders:
@@ -71,6 +75,7 @@ class _Partitions:
                 self.keys[name].setdefault(value, set()).add(key)
             except TypeError:  # a list or map value: never equal to a (string, number, binary) key
                 continue
+            self.ordered.pop((name, value), None)
             placed[name] = value
         if placed:
             self.placed[key] = placed
@@ -149,8 +154,15 @@ def _candidates(
     if name is None or name not in conditions:
         return None
     partitions = _partitions_of(table)
-    items = (_item(table, key) for key in partitions.holding(name, conditions[name]))
-    return _sorted(item for item in items if item is not None)
+    value = conditions[name]
+    try:
+        ordered = partitions.ordered.get((name, value))
+    except TypeError:  # an unhashable value: no item holds it
+        return []
+    if ordered is None:
+        items = (_item(table, key) for key in partitions.holding(name, value))
+        ordered = partitions.ordered[(name, value)] = _sorted(item for item in items if item is not None)
+    return ordered
 
 
 def _sort_attributes(table: Table, index_name: str | None) -> list[str]:
