@@ -22,10 +22,10 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 
 type _Key = tuple[DynamoType, DynamoType | None]
@@ -50,12 +50,16 @@ class _Partitions:
         self.attributes = attributes
         self.keys: dict[str, dict[DynamoType, set[_Key]]] = {name: {} for name in attributes}
         self.placed: dict[_Key, dict[str, DynamoType]] = {}  # an item's key → where it is placed
+        # (attribute, value) → its items in all_items() order, until a write places an item there
+        # or takes one away (the list_all partition is every device: sorting it per page was O(table)).
+        self.ordered: dict[tuple[str, DynamoType], list[Item]] = {}
         for item in _ORIGINAL["all_items"](table):
             self.place((item.hash_key, item.range_key), item)
 
     def place(self, key: _Key, item: Item | None) -> None:
         """Where the item with ``key`` now is (``None``: deleted)."""
         for name, value in self.placed.pop(key, {}).items():
+            self.ordered.pop((name, value), None)
             holders = self.keys[name][value]
             holders.discard(key)
             if not holders:
@@ -71,6 +75,7 @@ class _Partitions:
                 self.keys[name].setdefault(value, set()).add(key)
             except TypeError:  # a list or map value: never equal to a (string, number, binary) key
                 continue
+            self.ordered.pop((name, value), None)
             placed[name] = value
         if placed:
             self.placed[key] = placed
@@ -149,8 +154,15 @@ def _candidates(
     if name is None or name not in conditions:
         return None
     partitions = _partitions_of(table)
-    items = (_item(table, key) for key in partitions.holding(name, conditions[name]))
-    return _sorted(item for item in items if item is not None)
+    value = conditions[name]
+    try:
+        ordered = partitions.ordered.get((name, value))
+    except TypeError:  # an unhashable value: no item holds it
+        return []
+    if ordered is None:
+        items = (_item(table, key) for key in partitions.holding(name, value))
+        ordered = partitions.ordered[(name, value)] = _sorted(item for item in items if item is not None)
+    return ordered
 
 
 def _sort_attributes(table: Table, index_name: str | None) -> list[str]:
@@ -308,19 +320,36 @@ def _after_update(backend: DynamoDBBackend, table_name: str, key: dict[str, Any]
     placed(table, hash_key, range_key)
 
 
+# The types whose round trip through boto3 leaves them as they are (a string, a boolean; any null
+# comes back as NULL true), by the type of the value they hold.
+_PLAIN: dict[str, tuple[type, ...]] = {"S": (str,), "BOOL": (bool,), "NULL": (object,)}
+
+
+def _plain(value: DynamoType) -> bool:
+    return value.type in _PLAIN and isinstance(value.value, _PLAIN[value.type])
+
+
 def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
-    """``Item.project`` for top-level names of string attributes (an index's projection, a
-    ProjectionExpression of key attributes) without its round trip of the whole item through
-    boto3's deserializer once per name. Nested paths, or numbers, sets and the other types (which
-    that round trip may rewrite: ``"01"`` becomes ``"1"``), are left to moto."""
+    """``Item.project`` for top-level names of string, boolean and null attributes (an index's
+    projection, a ProjectionExpression of summary fields) without its round trip of the whole
+    item through boto3's deserializer once per name. Nested paths, or numbers, sets and the other
+    types (which that round trip may rewrite: ``"01"`` becomes ``"1"``), are left to moto. The
+    projection, a part of an item that passed moto's size check, is not measured again."""
     names = [path[0] for path in projection_expressions if len(path) == 1]
     if len(names) != len(projection_expressions) or any(
-        name in self.attrs and self.attrs[name].type != "S" for name in names
+        name in self.attrs and not _plain(self.attrs[name]) for name in names
     ):
         original: Callable[[Item, list[list[str]]], Item] = _ORIGINAL["project"]
         return original(self, projection_expressions)
-    kept = {name: {"S": self.attrs[name].value} for name in dict.fromkeys(names) if name in self.attrs}
-    return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=kept)
+    projected = cast(Item, Item.__new__(Item))
+    projected.hash_key, projected.range_key = self.hash_key, self.range_key
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    for name in dict.fromkeys(names):
+        if name in self.attrs:
+            value = self.attrs[name]
+            dict.__setitem__(attrs, name, DynamoType({value.type: True if value.type == "NULL" else value.value}))
+    projected.attrs = attrs
+    return projected
 
 
 _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {

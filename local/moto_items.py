@@ -64,7 +64,17 @@ def _size(self: DynamoType) -> int:
 
 
 def _item_size(self: Item) -> int:
-    return sum(_text_size(name) + (_size(v) if type(v) is DynamoType else v.size()) for name, v in self.attrs.items())
+    """``Item.size``; a string value (most of a device item) measured in line."""
+    total = 0
+    for name, value in self.attrs.items():
+        total += _text_size(name)
+        if type(value) is not DynamoType:
+            total += value.size()
+        elif value.type == "S" and type(value.value) is str:
+            total += len(value.value.encode("utf-8"))
+        else:
+            total += _size(value)
+    return total
 
 
 def _copied(value: Any, memo: dict[int, Any]) -> Any:

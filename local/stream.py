@@ -79,6 +79,7 @@ class StreamPublisher:
         self._iterators: dict[str, str | None] = {}
         self._position_file = position_file
         self._position: dict[str, int] = (read_position(position_file) or {}) if position_file else {}
+        self.idle_rounds = 0  # polls of every shard that found nothing new (benchmarks wait on it)
 
     def start(self) -> StreamPublisher:
         description = self._dynamodb.describe_table(TableName=self._table_name)["Table"]
@@ -158,4 +159,5 @@ class StreamPublisher:
                 log.exception("change stream polling failed")
                 time.sleep(1)
             if not busy:
+                self.idle_rounds += 1
                 self._stop.wait(POLL_SECONDS)

@@ -167,3 +167,21 @@ def test_a_filter_whose_index_is_not_deployed_yet_is_503_and_the_summary_filters
     with pytest.raises(ServiceUnavailable):
         service.list_devices(limit=5, cursor=None, filters=FleetFilter(tag="prod"))
     assert service.list_devices(limit=5, cursor=None, filters=FleetFilter(status="online")) == ([], None)
+
+
+def test_a_lookup_page_reads_of_each_device_only_its_summary_and_the_compared_fields(fleet, invoke):
+    """The devices a lookup page examines are read with a projection (DynamoDB charges the whole
+    items; the answer, which the function decodes, is the summary and the filtered fields): the
+    page is the same as ever, and no attribute beyond those came back."""
+    from registry import wiring
+
+    answered: list[set[str]] = []
+    wiring.dynamodb_client().meta.events.register(
+        "after-call.dynamodb.BatchGetItem",
+        lambda parsed, **_: answered.extend(set(item) for items in parsed["Responses"].values() for item in items),
+    )
+    assert listed(invoke, firmware_version="2.0", location="Berlin", tag="prod") == _ids(fleet, "a")
+    summary = {"id", "name", "device_type", "mac_address", "status"}
+    assert answered and all(
+        summary <= names <= summary | {"deleted_at", "firmware_version", "location", "tags"} for names in answered
+    )

@@ -236,10 +236,12 @@ def _reads(client: Any, requests: list[dict[str, Any]], gets: list[dict[str, str
         answers.append(_answer(lambda key=key: client.get_item(TableName=TABLE, Key=_key(key))))
     if gets:
         unique = [_key(dict(zip(("pk", "sk"), k, strict=True))) for k in {(g["pk"], g["sk"]) for g in gets}]
-        batch = _answer(lambda: client.batch_get_item(RequestItems={TABLE: {"Keys": unique}}))
-        if isinstance(batch, dict):  # BatchGetItem's order is unspecified (moto's too): compared as sets
-            batch["Responses"] = {t: sorted(items, key=repr) for t, items in batch["Responses"].items()}
-        answers.append(batch)
+        for projection in ({}, {"ProjectionExpression": "v, pk, g"}, {"ProjectionExpression": "v.k, sk"}):
+            request = {TABLE: {"Keys": unique, **projection}}
+            batch = _answer(lambda request=request: client.batch_get_item(RequestItems=request))
+            if isinstance(batch, dict):  # BatchGetItem's order is unspecified (moto's too): compared as sets
+                batch["Responses"] = {t: sorted(items, key=repr) for t, items in batch["Responses"].items()}
+            answers.append(batch)
     return answers
 
 

@@ -4,8 +4,19 @@ combined with AND. Which index serves a page is the store's business (registry/s
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Protocol
 
-from registry.domain.records import Device
+
+class Filtered(Protocol):
+    """What a filter compares of a device: a whole ``Device``, or the fields a lookup page reads
+    of one (registry/storage/fleet.py)."""
+
+    @property
+    def deleted(self) -> bool: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def tags(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +45,7 @@ class FleetFilter:
         serve type, status and MAC alone answer in one Query)."""
         return any(name not in ("device_type", "status", "mac_address") for name in self.given())
 
-    def matches(self, device: Device) -> bool:
+    def matches(self, device: Filtered) -> bool:
         """Whether a live device passes every filter."""
         if device.deleted:
             return False

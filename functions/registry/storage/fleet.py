@@ -5,21 +5,22 @@ filters themselves are registry/domain/fleet.py's), and the listing that reads i
 A page is served by one index, the most selective one the filters name; every other filter
 is applied to the devices it reads. A page of one exact filter reads ``limit + 1`` index
 entries; with more (or a ``name_prefix`` between two indexed lengths) it reads at most
-``COMBINED_READ_FACTOR × (limit + 1)``, so it may be short, even empty, while a cursor follows."""
+``COMBINED_READ_FACTOR × (limit + 1)``, so it may be short, even empty, while a cursor follows.
+Of each device it examines, a page reads only the summary it answers and the fields its filters
+compare (a ProjectionExpression), not the whole item."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from registry.domain.fleet import FleetFilter
-from registry.domain.records import Device, ListedDevice
+from registry.domain.records import ListedDevice
 from registry.storage import keys
 from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item
 from registry.storage.dynamodb import TableStore, chunks, exclusive_start
-from registry.storage.migrations import upgraded
 
 COMBINED_READ_FACTOR = 5
 
@@ -83,8 +84,39 @@ class DeviceList:
     resume_after: str | None
 
 
-def _listed(device: Device) -> ListedDevice:
-    return ListedDevice(device.id, device.name, device.device_type, device.mac_address, device.status)
+@dataclass(frozen=True, slots=True)
+class Examined(ListedDevice):
+    """What a lookup page reads of a device it examines: the summary it answers, whether it is
+    a tombstone, and the fields a filter compares (those the filters do not name stay unset)."""
+
+    deleted_at: str | None = None
+    firmware_version: str | None = None
+    location: str | None = None
+    serial_number: str | None = None
+    ip_address: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def listed(self) -> ListedDevice:
+        return ListedDevice(self.id, self.name, self.device_type, self.mac_address, self.status)
+
+
+_FILTERED_FIELD = {"tag": "tags", "name_prefix": "name"}  # a filter → the device field it compares
+
+
+def examined_fields(filters: FleetFilter) -> list[str]:
+    """The attributes a lookup page reads of each device: the summary, ``deleted_at`` and the
+    fields ``filters`` compare. A list index's entry holds the summary without migrations
+    applied; so does this (``upgraded`` is for whole items)."""
+    names = [*keys.LIST_PROJECTION, "deleted_at"]
+    for name in filters.given():
+        compared = _FILTERED_FIELD.get(name, name)
+        if compared not in names:
+            names.append(compared)
+    return names
 
 
 class FleetListing(TableStore):
@@ -157,24 +189,30 @@ class FleetListing(TableStore):
         if served.exact:
             # Every entry matches: the page is the first `limit`, the one after tells "more".
             more, ids = more or len(ids) > limit, ids[:limit]
-        matched: list[Device] = []
+        projected = examined_fields(filters)
+        matched: list[Examined] = []
         for chunk in chunks(ids, BATCH_GET_KEYS):
-            devices = self._devices(chunk)
+            devices = self._examine(chunk, projected)
             matched.extend(device for device in (devices.get(i) for i in chunk) if device and filters.matches(device))
             if len(matched) > limit:
                 page = matched[:limit]
-                return DeviceList([_listed(device) for device in page], page[-1].id)
-        return DeviceList([_listed(device) for device in matched], ids[-1] if more and ids else None)
+                return DeviceList([device.listed() for device in page], page[-1].id)
+        return DeviceList([device.listed() for device in matched], ids[-1] if more and ids else None)
 
-    def _devices(self, device_ids: Sequence[str]) -> dict[str, Device]:
-        """The STATE items of these devices (≤ 100), eventually consistent, by id; throttled
-        keys (UnprocessedKeys) are asked again."""
+    def _examine(self, device_ids: Sequence[str], fields: Sequence[str]) -> dict[str, Examined]:
+        """These devices' ``fields`` (≤ 100 devices), eventually consistent, by id; throttled keys
+        (UnprocessedKeys) are asked again. DynamoDB charges a BatchGetItem by whole items; the
+        projection cuts what is sent and decoded (the full items are ~6× as large)."""
+        names = {f"#a{n}": name for n, name in enumerate(fields)}
+        request = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         wanted = [_to_item(keys.device_key(device_id)) for device_id in device_ids]
-        devices: dict[str, Device] = {}
+        devices: dict[str, Examined] = {}
         while wanted:
-            response = self._call(self.client.batch_get_item, RequestItems={self.table_name: {"Keys": wanted}})
+            response = self._call(
+                self.client.batch_get_item, RequestItems={self.table_name: {"Keys": wanted, **request}}
+            )
             for item in response.get("Responses", {}).get(self.table_name, []):
-                device = Device.from_item(upgraded(_from_item(item)))
+                device = Examined.from_item(_from_item(item))
                 devices[device.id] = device
             wanted = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
         return devices
