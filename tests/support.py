@@ -256,7 +256,8 @@ class LocalServer:
                     requests.get(f"{self.url}/devices", timeout=1)
                     return self.url
             if self.process.poll() is not None or time.monotonic() > deadline:
-                self.process.kill()
+                with contextlib.suppress(ProcessLookupError):  # its execution environments too
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 raise RuntimeError(f"local server did not start:\n{self.log.read_text()}") from None
             time.sleep(0.1)
 

@@ -45,11 +45,16 @@ REVERT_STATUS = {"BatchGetItem": 1, "Query": 1, "TransactWriteItems": 1}
 
 
 def measure(invoke, calls, handler, *, status, **request):
+    return measure_answer(invoke, calls, handler, status=status, **request)[0]
+
+
+def measure_answer(invoke, calls, handler, *, status, **request):
+    """The DynamoDB requests one call of ``handler`` made (never a Scan), and its answer."""
     calls.clear()
     response = invoke(handler, **request)
     assert response["statusCode"] == status, response
     assert "Scan" not in calls
-    return dict(calls)
+    return dict(calls), response
 
 
 _JOB = {"filter": {"location": "Roof"}, "patch": {"location": "Yard"}}
@@ -798,8 +803,10 @@ def test_a_detail_page_is_its_summary_page_and_one_batched_read_whatever_the_fle
             page_query = f"limit={LIST_LIMIT}&{query}"
             summary = measure(invoke, dynamodb_calls, "list_devices", status=200, query=page_query)
             keys.clear()
-            detail = measure(invoke, dynamodb_calls, "list_devices", status=200, query=f"{page_query}&view=detail")
-            items = len(invoke("list_devices", query=f"{page_query}&view=detail")["json"]["items"])
+            detail, answer = measure_answer(
+                invoke, dynamodb_calls, "list_devices", status=200, query=f"{page_query}&view=detail"
+            )
+            items = len(answer["json"]["items"])
             extra = Counter(detail) - Counter(summary)
             assert extra == (Counter({"BatchGetItem": 1}) if items else Counter()), (name, summary, detail)
             assert keys[-1:] == ([items] if items else keys[-1:]), name  # the page's devices, no more
