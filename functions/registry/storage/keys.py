@@ -238,12 +238,12 @@ LOOKUP_INDEXES = (
 # The sweep's index is deployed with the summary indexes; list_by_liveness is the last lookup index,
 # so a stack deployed before liveness gets them one deployment each (docs/deployment.md).
 GLOBAL_INDEXES = (
-    tuple(
+    *(
         Index(name, name, LIST_SORT, projection=LIST_PROJECTION)
         for name in (LIST_ALL, LIST_BY_TYPE, LIST_BY_STATUS, LIST_BY_TYPE_STATUS, LIST_BY_MAC)
-    )
-    + (Index(DUE_BY_DEADLINE, DUE_BY_DEADLINE, DUE_AT, projection=()),)
-    + tuple(Index(name, name, LIST_SORT, projection=()) for name in LOOKUP_INDEXES)
+    ),
+    Index(DUE_BY_DEADLINE, DUE_BY_DEADLINE, DUE_AT, projection=()),
+    *(Index(name, name, LIST_SORT, projection=()) for name in LOOKUP_INDEXES),
 )
 
 INDEXES = LOCAL_INDEXES + GLOBAL_INDEXES
