@@ -236,9 +236,11 @@ def stage_sizes() -> list[StageSize]:
 def alarm_metrics(routes: int) -> int:
     """The metrics infra/monitoring.py's alarms read: the API's 5xx; each route function's errors
     and throttles; both tables' read and write throttles; the publisher's errors and iterator age;
-    the dead-letter queue's depth; the liveness sweep's errors and invocations (tests/infra/test_monitoring.py
-    counts them in the template)."""
-    return 1 + 2 * routes + 4 + 2 + 1 + 2
+    the dead-letter queue's depth; the fleet jobs' failed-jobs count, their worker's errors and
+    throttles and their dead-letter queue's depth; the console's sign-in trigger's errors and
+    throttles; the liveness sweep's errors and invocations (tests/infra/test_monitoring.py counts
+    them in the template)."""
+    return 1 + 2 * routes + 4 + 2 + 1 + 4 + 2 + 2
 
 
 def fixed_lines(size: StageSize, w: Workload = Workload(), p: Prices = Prices()) -> list[tuple[str, float]]:

@@ -135,12 +135,18 @@ class ColdResult:
     store_seconds: dict[Variant, list[float]] = field(default_factory=dict)  # what moto took meanwhile
     imports: dict[Variant, ImportProfile] = field(default_factory=dict)
     bytecode: bool = True  # our functions ran from their staged assets, .pyc included
+    # The process's own CPU time (user + system), spawn to exit: what the machine's load does not
+    # stretch, unlike the wall-clock figures (which stay the result); moto answers in this process.
+    cpu_seconds: dict[Variant, list[float]] = field(default_factory=dict)
 
     def median(self, variant: Variant) -> float:
         return median(self.seconds[variant])
 
     def ratio(self, variant: Variant) -> float:
         return self.median(variant) / self.median(FLOOR)
+
+    def cpu_ratio(self, variant: Variant) -> float:
+        return median(self.cpu_seconds[variant]) / median(self.cpu_seconds[FLOOR])
 
 
 def _payload(events: Events, variant: Variant) -> str:
@@ -176,6 +182,14 @@ def _without_bytecode(asset: Path) -> Path:
     copy = Path(tempfile.mkdtemp(prefix="function-source-")) / "asset"
     shutil.copytree(asset, copy, ignore=shutil.ignore_patterns("__pycache__"))
     return copy
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of every child process this one has waited for (runs are one at a time)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _run(variant: Variant, payload: str, env: dict[str, str], importtime: bool = False) -> tuple[float, str]:
@@ -224,6 +238,7 @@ def measure(
         variants += [("peer", r) for r in ROUTE_NAMES] if peers else []
         variants += [("source", r) for r in source]
         result = ColdResult(rounds, {v: [] for v in variants}, {v: [] for v in variants})
+        result.cpu_seconds = {v: [] for v in variants}
         for variant in variants if importtime else []:  # untimed, with -X importtime: where the time goes
             profiles = [
                 ImportProfile.parse(_run(variant, _payload(events, variant), env, importtime=True)[1])
@@ -237,7 +252,9 @@ def measure(
             for variant in order:
                 payload = _payload(events, variant)
                 clock.seconds = 0.0
+                cpu_before = _children_cpu()
                 elapsed, _ = _run(variant, payload, env)
+                result.cpu_seconds[variant].append(_children_cpu() - cpu_before)
                 result.seconds[variant].append(elapsed - clock.seconds)
                 result.store_seconds[variant].append(clock.seconds)
             if progress:

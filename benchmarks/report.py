@@ -116,10 +116,10 @@ def _cold_section(results: Results) -> str:
     cold = results.cold
     lines = [
         "| function | ours: median ms (min–max) | ×floor | peer: median ms (min–max) | ×floor "
-        "| moto's share, ms (subtracted) | ours ≤ 1.3× |",
-        "|---|---|---|---|---|---|---|",
+        "| moto's share, ms (subtracted) | ours ≤ 1.3× | ours: CPU ms | CPU ×floor |",
+        "|---|---|---|---|---|---|---|---|---|",
         f"| floor | {_ms(cold.median(FLOOR))} ({_spread(cold.seconds[FLOOR])}) | 1.00 | | | "
-        f"{_ms(median(cold.store_seconds[FLOOR]))} | |",
+        f"{_ms(median(cold.store_seconds[FLOOR]))} | | {_cpu_cells(cold, FLOOR)} |",
     ]
     for route in COLD_ROUTE_NAMES:
         ours, peer = ("ours", route), ("peer", route)
@@ -131,27 +131,39 @@ def _cold_section(results: Results) -> str:
         lines.append(
             f"| {_function_id(route)} | {_ms(cold.median(ours))} ({_spread(cold.seconds[ours])}) | "
             f"{cold.ratio(ours):.2f} | {peer_cells} | {_ms(median(cold.store_seconds[ours]))} | "
-            f"{'yes' if cold.ratio(ours) <= COLD_GOAL else 'no'} |"
+            f"{'yes' if cold.ratio(ours) <= COLD_GOAL else 'no'} | {_cpu_cells(cold, ours)} |"
         )
     return "\n".join(lines)
+
+
+def _cpu_cells(cold: ColdResult, variant: tuple[str, str]) -> str:
+    """The process's CPU time and its ratio to the floor's: the load-independent reading."""
+    if not cold.cpu_seconds.get(variant):
+        return "— | —"
+    return f"{_ms(median(cold.cpu_seconds[variant]))} | {cold.cpu_ratio(variant):.2f}"
 
 
 def cold_table(cold: ColdResult) -> str:
     """The cold part alone (``python -m benchmarks.cold``): each function's median and ratio."""
     lines = [
-        "| function | ours ms | ×floor | ours ≤ 1.3× |",
-        "|---|---|---|---|",
-        f"| floor | {_ms(cold.median(FLOOR))} | 1.00 | |",
+        "| function | ours ms (min–max) | ×floor | ours ≤ 1.3× | CPU ms | CPU ×floor |",
+        "|---|---|---|---|---|---|",
+        f"| floor | {_ms(cold.median(FLOOR))} ({_spread(cold.seconds[FLOOR])}) | 1.00 | | {_cpu_cells(cold, FLOOR)} |",
     ]
     for route in (route for route in COLD_ROUTE_NAMES if cold.seconds.get(("ours", route))):
-        ratio, met = cold.ratio(("ours", route)), cold.ratio(("ours", route)) <= COLD_GOAL
+        ours = ("ours", route)
+        ratio, met = cold.ratio(ours), cold.ratio(ours) <= COLD_GOAL
         lines.append(
-            f"| {_function_id(route)} | {_ms(cold.median(('ours', route)))} | {ratio:.2f} | {'yes' if met else 'no'} |"
+            f"| {_function_id(route)} | {_ms(cold.median(ours))} ({_spread(cold.seconds[ours])}) | {ratio:.2f} "
+            f"| {'yes' if met else 'no'} | {_cpu_cells(cold, ours)} |"
         )
     for kind, route in cold.seconds:
         if kind == "source":  # the same asset without its bytecode, side by side
             name = f"{_function_id(route)} without .pyc"
-            lines.append(f"| {name} | {_ms(cold.median((kind, route)))} | {cold.ratio((kind, route)):.2f} | |")
+            lines.append(
+                f"| {name} | {_ms(cold.median((kind, route)))} | {cold.ratio((kind, route)):.2f} | "
+                f"| {_cpu_cells(cold, (kind, route))} |"
+            )
     return "\n".join(lines)
 
 

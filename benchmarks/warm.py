@@ -1,7 +1,7 @@
 """Warm overhead: one process, every handler already loaded, DynamoDB answering from memory.
 
 Each route's DynamoDB answers are recorded once from the embedded moto server, then replayed by a
-``before-send`` hook on the one boto3 client all three variants share, so no request leaves the
+``before-send`` hook on the one DynamoDB client all three variants share, so no request leaves the
 process and the store costs the same for all: what differs is the code around it. Batches of
 invocations are interleaved in a shuffled order every round."""
 
@@ -31,15 +31,18 @@ class _Body:
 
 @dataclass
 class Replay:
-    """DynamoDB answers by route and operation, recorded from moto and served from memory."""
+    """DynamoDB answers by route and operation, recorded from moto and served from memory. A
+    route that calls one operation more than once (a delete reads the device, then its
+    credentials) gets its answers back in the order it was given them, round after round."""
 
-    answers: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    answers: dict[str, dict[str, list[bytes]]] = field(default_factory=dict)
     route: str | None = None
     recording: bool = True
+    served: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def record(self, http_response: Any, model: Any, **_: Any) -> None:
         if self.recording and self.route is not None:
-            self.answers.setdefault(self.route, {})[model.name] = http_response.content
+            self.answers.setdefault(self.route, {}).setdefault(model.name, []).append(http_response.content)
 
     def send(self, request: Any, event_name: str, **_: Any) -> Any:
         from botocore.awsrequest import AWSResponse
@@ -47,7 +50,10 @@ class Replay:
         if self.recording:
             return None
         operation = event_name.rsplit(".", 1)[-1]
-        content = self.answers[str(self.route)][operation]
+        recorded = self.answers[str(self.route)][operation]
+        n = self.served.get((str(self.route), operation), 0)
+        self.served[(str(self.route), operation)] = n + 1
+        content = recorded[n % len(recorded)]
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Body(content))
 
 

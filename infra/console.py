@@ -2,7 +2,9 @@
 itself at ``<API URL>console/`` (GET ``/console`` and ``/console/{proxy+}``, public, the bundle in a
 layer of a small function of its own, handlers/console_site.py), so the console and the API share
 one origin and no CORS setting is needed for it; operators sign in with the Cognito hosted UI
-through an app client of their own (authorization code + PKCE, no secret).
+through an app client of their own (authorization code + PKCE, no secret). A pre-token-generation
+trigger (V2_0, handlers/console_token.py) leaves ``devices/write`` in a signed-in operator's access
+token only for members of the ``writers`` group: everyone else is read-only.
 
 The bundle must exist at synth: ``make synth`` builds it (``make console``). Without it (a synth
 that skipped the build, e.g. the infra tests on a fresh clone) the stack has no console and the
@@ -12,26 +14,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Annotations, Aws, Duration, Fn, IgnoreMode
+from aws_cdk import Annotations, Aws, Duration, Fn
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra import FUNCTIONS_DIR, REPO_ROOT
+from handlers.console_token import WRITERS_GROUP
+from infra import REPO_ROOT
 from infra.auth import Auth
-from infra.functions import ARCHITECTURE, RUNTIME, handler_asset_excludes, own_role_and_logs, pin
+from infra.functions import ARCHITECTURE, RUNTIME, handler_function, own_role_and_logs, pin
 from infra.nag import acknowledge, skip_checkov
 from infra.stage import StageConfig
 
 CONSOLE_DIST = REPO_ROOT / "console" / "dist"
 HANDLER = "console_site"
 FUNCTION_ID = "ServeConsole"  # its logical id
+TOKEN_HANDLER = "console_token"
+TOKEN_FUNCTION_ID = "ConsoleSignInScopes"  # its logical id
 PATH = "console"
 WRITE_SCOPE = "devices/write"
 # It reads a file of ~50 KB and answers it: the smallest memory, and a timeout far under API Gateway's.
 MEMORY_MB = 128
 TIMEOUT = Duration.seconds(5)
+# Cognito waits 5 s for a trigger and retries it (docs/deployment.md): the trigger, which only reads
+# its event, stops well before, so that a retry can still land within the sign-in.
+TOKEN_TIMEOUT = Duration.seconds(2)
 NOT_BUILT = "console/dist is not built (run `make console`; `make synth` does): the stack has no console"
 # An operator signs in for a working session; the hosted UI signs in again after it (no refresh token kept).
 SESSION_VALIDITY = Duration.hours(1)
@@ -53,7 +61,8 @@ def custom_domain_url(stage: StageConfig) -> str | None:
 
 
 class Console(Construct):
-    """``url`` is the console's address, or None when the bundle was not built."""
+    """``url`` is the console's address, or None when the bundle was not built; ``sign_in_trigger``
+    the function that sets a signed-in operator's scopes (None without the console)."""
 
     def __init__(
         self,
@@ -67,6 +76,7 @@ class Console(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.url: str | None = None
+        self.sign_in_trigger: lambda_.Function | None = None
         if not (dist / "index.html").is_file():
             Annotations.of(self).add_warning_v2("console:not-built", NOT_BUILT)
             return
@@ -87,10 +97,11 @@ class Console(Construct):
             id_token_validity=SESSION_VALIDITY,
             prevent_user_existence_errors=True,
         )
-        self.function = self._function(stage, dist, auth)
+        self.function = self._site_function(stage, dist, auth)
         self._methods(stage, api)
+        self.sign_in_trigger = self._sign_in_scopes(stage, auth)
 
-    def _function(self, stage: StageConfig, dist: Path, auth: Auth) -> lambda_.Function:
+    def _site_function(self, stage: StageConfig, dist: Path, auth: Auth) -> lambda_.Function:
         files = lambda_.LayerVersion(
             self,
             "Files",
@@ -99,23 +110,15 @@ class Console(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="Device Registry: the operator console's built files",
         )
-        role, log_group = own_role_and_logs(self, stage, "Console: answers its files")
         domain = auth.domain.base_url()
-        function = lambda_.Function(
+        function = _small_function(
             self,
-            "Function",
+            stage,
+            handler=HANDLER,
             description="Device Registry: the operator console's files (GET /console/...)",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=f"handlers.{HANDLER}.lambda_handler",
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS_DIR), exclude=handler_asset_excludes(HANDLER), ignore_mode=IgnoreMode.GIT
-            ),
-            layers=[files],
-            memory_size=MEMORY_MB,
+            role_description="Console: answers its files",
             timeout=TIMEOUT,
-            role=role,
-            log_group=log_group,
+            layer=files,
             environment={
                 "CONSOLE_AUTHORIZE_URL": domain + "/oauth2/authorize",
                 "CONSOLE_TOKEN_URL": auth.token_url,
@@ -126,8 +129,12 @@ class Console(Construct):
             },
         )
         pin(function, FUNCTION_ID, "tests/infra/test_console.py")
-        why = "Invoked synchronously by API Gateway, which answers its error itself"
-        skip_checkov(function, "CKV_AWS_116", f"{why}: no asynchronous event to dead-letter.")
+        skip_checkov(
+            function,
+            "CKV_AWS_116",
+            "Invoked synchronously by API Gateway, which answers its error itself: no asynchronous event to "
+            "dead-letter.",
+        )
         skip_checkov(function, "CKV_AWS_117", "It reaches nothing: it answers files from its own layer.")
         skip_checkov(function, "CKV_AWS_173", "The environment holds the sign-in URLs and client id, no secrets.")
         skip_checkov(
@@ -135,6 +142,45 @@ class Console(Construct):
             "CKV_AWS_115",
             "Bounded by its methods' throttle (the docs' limit, infra/stage.py docs_throttle); a reservation "
             "would take from the route functions' budget (docs/deployment.md).",
+        )
+        return function
+
+    def _sign_in_scopes(self, stage: StageConfig, auth: Auth) -> lambda_.Function:
+        """The ``writers`` group, and the V2_0 pre-token-generation trigger that takes
+        ``devices/write`` out of the access token of every other operator who signs in. V2_0
+        needs the Essentials (or Plus) feature plan (docs/deployment.md); the machine client's
+        client-credentials tokens never reach it (that is V3_0)."""
+        auth.user_pool.add_group(
+            "Writers",
+            group_name=WRITERS_GROUP,
+            description="Operators whose console sign-in may write (devices/write); everyone else reads only",
+        )
+        scope = Construct(self, "SignInScopes")
+        function = _small_function(
+            scope,
+            stage,
+            handler=TOKEN_HANDLER,
+            description="Device Registry: a console sign-in's scopes (devices/write for the writers group only)",
+            role_description="Console sign-in: sets the access token's scopes",
+            timeout=TOKEN_TIMEOUT,
+        )
+        pin(function, TOKEN_FUNCTION_ID, "tests/infra/test_console.py")
+        auth.user_pool.add_trigger(
+            cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, function, cognito.LambdaVersion.V2_0
+        )
+        skip_checkov(
+            function,
+            "CKV_AWS_116",
+            "Invoked synchronously by Cognito during a sign-in, which fails if it fails: no asynchronous "
+            "event to dead-letter. Its errors are alarmed (infra/monitoring.py).",
+        )
+        skip_checkov(function, "CKV_AWS_117", "It reaches nothing: it answers from its event alone.")
+        skip_checkov(function, "CKV_AWS_173", "Its environment holds Powertools' settings only, no secrets.")
+        skip_checkov(
+            function,
+            "CKV_AWS_115",
+            "Runs once per operator sign-in or token refresh (a handful a minute); a reservation would take "
+            "from the route functions' budget (docs/deployment.md).",
         )
         return function
 
@@ -180,3 +226,31 @@ class Console(Construct):
                 for path in (f"/~1{PATH}", f"/~1{PATH}~1{{proxy+}}")
             ),
         ]
+
+
+def _small_function(
+    scope: Construct,
+    stage: StageConfig,
+    *,
+    handler: str,
+    description: str,
+    role_description: str,
+    timeout: Duration,
+    layer: lambda_.ILayerVersion | None = None,
+    environment: dict[str, str] | None = None,
+) -> lambda_.Function:
+    """A 128 MB function of the standard library only (no dependency layer; ``layer``: the
+    console's files), with a role and log group of its own that reach nothing else."""
+    role, log_group = own_role_and_logs(scope, stage, role_description)
+    return handler_function(
+        scope,
+        handler=handler,
+        description=description,
+        stage=stage,
+        layer=layer,
+        role=role,
+        log_group=log_group,
+        memory_mb=MEMORY_MB,
+        timeout=timeout,
+        environment=environment or {},
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -17,9 +18,12 @@ from constructs import Construct
 from infra import FUNCTIONS_DIR
 from infra.bytecode import code_with_bytecode
 from infra.data import Data
+
+if TYPE_CHECKING:
+    from infra.jobs import JobQueue
 from infra.layer import LAMBDA_PYTHON, layer_dir, pinned
 from infra.nag import LOGS_WITHOUT_CMK, acknowledge, skip_checkov
-from infra.stage import StageConfig
+from infra.stage import JOBS_PATH, StageConfig
 from registry import metrics
 from registry.http.routes import ROUTES, Route, route_for
 from registry.storage import keys as schema
@@ -74,9 +78,12 @@ class TableAccess:
     items: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()
     idempotency: bool = False
+    # The partitions its item actions may touch (IAM dynamodb:LeadingKeys); () any.
+    leading_keys: tuple[str, ...] = ()
 
 
 _READS_ONE_ITEM = TableAccess(items=(GET_ITEM,))
+_JOB_ITEMS = (schema.JOBS_PK, f"{schema.JOB_PREFIX}*")
 # Read the current item, then one transaction of puts (new state, history entry, a claimed MAC).
 _WRITES = (GET_ITEM, PUT_ITEM)
 # A status report (registry/devices/liveness.py): as a write, and a Query of the state with the sign of life.
@@ -143,7 +150,22 @@ TABLE_ACCESS = {
     "get_own_device": _READS_ONE_ITEM,
     "get_own_status": TableAccess(items=(QUERY,)),  # its state and sign of life, one Query
     "put_own_status": TableAccess(items=_REPORTS, idempotency=True),
+    # Fleet jobs (docs/jobs.md): the jobs' items only; the worker (infra/jobs.py) does the devices' writes.
+    # A job's item put (failed, with an update, when its first step cannot be enqueued).
+    "create_job": TableAccess(items=(PUT_ITEM, UPDATE_ITEM), idempotency=True, leading_keys=_JOB_ITEMS),
+    # One Query of the jobs' partition, newest first.
+    "list_jobs": TableAccess(items=(QUERY,), leading_keys=_JOB_ITEMS),
+    "get_job": TableAccess(items=(GET_ITEM,), leading_keys=_JOB_ITEMS),
+    # The job (404), then one Query of its results.
+    "list_job_results": TableAccess(items=(GET_ITEM, QUERY), leading_keys=_JOB_ITEMS),
+    # A conditional update of the job; on refusal, a GetItem to say 404 or 409.
+    "cancel_job": TableAccess(items=(UPDATE_ITEM, GET_ITEM), idempotency=True, leading_keys=_JOB_ITEMS),
+    # The job rolled back, then the new job as create_job puts it.
+    "rollback_job": TableAccess(items=(GET_ITEM, PUT_ITEM, UPDATE_ITEM), idempotency=True, leading_keys=_JOB_ITEMS),
 }
+# The routes that enqueue a job's first step (sqs:SendMessage on the job queue); every job route
+# gets the queue's URL (JOB_QUEUE_URL, registry/settings.py).
+JOB_ENQUEUERS = frozenset({"create_job", "rollback_job"})
 
 
 # The functions that need the retention setting (STATUS_HISTORY_DAYS): the ones that write
@@ -235,7 +257,7 @@ def handler_function(
     handler: str,
     description: str,
     stage: StageConfig,
-    layer: lambda_.ILayerVersion,
+    layer: lambda_.ILayerVersion | None,
     role: iam.Role,
     log_group: logs.LogGroup,
     memory_mb: int,
@@ -244,7 +266,8 @@ def handler_function(
 ) -> lambda_.Function:
     """A function that is not a route (the migration runner, the change publisher): the route
     functions' runtime, architecture and layer, an asset of ``registry/`` and its own handler
-    module, and Powertools' service name and log level."""
+    module, and Powertools' service name and log level. ``layer`` None: no layer (a function of
+    the standard library only), or the console's own files."""
     return lambda_.Function(
         scope,
         "Function",
@@ -253,7 +276,7 @@ def handler_function(
         architecture=ARCHITECTURE,
         handler=f"handlers.{handler}.lambda_handler",
         code=code_with_bytecode(FUNCTIONS_DIR, handler_asset_excludes(handler)),
-        layers=[layer],
+        layers=[layer] if layer else None,
         memory_size=memory_mb,
         timeout=timeout,
         environment={**environment, "POWERTOOLS_SERVICE_NAME": SERVICE_NAME, "POWERTOOLS_LOG_LEVEL": stage.log_level},
@@ -371,7 +394,9 @@ class RouteFunction(Construct):
 
 
 class Functions(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data, token_url: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig, data: Data, token_url: str, jobs: JobQueue
+    ) -> None:
         super().__init__(scope, construct_id)
         versions = pinned()
         self.layer = layer = lambda_.LayerVersion(
@@ -407,6 +432,8 @@ class Functions(Construct):
                 environment.update(retention)
             if route.handler in LIVENESS_HANDLERS:
                 environment.update(liveness_environment(stage))
+            if route.path.startswith(JOBS_PATH):
+                environment["JOB_QUEUE_URL"] = jobs.queue.queue_url
             if stage.cors_origins:  # registry/http/edge.py adds the CORS headers to every answer
                 environment["CORS_ORIGINS"] = ",".join(stage.cors_origins)
             function = RouteFunction(
@@ -418,7 +445,8 @@ class Functions(Construct):
                 # The docs function reads no table; it names the token endpoint, so that Swagger
                 # UI's Authorize can get a token (client credentials) from the Cognito domain.
                 environment=environment,
-                statements=self._statements(route, data),
+                statements=self._statements(route, data)
+                + ([jobs.send_statement()] if route.handler in JOB_ENQUEUERS else []),
             )
             self.by_route[route] = function
 
@@ -427,7 +455,14 @@ class Functions(Construct):
         access = TABLE_ACCESS[route.handler]
         statements = []
         if access.items:
-            statements.append(iam.PolicyStatement(actions=list(access.items), resources=[data.table.table_arn]))
+            conditions = (
+                {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(access.leading_keys)}}
+                if access.leading_keys
+                else None
+            )
+            statements.append(
+                iam.PolicyStatement(actions=list(access.items), resources=[data.table.table_arn], conditions=conditions)
+            )
         if access.indexes:
             indexes = [f"{data.table.table_arn}/index/{name}" for name in access.indexes]
             statements.append(iam.PolicyStatement(actions=[QUERY], resources=indexes))

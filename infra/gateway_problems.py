@@ -14,6 +14,7 @@ from registry.domain import errors
 from registry.domain.credentials import CHALLENGE, UNAUTHORIZED_DETAIL
 from registry.http import cors
 from registry.http.problems import PROBLEM_JSON, TYPE_PREFIX
+from registry.http.routes import FORBIDDEN_DETAIL
 
 # $context.error.messageString is API Gateway's message already quoted as a JSON string.
 GATEWAY_MESSAGE = "$context.error.messageString"
@@ -58,13 +59,7 @@ PROBLEMS = (
     # values cannot depend on the route): both challenges, both credentials named. The local
     # server answers the same (local/authorizer.py).
     _from_error(R.UNAUTHORIZED, errors.Unauthorized, UNAUTHORIZED_DETAIL, {"WWW-Authenticate": CHALLENGE}),
-    GatewayProblem(
-        R.ACCESS_DENIED,
-        403,
-        "forbidden",
-        "Forbidden",
-        "This access token does not allow the request: reads need devices/read, writes devices/write.",
-    ),
+    _from_error(R.ACCESS_DENIED, errors.Forbidden, FORBIDDEN_DETAIL),
     GatewayProblem(
         R.THROTTLED,
         429,

@@ -20,10 +20,13 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.change_events import ChangeEvents
+from infra.console import Console
 from infra.data import Data
-from infra.functions import Functions
+from infra.functions import SERVICE_NAME, Functions
+from infra.jobs import JobQueue, JobWorker
 from infra.liveness import LivenessSweep
 from infra.stage import StageConfig
+from registry import metrics
 
 PERIOD = Duration.minutes(5)
 # CloudWatch: "Alarms based on metric math expressions can reference a maximum of 10 metrics"
@@ -45,6 +48,8 @@ class Monitoring(Construct):
         functions: Functions,
         data: Data,
         events: ChangeEvents,
+        jobs: tuple[JobQueue, JobWorker],
+        console: Console | None = None,
         liveness: LivenessSweep | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -105,6 +110,21 @@ class Monitoring(Construct):
         )
 
         self._change_event_alarms(events)
+        self._job_alarms(*jobs)
+        if console is not None and console.sign_in_trigger is not None:
+            trigger = console.sign_in_trigger
+            self._alarm(
+                "ConsoleSignInErrors",
+                _sum_of(
+                    {
+                        "errors": trigger.metric_errors(period=PERIOD, statistic="Sum"),
+                        "throttles": trigger.metric_throttles(period=PERIOD, statistic="Sum"),
+                    },
+                    "errors and throttles",
+                ),
+                "The console's sign-in trigger failed or was throttled: Cognito then refuses the operator's "
+                "sign-in (handlers/console_token.py).",
+            )
         if liveness is not None:
             self._liveness_alarms(liveness)
         self._let_cloudwatch_publish()
@@ -164,6 +184,36 @@ class Monitoring(Construct):
             sweep.metric_invocations(period=Duration.minutes(10), statistic="Sum"),
             "The liveness sweep has not run for 10 minutes (its schedule is off or deleted).",
             missing=True,
+        )
+
+    def _job_alarms(self, queue: JobQueue, worker: JobWorker) -> None:
+        """Fleet jobs failing, their worker failing or throttled, their steps dead-lettered (docs/jobs.md)."""
+        self._alarm(
+            "JobsFailed",
+            cloudwatch.Metric(
+                namespace=metrics.NAMESPACE,
+                metric_name=metrics.Counter.JOBS_FAILED.value,
+                dimensions_map={"service": SERVICE_NAME},
+                period=PERIOD,
+                statistic="Sum",
+            ),
+            "A fleet job finished failed or completed_with_failures: GET /jobs/{id}/results?outcome=failed says why.",
+        )
+        self._alarm(
+            "JobWorkerErrors",
+            _sum_of(
+                {
+                    "errors": worker.function.metric_errors(period=PERIOD, statistic="Sum"),
+                    "throttles": worker.function.metric_throttles(period=PERIOD, statistic="Sum"),
+                },
+                "errors and throttles",
+            ),
+            "The job worker failed a step (it is delivered again) or was throttled.",
+        )
+        self._alarm(
+            "JobDeadLetters",
+            queue.dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            "A job step was dead-lettered: it failed past its deliveries and could not even mark its job failed.",
         )
 
     def _alarm(

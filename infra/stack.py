@@ -13,6 +13,7 @@ from infra.change_events import ChangeEvents
 from infra.console import Console
 from infra.data import Data
 from infra.functions import Functions
+from infra.jobs import JobQueue, JobWorker
 from infra.liveness import LivenessSweep
 from infra.migrations import MigrationFunction
 from infra.monitoring import Monitoring
@@ -34,12 +35,18 @@ class DeviceRegistryStack(Stack):
         )
         self.data = Data(self, "Data", stage=stage)
         self.auth = Auth(self, "Auth", stage=stage)
-        self.functions = Functions(self, "Functions", stage=stage, data=self.data, token_url=self.auth.token_url)
+        self.job_queue = JobQueue(self, "JobQueue")
+        self.functions = Functions(
+            self, "Functions", stage=stage, data=self.data, token_url=self.auth.token_url, jobs=self.job_queue
+        )
         self.device_auth = DeviceAuthorizer(self, "DeviceAuth", stage=stage, data=self.data, layer=self.functions.layer)
         self.api = Api(self, "Api", stage=stage, auth=self.auth, device_auth=self.device_auth, functions=self.functions)
         self.console = Console(self, "Console", stage=stage, api=self.api.api, auth=self.auth)
         self.migrations = MigrationFunction(self, "Migrations", stage=stage, data=self.data, layer=self.functions.layer)
         self.events = ChangeEvents(self, "Events", stage=stage, data=self.data, layer=self.functions.layer)
+        self.job_worker = JobWorker(
+            self, "JobWorker", stage=stage, data=self.data, queue=self.job_queue, layer=self.functions.layer
+        )
         self.liveness = LivenessSweep(self, "Liveness", stage=stage, data=self.data, layer=self.functions.layer)
         if stage.snap_start:
             versions = {
@@ -56,6 +63,8 @@ class DeviceRegistryStack(Stack):
             functions=self.functions,
             data=self.data,
             events=self.events,
+            jobs=(self.job_queue, self.job_worker),
+            console=self.console,
             liveness=self.liveness,
         )
 

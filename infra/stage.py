@@ -15,6 +15,7 @@ from registry.http.routes import DEVICE, ROUTES, Route
 
 STAGE_CONTEXT_KEY = "stage"
 CREDENTIALS_PATH = "/credentials"  # the operators' device-credential routes (limits of their own)
+JOBS_PATH = "/jobs"  # the fleet job routes (limits of their own; infra/jobs.py)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ def route_kind(route: Route) -> str:
         return "device"
     if CREDENTIALS_PATH in route.path:
         return "credentials"
+    if route.path.startswith(JOBS_PATH):
+        return "jobs"
     if route.batch:
         return "batch"
     return "write" if route.is_write else "read"
@@ -100,6 +103,9 @@ class Concurrency:
     batch: int  # a batch route's function (up to 100 writes an invocation, 8 at a time)
     # Each device route (GET /device, GET and PUT /device/status).
     device: int
+    # Each fleet job route (/jobs): an operator starts a job now and then and watches it; the work
+    # runs in the job worker, bounded by its own event source mapping (infra/jobs.py).
+    jobs: int = 6
 
     def of(self, route: Route) -> int:
         return int(getattr(self, route_kind(route)))
@@ -140,6 +146,8 @@ class StageConfig:
     # Each device route's limit (devices report through PUT /device/status): under the device
     # functions' reserved concurrency, as the write limit is. docs/capacity.md sizes it for a fleet.
     device_throttle: Throttle
+    # Each fleet job route's limit: under its small reservation (a `registry job watch` polls twice a second).
+    jobs_throttle: Throttle
     # None: no reservation (the functions share the account's unreserved pool).
     reserved_concurrency: Concurrency | None
     # SnapStart on published versions, the API invoking each function's current version: cold
@@ -157,6 +165,11 @@ class StageConfig:
     webhook_secret_name: str | None = None
     # CORS (docs/deployment.md): the browser origins allowed to call the API; none by default.
     cors_origins: tuple[str, ...] = ()
+    # Fleet jobs (docs/jobs.md): how many job steps run at once (the queue's event source mapping's
+    # MaximumConcurrency, at least Lambda's 2), and at most how many devices a second one job changes
+    # (JOB_RATE_PER_S): together, a job's bound on the table's writes and on Lambda's concurrency.
+    job_concurrency: int = 2
+    job_rate_per_s: int = 50
     # A custom domain (docs/deployment.md): its name and ACM certificate (in the stack's region),
     # and the base path the API is mapped under (None: the domain's root).
     domain_name: str | None = None
@@ -271,6 +284,7 @@ STAGES = {
         docs_throttle=Throttle(rate=5, burst=10),
         credentials_throttle=Throttle(rate=5, burst=5),
         device_throttle=Throttle(rate=10, burst=10),
+        jobs_throttle=Throttle(rate=5, burst=5),
         # No reservation: dev must deploy into any account, also a new one whose concurrency
         # quota is still below 1,000 (where any reservation is refused) or one that prod
         # shares; its small method throttles are what bound it (docs/deployment.md).
@@ -307,9 +321,10 @@ STAGES = {
         # of ~30,000 devices reporting every minute. 10^6 devices need ~20,000/s: quota increases
         # first (API Gateway's account throttle, Lambda concurrency), then these together.
         device_throttle=Throttle(rate=500, burst=26),
+        jobs_throttle=Throttle(rate=20, burst=5),
         # 9 reads x 20 + 6 writes x 25 + docs 5 + 3 credential routes x 6 + 2 batch routes x 10
-        # + 3 device routes x 26 = 451 of a default account's 1,000: each function is guaranteed
-        # its share, and 549 stay unreserved for dev, the unreserved functions (the device
+        # + 3 device routes x 26 + 6 job routes x 6 = 487 of a default account's 1,000: each function is guaranteed
+        # its share, and 513 stay unreserved for dev, the unreserved functions (the device
         # authorizer, the publisher, deploy-time custom resources), the routes still to come and
         # anything else in the account. `-c account_concurrency=N` names the account's quota
         # (synth refuses reservations leaving fewer than Lambda's 100); `-c reserved_concurrency=off`

@@ -30,7 +30,7 @@ from moto.dynamodb.models.table import Table
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import moto_answers, moto_indexes, persistence
+from local import moto_answers, moto_indexes, moto_items, persistence
 from registry.storage import keys as table
 from registry.storage.migrations import MIGRATIONS, Migration
 from registry.storage.migrations.dynamodb import MigrationTable
@@ -136,6 +136,7 @@ def _restore(table: Table, item: Item | None, hash_key: DynamoType, range_key: D
 DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
 moto_indexes.install()  # Query reads one partition, not the whole table
 moto_answers.install()  # items encoded straight to JSON, not value by value through botocore's shapes
+moto_items.install()  # item sizes and copies with one type test per value, not four method calls
 _TOKENS_KEPT = 10_000  # DynamoDB honours a token for 10 minutes
 
 

@@ -110,8 +110,19 @@ def _item(table: Table, key: _Key) -> Item | None:
 
 
 def _sorted(items: Iterable[Item]) -> list[Item]:
-    """In ``Table.all_items()``'s order."""
-    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    """In ``Table.all_items()``'s order; string keys compared as the strings they are (what
+    DynamoType compares for ``S`` values), not through DynamoType's ``cast_value`` at every
+    comparison (~0.2 s for the 1,400 devices of one firmware version)."""
+    listed = list(items)
+    ranged = {item.range_key is not None for item in listed}
+    if len(ranged) <= 1 and all(_plain_key(item) for item in listed):
+        return sorted(listed, key=lambda x: (x.hash_key.value, x.range_key.value) if x.range_key else x.hash_key.value)
+    return sorted(listed, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _plain_key(item: Item) -> bool:
+    """The item's key is strings: a string partition key and, if it has one, a string sort key."""
+    return item.hash_key.type == "S" and (item.range_key is None or item.range_key.type == "S")
 
 
 def _candidates(

@@ -38,7 +38,7 @@ def proxy_event(
     body: bytes | str | None = None,
     claims: dict[str, str] | None = None,
     method: str | None = None,
-    authorizer: dict[str, str] | None = None,
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``headers``: a mapping, or every header line in order as sent: as API Gateway does,
     ``multiValueHeaders`` holds every line of a field and ``headers`` the last one.

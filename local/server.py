@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import h11
 
-from local.authorizer import authorize
+from local.authorizer import authorize, local_scopes
 from local.console import console_answer
 from local.proxy_events import LambdaContext, match, proxy_event
 from registry import metrics
@@ -73,6 +73,9 @@ def configure_environment(endpoint: str | None) -> None:
         "ANONYMOUS_PRINCIPAL": "local",
         # Retention: 0 keeps status history forever, as the stages do by default.
         "STATUS_HISTORY_DAYS": "0",
+        # Fleet jobs: devices a chunk, and at most how many a second a job changes (0: no limit).
+        "JOB_CHUNK_SIZE": "25",
+        "JOB_RATE_PER_S": "0",
         "POWERTOOLS_SERVICE_NAME": "device-registry",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         # Metrics are CloudWatch log lines; a terminal has no use for them.
@@ -329,8 +332,11 @@ class _Server(socketserver.ThreadingTCPServer):
     # http.server's default backlog of 5 reset connections under a burst of a few dozen clients.
     request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int], request_timeout: float = REQUEST_TIMEOUT) -> None:
+    def __init__(
+        self, address: tuple[str, int], request_timeout: float = REQUEST_TIMEOUT, scopes: frozenset[str] | None = None
+    ) -> None:
         self.request_timeout = request_timeout
+        self.scopes = scopes  # what every operator call's token carries (LOCAL_SCOPES); None: all
         self.environments = ProcessPoolExecutor(
             EXECUTION_ENVIRONMENTS, mp_context=multiprocessing.get_context("spawn"), initializer=_start_environment
         )
@@ -344,7 +350,7 @@ class _Server(socketserver.ThreadingTCPServer):
         a CORS preflight), else the route's function invoked with the proxy event API Gateway
         would send it. As in AWS, the function adds the CORS headers to its own answers.
         The operator console's files (/console/) are answered before any route."""
-        console = console_answer(request.method, request.path)
+        console = console_answer(request.method, request.path, self.scopes)
         if console is not None:
             return console
         if request.method in {"GET", "HEAD"} and request.path in BROWSER_REDIRECTS:
@@ -357,7 +363,7 @@ class _Server(socketserver.ThreadingTCPServer):
             route, params = chosen[0]
             # As API Gateway: the route's authorizer first (local/authorizer.py); its 401 is a
             # gateway answer, CORS headers included.
-            authorizer, refused = authorize(route, request.path, request.headers, self.environments.submit)
+            authorizer, refused = authorize(route, request.path, request.headers, self.environments.submit, self.scopes)
             if refused is not None:
                 return with_headers(refused, cors.answer_headers(origin, origins))
             event = proxy_event(
@@ -407,6 +413,7 @@ class LocalApi:
         dynamodb_port: int = 0,
         data_dir: Path | None = None,
     ) -> None:
+        scopes = local_scopes(os.environ.get("LOCAL_SCOPES"))  # refused before anything starts
         # Imported here: the execution environments import this module, and need no moto.
         from local.dynamodb import EmbeddedDynamoDB, create_tables, migrate
 
@@ -430,7 +437,21 @@ class LocalApi:
         from local.liveness import LivenessTimer, sweep_seconds
 
         self.liveness = LivenessTimer(sweep_seconds()).start()
-        self.http = _Server((host, port), float(os.environ.get("LOCAL_REQUEST_TIMEOUT") or REQUEST_TIMEOUT))
+        # Fleet jobs (docs/jobs.md): their queue on the embedded moto server (another one when the
+        # table is elsewhere), set before the execution environments start so that they get its URL.
+        from local.dynamodb import EmbeddedDynamoDB as QueueServer
+        from local.jobs import LocalJobs, create_queue
+
+        self.queue_server = None if self.dynamodb else QueueServer().start()
+        queue_endpoint = (self.dynamodb or self.queue_server).endpoint  # type: ignore[union-attr]
+        os.environ["AWS_ENDPOINT_URL_SQS"] = queue_endpoint
+        os.environ["JOB_QUEUE_URL"] = create_queue(queue_endpoint)
+        self.jobs = LocalJobs(queue_endpoint, os.environ["JOB_QUEUE_URL"]).start()
+        self.http = _Server(
+            (host, port),
+            float(os.environ.get("LOCAL_REQUEST_TIMEOUT") or REQUEST_TIMEOUT),
+            scopes,
+        )
 
     @property
     def url(self) -> str:
@@ -456,20 +477,23 @@ def main() -> int:
     data_dir = Path(os.environ["LOCAL_DATA_DIR"]) if os.environ.get("LOCAL_DATA_DIR") else None
     try:
         api = LocalApi(host, port, external, dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "0")), data_dir=data_dir)
-    except RuntimeError as error:  # the data directory in use or damaged: the reason, not a traceback
+    except (RuntimeError, ValueError) as error:  # data directory in use or damaged, bad LOCAL_SCOPES: the reason
         print(f"The local server did not start: {error}", file=sys.stderr)
         return 1
     where = external or f"embedded DynamoDB at {api.dynamodb.endpoint if api.dynamodb else '?'}"
     if api.dynamodb and data_dir:
         where += f", data in {data_dir}/ ({api.dynamodb.replayed:,} writes replayed)"
     print(f"Device Registry API on {api.url} ({where}); Swagger UI at {api.url}/swagger. Ctrl-C stops.")
-    print(f"Operator console at {api.url}/console/ (no sign-in locally).")
+    scopes = api.http.scopes
+    acting = f"; every call acts with the scopes {' '.join(sorted(scopes))} (LOCAL_SCOPES)" if scopes else ""
+    print(f"Operator console at {api.url}/console/ (no sign-in locally{acting}).")
     try:
         api.http.serve_forever()
     except KeyboardInterrupt:
         print("\nStopping.", file=sys.stderr)
     finally:
         api.http.server_close()
+        api.jobs.stop()
         api.stream.stop()
         api.liveness.stop()
         if api.dynamodb:

@@ -26,7 +26,6 @@ from tests.support import (
     TABLE_NAME,
     DeviceBodies,
     LocalServer,
-    free_port,
 )
 
 # Tests never reach AWS: fixed dummy credentials, a region, no endpoint override.
@@ -59,8 +58,12 @@ from registry.storage.devices import DeviceStore
 def _reset_cached_clients() -> None:
     wiring.get_service.cache_clear()
     wiring.get_credential_service.cache_clear()
+    wiring.get_job_service.cache_clear()
+    wiring.get_job_worker.cache_clear()
     wiring.dynamodb_client.cache_clear()
+    wiring.sqs_client.cache_clear()
     settings.get_settings.cache_clear()
+    settings.get_job_settings.cache_clear()
     idempotency._runner.cache_clear()
 
 
@@ -89,6 +92,9 @@ def dynamodb() -> Iterator[Any]:
         client = boto3.client("dynamodb")
         client.create_table(**table.create_table_request(TABLE_NAME))
         client.create_table(**table.create_idempotency_table_request(IDEMPOTENCY_TABLE_NAME))
+        # The job queue (infra/jobs.py): FIFO, each step its own deduplication id.
+        queue = boto3.client("sqs").create_queue(QueueName="jobs.fifo", Attributes={"FifoQueue": "true"})
+        os.environ["JOB_QUEUE_URL"] = queue["QueueUrl"]
         yield client
         _reset_cached_clients()
 
@@ -191,27 +197,30 @@ def local_events_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_dynamodb_endpoint() -> str:
-    """The local server's embedded DynamoDB, for tests that must change what no API call can
-    (an entry removed by TTL, say)."""
-    return f"http://127.0.0.1:{free_port()}"
-
-
-@pytest.fixture(scope="session")
-def local_server(
-    tmp_path_factory: pytest.TempPathFactory, local_events_file: Path, local_dynamodb_endpoint: str
-) -> Iterator[str]:
+def _session_server(tmp_path_factory: pytest.TempPathFactory, local_events_file: Path) -> Iterator[LocalServer]:
     log = tmp_path_factory.mktemp("local") / "server.log"
     server = LocalServer(
         log,
         LOCAL_EVENTS_FILE=str(local_events_file),
-        DYNAMODB_PORT=local_dynamodb_endpoint.rsplit(":", 1)[1],
         # A stalled request is answered 408 this soon (tests/integration/test_local_http.py).
         LOCAL_REQUEST_TIMEOUT="3",
         CORS_ORIGINS=",".join(LOCAL_CORS_ORIGINS),
     )
-    yield server.start()
+    server.start()
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_server(_session_server: LocalServer) -> str:
+    return _session_server.url
+
+
+@pytest.fixture(scope="session")
+def local_dynamodb_endpoint(_session_server: LocalServer) -> str:
+    """The local server's embedded DynamoDB, for tests that must change what no API call can
+    (an entry removed by TTL, say)."""
+    return _session_server.dynamodb_endpoint
 
 
 @pytest.fixture

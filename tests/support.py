@@ -6,6 +6,7 @@ Imports nothing from the registry: ``tests/conftest.py`` sets the environment be
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -33,6 +34,17 @@ LOCAL_CORS_ORIGINS = ("http://app.example", "https://admin.example:8443")
 TABLE_NAME = "devices-test"
 IDEMPOTENCY_TABLE_NAME = "idempotency-test"
 DYNAMODB_ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"  # for botocore's connection errors
+# `make test-future`'s time.sleep shim (tests/faketime/sitecustomize.py): every Python process the
+# tests start needs it as pytest has it, or its first sleep fails under libfaketime (Errno 22).
+FAKETIME_SHIM = ROOT / "tests" / "faketime"
+
+
+def python_path() -> str:
+    """PYTHONPATH for a Python subprocess of the tests: the Lambda code and the repository (never
+    the CLI's source, as a user's process has none), after the faketime shim when it runs."""
+    shim = [str(FAKETIME_SHIM)] if os.environ.get("FAKETIME") else []
+    return ":".join([*shim, str(ROOT / "functions"), str(ROOT)])
+
 
 PROBLEM_JSON = "application/problem+json"
 # Internal wording that must never reach a client: a stack, the libraries under the API, their
@@ -200,21 +212,30 @@ def device_body() -> bytes:
     return json.dumps({"name": "Framed", "device_type": "sensor", "mac_address": mac}).encode()
 
 
+# The line the local server prints once it listens (local/server.py, main): its URL, then its DynamoDB's.
+_ANNOUNCED = re.compile(r"Device Registry API on (http://\S+) \((?:embedded DynamoDB at )?(http://[^,;)]+)")
+
+
 class LocalServer:
-    """``python -m local.server`` as a user starts it, on a free port, its output in ``log``;
-    ``environment`` over ours (never a data directory unless given: in memory, as tests need)."""
+    """``python -m local.server`` as a user starts it, its output in ``log``; ``environment`` over
+    ours (never a data directory unless given: in memory, as tests need). It binds a free port of
+    its own (``PORT=0``), as its embedded DynamoDB does, and ``start`` reads both from the line it
+    prints: a port picked here and bound there later could be taken in between by any process of
+    a busy machine (another server's DynamoDB, say), and the tests would talk to that instead."""
 
     def __init__(self, log: Path, **environment: str) -> None:
         self.log = log
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = ""  # both known once started
+        self.dynamodb_endpoint = ""
         self.env = {k: v for k, v in os.environ.items() if k not in {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"}}
         self.env.pop("LOCAL_DATA_DIR", None)
-        self.env.update(PORT=str(self.port), HOST="127.0.0.1", PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}")
+        self.env.update(PORT="0", HOST="127.0.0.1", PYTHONPATH=python_path(), PYTHONUNBUFFERED="1")
         self.env.update(environment)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120) -> str:
+        logged = self.log.stat().st_size if self.log.exists() else 0  # earlier runs' lines stay
+        self.url = self.dynamodb_endpoint = ""  # a restart takes new ports
         with self.log.open("a") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "local.server"],
@@ -226,14 +247,18 @@ class LocalServer:
             )
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                requests.get(f"{self.url}/devices", timeout=1)
-                return self.url
-            except requests.RequestException:  # not listening yet, or still warming up
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.process.kill()
-                    raise RuntimeError(f"local server did not start:\n{self.log.read_text()}") from None
-                time.sleep(0.1)
+            if not self.url and (
+                announced := _ANNOUNCED.search(self.log.read_bytes()[logged:].decode("utf-8", "replace"))
+            ):
+                self.url, self.dynamodb_endpoint = announced.groups()
+            if self.url:
+                with contextlib.suppress(requests.RequestException):  # still warming up
+                    requests.get(f"{self.url}/devices", timeout=1)
+                    return self.url
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"local server did not start:\n{self.log.read_text()}") from None
+            time.sleep(0.1)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stops it with ``sig`` (SIGINT: Ctrl-C; SIGKILL: the server and its execution

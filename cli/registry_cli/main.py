@@ -30,9 +30,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from registry_cli import batches, exporting
+from registry_cli import batches, exporting, fleet_jobs
+from registry_cli.batch_jobs import RegisterDevices, ReportStatuses
 from registry_cli.client import DEFAULT_URL, ApiError, Credentials, Registry, Unreachable, UsageError
-from registry_cli.jobs import RegisterDevices, ReportStatuses
 from registry_cli.rows import DEVICES, REPORTS, Kind, Source
 from registry_cli.times import EXAMPLES as TIME_EXAMPLES
 from registry_cli.times import time_option
@@ -366,6 +366,129 @@ def status(
 def _write(registry: Registry, method: str, path: str, body: Any) -> Any:
     """A single write, safe to retry: one Idempotency-Key for all its attempts."""
     return registry.json(method, path, body=body, idempotency_key=f"cli-{uuid.uuid4()}")
+
+
+# -- fleet jobs (docs/jobs.md) ----------------------------------------------------------------
+
+job_app = typer.Typer(
+    help="Change every device a query matches, watch it, cancel it, roll it back (docs/jobs.md).",
+    no_args_is_help=True,
+)
+app.add_typer(job_app, name="job")
+JobId = Annotated[str, typer.Argument(metavar="ID", help="The job's id.")]
+
+
+@job_app.command(
+    "create", epilog="Example: registry job create --filter location='Hall A' --set firmware_version=2.1 --dry-run"
+)
+def job_create(
+    context: typer.Context,
+    set_: Annotated[
+        list[str],
+        typer.Option(
+            "--set",
+            help="NAME=VALUE to change (repeat): attributes.KEY=VALUE one attribute, tags=a;b the whole set, "
+            "NAME= clears it.",
+        ),
+    ],
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="NAME=VALUE, a filter of GET /devices (repeat: all must match)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Change nothing; the results say what would.")] = False,
+    every: Annotated[bool, typer.Option("--all", help="Every device (no --filter).")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Then watch it to its end, as `registry job watch`.")] = False,
+) -> None:
+    """Start a job: PATCH every device matching the filters (those matching when it starts).
+
+    Prints the job; `registry job watch ID` follows it. Exit 2: usage error (no job made)."""
+    with _registry(context) as registry:
+        body = fleet_jobs.request(filter_ or [], set_, dry_run=dry_run, every=every)  # a usage error: nothing sent
+        job = _write(registry, "POST", "/jobs", body)
+        _print_json(job)
+        if watch:
+            _watch(registry, job["id"])
+        else:
+            err.print(f"Watch it: registry job watch {job['id']}", highlight=False)
+
+
+def _watch(registry: Registry, job_id: str) -> None:
+    with _progress() as progress:
+        task = progress.add_task(f"job {job_id[:8]}", total=None)
+
+        def show(job: Any) -> None:
+            matched = job["counts"]["matched"]
+            progress.update(task, total=matched or None, completed=fleet_jobs.done(job), description=job["state"])
+
+        job = fleet_jobs.watch(registry, job_id, sleep=registry.sleep, progress=show)
+    err.print(fleet_jobs.summary(job), highlight=False)
+    if job["state"] != "succeeded":
+        if job["counts"]["failed"]:
+            err.print(f"Why: registry job results {job_id} --outcome failed", highlight=False)
+        raise typer.Exit(REFUSED)
+
+
+@job_app.command("watch", epilog="Example: registry job watch 0193a6f0-…")
+def job_watch(context: typer.Context, job_id: JobId) -> None:
+    """Show a job's progress until it finishes, then its counts.
+
+    Exit 0: succeeded; 1: completed with failures, cancelled or failed."""
+    with _registry(context) as registry:
+        _watch(registry, job_id)
+
+
+class Outcomes(StrEnum):
+    changed = "changed"
+    unchanged = "unchanged"
+    failed = "failed"
+    skipped = "skipped"
+    would_change = "would_change"
+
+
+@job_app.command("results", epilog="Example: registry job results 0193a6f0-… --outcome failed")
+def job_results(
+    context: typer.Context,
+    job_id: JobId,
+    outcome: Annotated[Outcomes | None, typer.Option(help="Only the devices with this outcome.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON result a line instead of lines to read.")] = False,
+) -> None:
+    """List what a job did to each device (every page): its outcome, and the changes or the problem."""
+    query = {"outcome": outcome.value if outcome else None, "limit": 100}
+    with _registry(context) as registry:
+        for page in registry.pages(f"/jobs/{job_id}/results", query):
+            for result in page:
+                if as_json:
+                    print(json.dumps(result, ensure_ascii=False))
+                    continue
+                revision = f"  revision {result['revision']}" if result.get("revision") else ""
+                out.print(Text(f"{result['device_id']}  {result['outcome']}{revision}", style="bold"), soft_wrap=False)
+                detail = (result.get("problem") or {}).get("detail")
+                for line in [detail] if detail else _changes(result.get("changes") or {}).splitlines():
+                    out.print(Text(f"    {line}"), soft_wrap=False)
+
+
+@job_app.command("cancel", epilog="Example: registry job cancel 0193a6f0-…")
+def job_cancel(context: typer.Context, job_id: JobId) -> None:
+    """Stop a job before its next chunk (what it did stays done). Exit 1 once it has finished."""
+    with _registry(context) as registry:
+        _print_json(_write(registry, "POST", f"/jobs/{job_id}/cancel", {}))
+
+
+@job_app.command("rollback", epilog="Example: registry job rollback 0193a6f0-… --watch")
+def job_rollback(
+    context: typer.Context,
+    job_id: JobId,
+    watch: Annotated[bool, typer.Option("--watch", help="Then watch the rollback job to its end.")] = False,
+) -> None:
+    """Undo a finished job: a new job setting back exactly the fields it changed, skipping (and naming)
+    any device where a later revision changed one of them."""
+    with _registry(context) as registry:
+        job = _write(registry, "POST", f"/jobs/{job_id}/rollback", {})
+        _print_json(job)
+        if watch:
+            _watch(registry, job["id"])
+        else:
+            err.print(f"Watch it: registry job watch {job['id']}", highlight=False)
 
 
 def run() -> None:

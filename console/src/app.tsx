@@ -11,9 +11,12 @@ export function App() {
   useEffect(() => {
     document.title = `${found?.page.title ?? "Not found"} · Device Registry`;
   }, [found?.page.title]);
-  // A new page moves the focus to its content, as a page load would (screen readers announce it).
+  // A new page moves the focus to its content (screen readers announce it); the first page leaves
+  // it where a page load does, so that Tab reaches "Skip to content" first.
+  const opened = useRef(false);
   useEffect(() => {
-    main.current?.focus({ preventScroll: true });
+    if (opened.current) main.current?.focus({ preventScroll: true });
+    opened.current = true;
   }, [where.path]);
   return (
     <>

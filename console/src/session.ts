@@ -1,5 +1,6 @@
 // Who is using the console. The page's own config.json says how to sign in: locally it names no
-// sign-in at all (the local API has none) and everything may be written; in AWS it names the
+// sign-in at all (the local API has none) and the scopes every call acts with (`make run
+// LOCAL_SCOPES=devices/read` is a read-only operator; unset, every scope); in AWS it names the
 // Cognito hosted UI, which this module drives with the authorization-code grant and PKCE (RFC 7636),
 // so the browser holds no client secret. Write buttons appear only when the access token carries
 // the write scope: the API would refuse the write anyway, and a button that always fails is a lie.
@@ -10,13 +11,16 @@ export interface SignIn {
   logout_url?: string;
   client_id: string;
   scopes: string[];
-  write_scope: string;
 }
 
 export interface ConsoleConfig {
   /** The API's base, relative to the console's own URL ("../" when served beside the API). */
   api: string;
   auth: SignIn | null;
+  /** The scope the API's writes need. */
+  write_scope: string;
+  /** Without sign-in: the scopes the local API grants every call (null: all of them). */
+  local_scopes?: string[] | null;
 }
 
 export interface Session {
@@ -38,7 +42,10 @@ export async function loadConfig(): Promise<ConsoleConfig> {
 /** The session, or null when the browser is on its way to the sign-in page. */
 export async function startSession(config: ConsoleConfig): Promise<Session | null> {
   const auth = config.auth;
-  if (auth === null) return { canWrite: true, token: () => null, user: null, signOut: null };
+  if (auth === null) {
+    const granted = config.local_scopes ?? null;
+    return { canWrite: granted === null || granted.includes(config.write_scope), token: () => null, user: null, signOut: null };
+  }
   const returned = new URLSearchParams(location.search);
   if (returned.has("code")) await finishSignIn(auth, returned);
   const stored = readToken();
@@ -49,7 +56,7 @@ export async function startSession(config: ConsoleConfig): Promise<Session | nul
   const claims = decodeClaims(stored.access_token);
   const scopes = String(claims.scope ?? "").split(" ");
   return {
-    canWrite: scopes.includes(auth.write_scope),
+    canWrite: scopes.includes(config.write_scope),
     token: () => readToken()?.access_token ?? null,
     user: typeof claims.username === "string" ? claims.username : null,
     signOut: () => {

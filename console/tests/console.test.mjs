@@ -14,6 +14,9 @@ import { call, seed } from "./seed.mjs";
 
 const BASE = process.env.CONSOLE_API_URL ?? "http://127.0.0.1:3000";
 const CONSOLE = `${BASE}/console/`;
+// A second server on a copy of a small registry, started with LOCAL_SCOPES=devices/read: every call
+// is a read-only operator's (tests/integration/test_console_browser.py seeds it and names its devices).
+const READ_ONLY = process.env.CONSOLE_READONLY_URL;
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 // Chromium's own line for an answer the test asks for on purpose (a 404, a 412).
 const EXPECTED_FAILURE = /^Failed to load resource: the server responded with a status of 4\d\d/;
@@ -31,6 +34,11 @@ before(async () => {
     headless: true,
     viewport: { width: 1280, height: 900 },
   });
+  // The pages read "now" from the server's clock, as a user's browser agrees with the API's. Under
+  // `make test-future` they would not: the server runs on a clock shifted years ahead, and Chromium
+  // on the real one (it cannot run under libfaketime; docs/reliability.md, "Any date"). A second
+  // more, so that the pages are never behind the last write (the offset is measured after it).
+  await browser.clock.install({ time: Date.now() + fleet.clockOffset + 1000 });
 });
 
 after(async () => {
@@ -39,7 +47,7 @@ after(async () => {
 });
 
 /** A page of the console with its console errors and uncaught exceptions collected. */
-async function open(hash, { expectFailures = false } = {}) {
+async function open(hash, { expectFailures = false, base = BASE } = {}) {
   const page = await browser.newPage();
   page.setDefaultTimeout(10_000);
   const errors = [];
@@ -49,7 +57,7 @@ async function open(hash, { expectFailures = false } = {}) {
     errors.push(message.text());
   });
   page.on("pageerror", (error) => errors.push(error.message));
-  await page.goto(CONSOLE + hash);
+  await page.goto(`${base}/console/${hash}`);
   return {
     page,
     async done() {
@@ -147,7 +155,7 @@ test("the fleet page charts the counts, applies every filter and pages with the 
   await done();
 });
 
-test("a device page shows its attributes, a status timeline and a diff between two revisions", async () => {
+test("a device page shows its attributes, a status timeline over a chosen range, each change and a diff between two revisions", async () => {
   const { page, done } = await open(`#/devices/${fleet.id}`);
   await page.getByRole("heading", { name: "lobby-sensor-01" }).waitFor();
   await page.getByText("Lobby, east wall").first().waitFor();
@@ -168,6 +176,25 @@ test("a device page shows its attributes, a status timeline and a diff between t
   }
   const legend = await page.locator("table.legend tbody th").allTextContents();
   for (const status of ["online", "maintenance", "error"]) assert.ok(legend.some((t) => t.includes(status)), status);
+
+  // A range of one's own: from an hour before the registration, so the chart starts with the
+  // time the device did not exist yet.
+  const registered = (await call(BASE, "GET", `/devices/${fleet.id}/history?order=asc&limit=1`)).body.items[0].at;
+  const from = new Date(Date.parse(registered) - 3_600_000).toISOString().slice(0, 19);
+  await page.getByLabel("From (UTC)").fill(from);
+  await page.getByLabel("To (UTC)").fill(new Date(Date.now() + 60_000).toISOString().slice(0, 19));
+  await page.getByRole("button", { name: "Show" }).first().click();
+  await page.waitForFunction((start) => document.querySelector('[data-testid="timeline"]')?.getAttribute("aria-label")?.startsWith(`Status from ${start}`), `${from.replace("T", " ")}Z`);
+  assert.ok((await page.locator("table.legend tbody th").allTextContents()).some((t) => t.includes("not registered")));
+
+  // Each history entry lists what it changed, old and new.
+  const upgrade = page
+    .locator("ol.history li")
+    .filter({ has: page.locator(".kind-config") })
+    .filter({ has: page.locator("tbody th", { hasText: /^firmware_version$/ }) })
+    .last();
+  const row = upgrade.locator("tbody tr").filter({ has: page.locator("th", { hasText: /^firmware_version$/ }) });
+  assert.deepEqual(await row.locator("td").allTextContents(), ["2.1.0", "2.2.1"]);
 
   const latest = (await call(BASE, "GET", `/devices/${fleet.id}/history?limit=1`)).body.items[0].revision;
   await page.getByLabel("From revision").fill("1");
@@ -266,6 +293,42 @@ test("a deleted device can be restored, and an error shows the problem's detail"
   await done();
 });
 
+/** Presses Tab until the focused element matches `selector` (at most `limit` times). */
+async function tabTo(page, selector, limit = 80) {
+  for (let n = 0; n < limit; n++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+  }
+  assert.fail(`Tab never reached ${selector}`);
+}
+
+test("the console works from the keyboard: skip link, a device opened with Enter, a confirmation that Escape cancels", async () => {
+  const { page, done } = await open("");
+  await page.locator("table.devices tbody tr").first().waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
+
+  await tabTo(page, "table.devices tbody a");
+  const name = await page.evaluate(() => document.activeElement?.textContent);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name }).waitFor();
+  await page.locator('li[data-revision="1"]').waitFor();
+  const before = (await call(BASE, "GET", `/devices/${new URL(page.url()).hash.split("/").pop()}/history?limit=1`)).body.items[0].revision;
+
+  await tabTo(page, 'li[data-revision="1"] button');
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  assert.ok(await page.evaluate(() => document.querySelector("dialog")?.contains(document.activeElement)), "focus moves into the dialog");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  const after = (await call(BASE, "GET", `/devices/${new URL(page.url()).hash.split("/").pop()}/history?limit=1`)).body.items[0].revision;
+  assert.equal(after, before, "Escape changed nothing");
+  await done();
+});
+
 const jwt = (claims) => `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
 
 test("in AWS the console signs in with the authorization code and PKCE, and a read-only token shows no write buttons", async () => {
@@ -278,7 +341,8 @@ test("in AWS the console signs in with the authorization code and PKCE, and a re
     route.fulfill({
       json: {
         api: "../",
-        auth: { authorize_url: authorize, token_url: token, client_id: "console-client", scopes: ["devices/read", "devices/write"], write_scope: "devices/write" },
+        auth: { authorize_url: authorize, token_url: token, client_id: "console-client", scopes: ["devices/read", "devices/write"] },
+        write_scope: "devices/write",
       },
     }),
   );
@@ -313,4 +377,38 @@ test("in AWS the console signs in with the authorization code and PKCE, and a re
   assert.equal(await page.getByRole("button", { name: /Revert|Create a credential|Revoke/ }).count(), 0);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+const WRITE_BUTTONS = /Revert|Restore|Create a credential|Revoke|Create a job|Cancel the job|Roll back|Edit/;
+
+test("a read-only operator sees no write button, and a write forced anyway shows the API's refusal", { skip: !READ_ONLY && "CONSOLE_READONLY_URL not set" }, async () => {
+  const { CONSOLE_READONLY_DEVICE: id, CONSOLE_READONLY_DELETED: deleted } = process.env;
+  const fleetPage = await open("", { base: READ_ONLY });
+  await fleetPage.page.locator("table.devices tbody tr").first().waitFor();
+  await fleetPage.page.getByText("read-only", { exact: true }).waitFor();
+  await axeClean(fleetPage.page, "the fleet page, read-only");
+  await fleetPage.done();
+
+  const { page, done } = await open(`#/devices/${id}`, { base: READ_ONLY });
+  await page.locator("ol.history li").nth(1).waitFor();
+  await page.getByRole("region", { name: "Device credentials" }).locator("tbody tr").first().waitFor();
+  assert.equal(await page.getByRole("button", { name: WRITE_BUTTONS }).count(), 0);
+  await axeClean(page, "a device page, read-only");
+  await page.goto(`${READ_ONLY}/console/#/devices/${deleted}`);
+  await page.getByText("This device was deleted").waitFor();
+  assert.equal(await page.getByRole("button", { name: WRITE_BUTTONS }).count(), 0);
+  await done();
+
+  // The API refuses the write whatever the page shows: a console told it may write (as a stale
+  // config would) shows the refusal's own detail.
+  const refused = await fetch(`${READ_ONLY}/devices/${id}/revert`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"to_revision": 1}' });
+  assert.equal(refused.status, 403);
+  const { detail } = await refused.json();
+  const forced = await open(`#/devices/${id}`, { base: READ_ONLY, expectFailures: true });
+  await forced.page.route("**/console/config.json", (route) => route.fulfill({ json: { api: "../", auth: null, write_scope: "devices/write", local_scopes: null } }));
+  await forced.page.reload();
+  await forced.page.locator('li[data-revision="1"]').getByRole("button", { name: "Revert to revision 1" }).click();
+  await forced.page.getByRole("dialog").getByRole("button", { name: "Revert to revision 1" }).click();
+  await forced.page.getByRole("alert").filter({ hasText: detail }).waitFor();
+  await forced.done();
 });

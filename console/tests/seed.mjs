@@ -65,6 +65,8 @@ export async function seed(base, { steps = 600 } = {}) {
     await step();
     await pause(steps);
   }
-  await call(base, "POST", `/devices/${id}/credentials`, {});
-  return { ids, id, deleted: gone.body.id };
+  const credential = await call(base, "POST", `/devices/${id}/credentials`, {});
+  // How far the server's clock is from this process's: the credential was made just now.
+  const clockOffset = Date.parse(credential.body.created_at) - Date.now();
+  return { ids, id, deleted: gone.body.id, clockOffset };
 }

@@ -55,20 +55,21 @@ def site_root() -> Path:
 
 
 def site_config() -> dict[str, Any]:
-    """``config.json``: the API's base relative to the console (it is served beside the API), and
-    how to sign in, or ``null``."""
+    """``config.json``: the API's base relative to the console (it is served beside the API), the
+    scope a write needs, and how to sign in, or ``null``."""
     auth: dict[str, Any] | None = None
     if os.environ.get(SIGN_IN_VARIABLES["client_id"]):
         auth = {key: os.environ.get(variable, "") for key, variable in SIGN_IN_VARIABLES.items()}
         auth["scopes"] = os.environ.get(SCOPES_VARIABLE, "").split()
-        auth["write_scope"] = os.environ.get(WRITE_SCOPE_VARIABLE, "")
-    return {"api": "../", "auth": auth}
+    return {"api": "../", "auth": auth, "write_scope": os.environ.get(WRITE_SCOPE_VARIABLE, "")}
 
 
-def answer(relative: str, root: Path) -> dict[str, Any]:
-    """The proxy response for the file at ``relative`` (``""`` is the console's own page)."""
+def answer(relative: str, root: Path, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The proxy response for the file at ``relative`` (``""`` is the console's own page);
+    ``config``: what ``config.json`` says, when not :func:`site_config` (the local server's)."""
     if relative == CONFIG_FILE:
-        return _response(200, json.dumps(site_config()).encode(), CONTENT_TYPES[".json"], REVALIDATE)
+        body = json.dumps(config if config is not None else site_config()).encode()
+        return _response(200, body, CONTENT_TYPES[".json"], REVALIDATE)
     path = _within(root, relative or INDEX)
     if path is None or not path.is_file():
         if path is not None and not path.suffix:  # a client-side route: the page is the app

@@ -27,6 +27,7 @@ class Counter(StrEnum):
     WRITE_CONFLICTS = "WriteConflicts"
     LIVENESS_CHANGES = "LivenessChanges"  # transitions recorded (registry/devices/liveness.py)
     LIVENESS_REFRESHES = "LivenessRefreshes"  # signs of life written (at most one per resolution)
+    JOBS_FAILED = "JobsFailed"  # a fleet job finished failed or completed_with_failures (alarmed)
 
 
 def count(counter: Counter) -> None:

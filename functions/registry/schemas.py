@@ -339,7 +339,7 @@ class FieldChange(_Model):
 
 
 # Optional history entry fields that a client sees only on the entries that have them.
-_ABSENT_WHEN_NONE = ("reverted_to", "reason")
+_ABSENT_WHEN_NONE = ("reverted_to", "reason", "job_id")
 
 
 class HistoryEntry(_Model):
@@ -354,6 +354,9 @@ class HistoryEntry(_Model):
         default=None, description="The revision whose attributes this entry made current again"
     )
     reason: StoredReason | SkipJsonSchema[None] = Field(default=None, description="Why, as the client said")
+    job_id: (
+        Annotated[str, Field(description="The fleet job (`/jobs/{id}`) that made this change")] | SkipJsonSchema[None]
+    ) = None
 
     @model_serializer(mode="wrap")
     def _omit_absent(self, handler: SerializerFunctionWrapHandler):  # no return type: it would be the schema
@@ -441,6 +444,15 @@ class Problem(_Model):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = None
+
+
+class ItemProblem(Problem):
+    """One item's problem document (a batch's item, a job's device): as an error answer's body is
+    written (registry/problems.py), without the members that have no value."""
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler):  # no return type: it would be the schema
+        return {name: value for name, value in handler(self).items() if value is not None}
 
 
 HistoryKindFilter = Literal["config", "status", "liveness"]

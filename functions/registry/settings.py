@@ -166,3 +166,33 @@ def get_stats_settings() -> StatsSettings:
 def get_publisher_settings() -> PublisherSettings:
     """The change-event publisher's settings (handlers/publish_changes.py): its bus only."""
     return PublisherSettings(event_bus_name=_required("EVENT_BUS_NAME"))
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    # The FIFO queue a job's steps travel on (infra/jobs.py; locally local/jobs.py).
+    queue_url: str
+    # Devices a chunk (one message, one page of stored devices), and at most how many a second one
+    # job changes: with the queue's MaximumConcurrency, what bounds a job's share of the table's
+    # capacity and of Lambda's concurrency (docs/jobs.md). 0: no limit.
+    chunk_size: int
+    rate_per_s: int
+
+
+def _whole_number(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"environment variable {name} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+@cache
+def get_job_settings() -> JobSettings:
+    """The /jobs routes' and the job worker's settings."""
+    return JobSettings(
+        queue_url=_required("JOB_QUEUE_URL"),
+        chunk_size=min(_positive_int("JOB_CHUNK_SIZE", 25), 100),
+        rate_per_s=_whole_number("JOB_RATE_PER_S", 50),
+    )

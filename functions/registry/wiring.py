@@ -8,13 +8,17 @@ from functools import cache
 
 from registry import metrics
 from registry.clients import CLIENT_CONFIG as CLIENT_CONFIG  # re-exported: the stores' client settings
-from registry.clients import dynamodb_client
+from registry.clients import dynamodb_client, sqs_client
 from registry.credentials.service import CredentialService
 from registry.devices.service import DeviceService
 from registry.domain.liveness import LivenessRules
-from registry.settings import get_liveness_settings, get_settings
+from registry.jobs.queue import SqsJobQueue
+from registry.jobs.service import JobService
+from registry.jobs.worker import JobWorker
+from registry.settings import get_job_settings, get_liveness_settings, get_settings
 from registry.storage.credentials import CredentialStore
 from registry.storage.devices import DeviceStore
+from registry.storage.jobs import JobStore
 
 
 @cache
@@ -41,3 +45,24 @@ def liveness_rules() -> LivenessRules:
 @cache
 def get_credential_service() -> CredentialService:
     return CredentialService(CredentialStore(dynamodb_client(), get_settings().table_name))
+
+
+@cache
+def get_job_service() -> JobService:
+    return JobService(
+        JobStore(dynamodb_client(), get_settings().table_name),
+        SqsJobQueue(sqs_client(), get_job_settings().queue_url),
+    )
+
+
+@cache
+def get_job_worker() -> JobWorker:
+    jobs = get_job_settings()
+    return JobWorker(
+        JobStore(dynamodb_client(), get_settings().table_name),
+        get_service(),
+        SqsJobQueue(sqs_client(), jobs.queue_url),
+        chunk_size=jobs.chunk_size,
+        rate_per_s=jobs.rate_per_s,
+        count=metrics.count,
+    )

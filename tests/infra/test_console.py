@@ -1,7 +1,8 @@
 """The operator console's hosting (infra/console.py): served by the API itself, so on the API's
 origin; signed in through an app client of its own with the authorization code and PKCE (no
-secret); the stack outputs its URL; and a synth without the built bundle has no console and
-says why. A small stack of the console and what it needs, synthesized in a second."""
+secret), where only the ``writers`` group gets the write scope; the stack outputs its URL; and a
+synth without the built bundle has no console and says why. A small stack of the console and
+what it needs, synthesized in a second."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk.assertions import Annotations, Match, Template
 
+from handlers.console_token import WRITERS_GROUP
 from infra.auth import Auth
-from infra.console import FUNCTION_ID, NOT_BUILT, Console
+from infra.console import FUNCTION_ID, NOT_BUILT, TOKEN_FUNCTION_ID, Console
 from infra.stage import STAGES
+from tests.infra.cfn import as_list
 
 
 def _synth(dist: Path) -> tuple[Stack, Template]:
@@ -55,8 +58,10 @@ def test_the_console_is_two_public_get_methods_of_the_api_answered_by_its_own_fu
     ]
     assert len(console) == 2
     assert all(FUNCTION_ID in str(m["Integration"]["Uri"]) for m in console)
-    # Only the two methods may invoke it (no test-invoke permissions).
-    assert len(_of_type(built, "AWS::Lambda::Permission")) == 2
+    # Only the two methods may invoke it (no test-invoke permissions); Cognito, the sign-in trigger.
+    permissions = [p["Properties"] for p in _of_type(built, "AWS::Lambda::Permission").values()]
+    principals = sorted(p["Principal"] for p in permissions)
+    assert principals == ["apigateway.amazonaws.com", "apigateway.amazonaws.com", "cognito-idp.amazonaws.com"]
     function = built["Resources"][FUNCTION_ID]["Properties"]
     assert function["Handler"] == "handlers.console_site.lambda_handler"
     assert len(function["Layers"]) == 1, "the built files, in a layer of their own"
@@ -104,3 +109,20 @@ def test_the_stack_outputs_the_console_url_on_the_apis_origin(prod, synthesized)
     # The same API id: the console's origin is the API's, so it needs no CORS origin.
     rest_api = next(name for name, r in prod["Resources"].items() if r["Type"] == "AWS::ApiGateway::RestApi")
     assert rest_api in url and rest_api in api
+
+
+def test_only_the_writers_group_signs_in_with_the_write_scope(built):
+    """A V2_0 pre-token-generation trigger (handlers/console_token.py) on the pool, the ``writers``
+    group it reads, and a function that may do nothing but write its logs."""
+    (pool,) = _of_type(built, "AWS::Cognito::UserPool").values()
+    trigger = pool["Properties"]["LambdaConfig"]["PreTokenGenerationConfig"]
+    assert trigger["LambdaVersion"] == "V2_0"
+    assert trigger["LambdaArn"] == {"Fn::GetAtt": [TOKEN_FUNCTION_ID, "Arn"]}
+    groups = [g["Properties"]["GroupName"] for g in _of_type(built, "AWS::Cognito::UserPoolGroup").values()]
+    assert groups == [WRITERS_GROUP]
+    function = built["Resources"][TOKEN_FUNCTION_ID]["Properties"]
+    assert function["Handler"] == "handlers.console_token.lambda_handler"
+    assert "Layers" not in function, "the standard library only: no dependency layer to load at sign-in"
+    role = built["Resources"][function["Role"]["Fn::GetAtt"][0]]["Properties"]
+    actions = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in as_list(s["Action"])}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents"}

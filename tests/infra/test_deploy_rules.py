@@ -46,6 +46,13 @@ ACCOUNT_CONCURRENCY, UNRESERVED_MINIMUM = 1_000, 100
 ROLE_INLINE_POLICY_CHARACTERS = 10_240
 # CloudWatch: "Alarms based on metric math expressions can reference a maximum of 10 metrics".
 METRICS_PER_ALARM = 10
+# Cognito (Developer Guide, "Pre token generation Lambda trigger"): "In user pools with the
+# Essentials or Plus feature plan, you can generate the version two or V2_0 trigger event with
+# access token customization" (and V3_0); ("Customizing user pool workflows with Lambda triggers")
+# Cognito calls a trigger synchronously and waits 5 seconds for its answer, then retries or fails.
+ACCESS_TOKEN_TRIGGER_PLANS = {"ESSENTIALS", "PLUS"}
+ACCESS_TOKEN_TRIGGER_VERSIONS = {"V2_0", "V3_0"}
+COGNITO_TRIGGER_SECONDS = 5
 
 
 def _combinations() -> list[Any]:
@@ -280,6 +287,36 @@ def test_api_gateway_may_invoke_every_function_it_integrates(combination: Templa
             assert json.dumps({"Fn::GetAtt": [function, "Arn"]}, sort_keys=True) in permitted, function
 
 
+def _cognito_triggers(template: Template) -> list[tuple[str, str, dict[str, Any]]]:
+    """(pool, trigger, its configuration) for every Lambda trigger of every user pool."""
+    return [
+        (name, trigger, configuration if isinstance(configuration, dict) else {"LambdaArn": configuration})
+        for name, pool in resources(template, "AWS::Cognito::UserPool").items()
+        for trigger, configuration in pool["Properties"].get("LambdaConfig", {}).items()
+    ]
+
+
+def test_access_token_customization_is_on_a_feature_plan_that_has_it(combination: Template) -> None:
+    for pool, trigger, configuration in _cognito_triggers(combination):
+        if trigger == "PreTokenGenerationConfig" and configuration["LambdaVersion"] in ACCESS_TOKEN_TRIGGER_VERSIONS:
+            assert combination["Resources"][pool]["Properties"]["UserPoolTier"] in ACCESS_TOKEN_TRIGGER_PLANS
+
+
+def test_cognito_may_invoke_each_trigger_and_gets_its_answer_in_time(combination: Template) -> None:
+    permissions = [p["Properties"] for p in resources(combination, "AWS::Lambda::Permission").values()]
+    for pool, trigger, configuration in _cognito_triggers(combination):
+        if "LambdaArn" not in configuration:
+            continue
+        function = configuration["LambdaArn"]["Fn::GetAtt"][0]
+        assert combination["Resources"][function]["Properties"]["Timeout"] < COGNITO_TRIGGER_SECONDS, trigger
+        assert any(
+            p["Principal"] == "cognito-idp.amazonaws.com"
+            and p["FunctionName"] == {"Fn::GetAtt": [function, "Arn"]}
+            and p["SourceArn"] == {"Fn::GetAtt": [pool, "Arn"]}
+            for p in permissions
+        ), trigger
+
+
 def test_role_inline_policies_fit_iams_limit(combination: Template) -> None:
     for name, role in resources(combination, "AWS::IAM::Role").items():
         size = sum(
@@ -430,11 +467,15 @@ PLANNED = {
     # (errors, not running) in infra/monitoring.py.
     "liveness sweep": 7,
     # A queue-fed function (or a state machine): function, role, log group, queue and dead-letter
-    # queue with their policies, the event source mapping, an alarm on the dead letters.
+    # queue with their policies, the event source mapping, an alarm on the dead letters. Landed
+    # (infra/jobs.py): 12 — those 9 (the role's grant from the mapping is its policy), and alarms on
+    # failed jobs, the worker's errors and throttles, and the dead letters; the 6 job routes too.
     "job worker": 3 + 4 + 1 + 1,
-    # A bucket and its policy, a CloudFront distribution, its origin access control, a log bucket
-    # and its policy, CDK's BucketDeployment (custom resource, function, role, policy, layer).
-    "console hosting": 2 + 2 + 2 + 5,
+    # The operator console, served by the API itself (infra/console.py, docs/decisions.md): its
+    # function, role, policy, log group, layer, app client, 2 API resources, 2 methods and 2
+    # permissions; its sign-in trigger's group, function, role, log group, permission and alarm.
+    # In the template whenever console/dist is built (`make console`).
+    "console hosting": 12 + 6,
 }
 
 
@@ -446,9 +487,9 @@ def _landed(template: Template) -> set[str]:
         found.add("job routes")
     if "sweep" in functions or "liveness" in functions:
         found.add("liveness sweep")
-    if "worker" in functions or resources(template, "AWS::StepFunctions::StateMachine"):
+    if "worker" in functions or "runjobs" in functions or resources(template, "AWS::StepFunctions::StateMachine"):
         found.add("job worker")
-    if resources(template, "AWS::CloudFront::Distribution"):
+    if "ServeConsole" in template["Resources"]:
         found.add("console hosting")
     return found
 

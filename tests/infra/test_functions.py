@@ -72,7 +72,9 @@ def test_the_environment_given_to_a_table_function_satisfies_its_settings(
     variables = _function(prod, route)["Environment"]["Variables"]
     for name, value in variables.items():
         monkeypatch.setenv(name, value if isinstance(value, str) else f"resolved-{name}")
-    table_ids = {v["Ref"] for v in variables.values() if isinstance(v, dict)}
+    # The job routes' JOB_QUEUE_URL names the job queue (tests/infra/test_jobs.py); every other reference a table.
+    assert ("JOB_QUEUE_URL" in variables) == route.path.startswith("/jobs")
+    table_ids = {v["Ref"] for name, v in variables.items() if isinstance(v, dict) and name != "JOB_QUEUE_URL"}
     settings.get_settings.cache_clear()
     try:
         parsed = settings.get_settings()
@@ -144,17 +146,20 @@ def test_one_function_per_route_plus_only_the_migration_and_publisher_functions_
     prod: dict[str, Any],
 ) -> None:
     functions = resources(prod, "AWS::Lambda::Function")
-    # infra/migrations.py, events.py, auth.py (the device authorizer), snapstart.py (keep-warm)
-    # and console.py (the operator console's files, when the bundle was built for the synth)
+    # infra/migrations.py, events.py, auth.py (the device authorizer), snapstart.py (keep-warm),
+    # jobs.py (the job worker) and console.py (the operator console's files and its sign-in
+    # trigger, when the bundle was built for the synth)
     ours = {route.function_id for route in ROUTES} | {
         "Migrate",
         "PublishChanges",
         "AuthorizeDevice",
         "KeepWarm",
         "ServeConsole",
+        "RunJobs",  # infra/jobs.py
+        "ConsoleSignInScopes",
     }
 
-    assert ours - {"ServeConsole"} <= set(functions)
+    assert ours - {"ServeConsole", "ConsoleSignInScopes"} <= set(functions)
     others = set(functions) - ours
     assert len(others) == 1 and next(iter(others)).startswith("AWS679f53fac002430cb0da5b7982bd2287")
 

@@ -98,6 +98,13 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "get_own_device": {"table": {GET}},
     "get_own_status": {"table": {QUERY}},
     "put_own_status": {"table": {GET, PUT, QUERY}, **IDEMPOTENCY},
+    # fleet jobs: the jobs' own items only (the worker makes the devices' changes, tests/infra/test_jobs.py)
+    "create_job": {"table": {PUT, UPDATE}, **IDEMPOTENCY},  # the job; failed (update) if it cannot be enqueued
+    "list_jobs": {"table": {QUERY}},
+    "get_job": {"table": {GET}},
+    "list_job_results": {"table": {GET, QUERY}},
+    "cancel_job": {"table": {UPDATE, GET}, **IDEMPOTENCY},
+    "rollback_job": {"table": {GET, PUT, UPDATE}, **IDEMPOTENCY},
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from benchmarks import bill
 from registry.http.routes import ROUTES
 from tests.infra.cfn import only, resources
@@ -106,3 +108,18 @@ def test_docs_cost_md_prices_the_alarm_metrics_the_stack_has(prod: dict[str, Any
     for template in (prod, dev):
         counted = sum(len(_metrics(alarm)) for alarm in _alarms(template))
         assert counted == bill.alarm_metrics(len(ROUTES))
+
+
+def test_the_consoles_sign_in_trigger_is_alarmed(prod: dict[str, Any]) -> None:
+    """Cognito refuses a sign-in whose trigger fails: an operator locked out is an alarm."""
+    triggers = [
+        c["LambdaArn"]["Fn::GetAtt"][0]
+        for pool in resources(prod, "AWS::Cognito::UserPool").values()
+        if isinstance(c := pool["Properties"].get("LambdaConfig", {}).get("PreTokenGenerationConfig"), dict)
+    ]
+    if not triggers:
+        pytest.skip("console/dist not built (make console): the stack has no console")
+    watched = _watched(prod, "AWS/Lambda")
+
+    for function in triggers:
+        assert {(function, "Errors"), (function, "Throttles")} <= watched

@@ -30,14 +30,17 @@ import pytest
 from infra import REPO_ROOT
 from infra.layer import BUILD_DIR, SITE_DIR, layer_dir, pinned
 from local.dynamodb import EmbeddedDynamoDB, create_tables
+from local.jobs import create_queue
 from registry.credentials.service import CredentialService
 from registry.devices.service import DeviceService
+from registry.domain.jobs import Job
 from registry.http.routes import ROUTES, Route
 from registry.schemas import DeviceAttributes
 from registry.storage.credentials import CredentialStore
 from registry.storage.devices import DeviceStore
+from registry.storage.jobs import JobStore
 from tests.infra.conftest import Synthesized
-from tests.integration.test_events import EXPECTED_STATUS, SAMPLE_CREDENTIAL_ID, SAMPLE_DEVICE_ID
+from tests.integration.test_events import EXPECTED_STATUS, SAMPLE_CREDENTIAL_ID, SAMPLE_DEVICE_ID, SAMPLE_JOB_ID
 
 # The Lambda runtime ships its own boto3, older than ours and different per region. The code
 # must work with an old one: this is the release of November 2024, when python3.13 came to
@@ -186,10 +189,12 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
             "TABLE_NAME": f"devices-{route.handler}",
             "IDEMPOTENCY_TABLE_NAME": f"idempotency-{route.handler}",
             "OAUTH_TOKEN_URL": "https://device-registry-prod-123456789012.auth.us-east-1.amazoncognito.com/oauth2/token",
+            "JOB_QUEUE_URL": job_queue,
         }
         env = {name: value if isinstance(value, str) else resolved[name] for name, value in variables.items()}
         env |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
         env |= {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "POWERTOOLS_LOG_LEVEL": "ERROR"}
+        env |= {"AWS_ENDPOINT_URL_SQS": dynamodb_endpoint}  # the embedded server serves the job queue too
         text = (REPO_ROOT / "events" / f"{route.handler}.json").read_text(encoding="utf-8")
         event_file = tmp_path / f"{route.handler}.json"
         text = text.replace(SAMPLE_DEVICE_ID, device_id or SAMPLE_DEVICE_ID)
@@ -226,14 +231,24 @@ def test_every_asset_serves_its_event_on_the_runtime_python_with_only_the_runtim
 
     # Each function on tables of its own, holding the device its event acts on (but the
     # registration's, which registers it): their order does not matter, so they run together.
+    job_queue = create_queue(dynamodb_endpoint)
     runs = {}
     for route in ROUTES:
         create_tables(dynamodb_endpoint, f"devices-{route.handler}", f"idempotency-{route.handler}")
+        if route.path.startswith("/jobs/"):  # the job its event names: finished, for the rollback's
+            _job(dynamodb_endpoint, route)
         device_id = None if route.handler == "create_device" else _register(dynamodb_endpoint, route)
         revoked = _credential(dynamodb_endpoint, route, device_id) if route.handler == "delete_credential" else None
         runs[route] = serve(route, device_id, revoked)
     for route, run in runs.items():
         answer(route, run)
+
+
+def _job(endpoint: str, route: Route) -> None:
+    """The job the job routes' events name, on the route's own table (cancelled: a finished job)."""
+    state = "cancelled" if route.handler == "rollback_job" else "queued"
+    job = Job(SAMPLE_JOB_ID, state, {"location": "x"}, {"location": "y"}, False, "sample", "2026-12-07T00:00:00.000Z")
+    JobStore(boto3.client("dynamodb", endpoint_url=endpoint), f"devices-{route.handler}").create_job(job)
 
 
 def _credential(endpoint: str, route: Route, device_id: str | None) -> str:

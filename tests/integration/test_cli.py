@@ -426,3 +426,64 @@ def test_an_export_reads_a_page_of_details_per_request_not_one_per_device(regist
     assert registry("export", "--device-type", device_type, "-o", str(exported), transport=transport).exit_code == 0
     assert len(list(csv.DictReader(exported.open()))) == 30
     assert transport.requests == 1  # one page of up to 100 details (filtered: no statistics read for the bar)
+
+
+def _job_devices(url: str, n: int, location: str) -> list[str]:
+    ids = []
+    for mac in _macs(n):
+        body = {"name": "Valve", "device_type": "actuator", "mac_address": mac, "location": location}
+        ids.append(requests.post(f"{url}/devices", json=body, timeout=30).json()["id"])
+    return ids
+
+
+def test_a_job_from_the_command_line_dry_run_then_watched_its_failures_listed_and_rolled_back(registry, local_server):
+    hall = f"cli-hall-{secrets.token_hex(4)}"
+    devices = _job_devices(local_server, 3, hall)
+    full = {"attributes": {f"k{n}": "v" for n in range(50)}}  # a merged patch would break its 50-key limit
+    requests.patch(f"{local_server}/devices/{devices[0]}", json=full, timeout=30).raise_for_status()
+    sets = ["--set", "attributes.rack=r9", "--set", "serial_number=SN-9"]
+
+    dry = registry("job", "create", "--filter", f"location={hall}", *sets, "--dry-run", "--watch")
+    assert dry.exit_code == 1, dry.output  # the dry run finds the device the patch would break
+    assert "completed_with_failures: matched 3, changed 2, unchanged 0, failed 1, skipped 0" in dry.output
+    assert all(requests.get(f"{local_server}/devices/{d}", timeout=30).json()["config_version"] <= 2 for d in devices)
+
+    created = registry("job", "create", "--filter", f"location={hall}", *sets)
+    assert created.exit_code == 0, created.output
+    job_id = json.loads(created.stdout)["id"]
+    watched = registry("job", "watch", job_id)
+    assert watched.exit_code == 1  # completed with failures
+    assert f"Job {job_id} completed_with_failures: matched 3, changed 2, unchanged 0, failed 1" in watched.output
+    assert f"registry job results {job_id} --outcome failed" in watched.output
+    failed = registry("job", "results", job_id, "--outcome", "failed")
+    assert failed.exit_code == 0 and f"{devices[0]}  failed" in failed.output and "50" in failed.output
+    changed = registry("job", "results", job_id, "--outcome", "changed", "--json")
+    assert sorted(json.loads(line)["device_id"] for line in changed.stdout.splitlines()) == sorted(devices[1:])
+    assert registry("job", "cancel", job_id).exit_code == 1  # finished: nothing to cancel
+
+    rolled = registry("job", "rollback", job_id, "--watch")
+    assert rolled.exit_code == 0, rolled.output
+    assert "succeeded: matched 2, changed 2" in rolled.output
+    for device_id in devices[1:]:
+        device = requests.get(f"{local_server}/devices/{device_id}", timeout=30).json()
+        assert (device["attributes"], device["serial_number"]) == ({}, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "location=x"], "--all"),
+        (["--filter", "location=a"], "--set"),
+        (["--filter", "location", "--set", "location=x"], "NAME=VALUE"),
+    ],
+)
+def test_a_job_the_command_cannot_make_sense_of_is_a_usage_error_and_no_job_is_made(registry, args, message):
+    result = registry("job", "create", *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_every_job_command_has_help_with_an_example(registry):
+    for command in ("create", "watch", "results", "cancel", "rollback"):
+        result = registry("job", command, "--help")
+        assert result.exit_code == 0
+        assert "Example: registry job " + command in " ".join(result.output.split())

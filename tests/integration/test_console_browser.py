@@ -3,7 +3,8 @@ drives it with Playwright against a local server of its own (a fresh registry, w
 tests seed through the API), and its result lines are printed in this run's output. The scenarios
 are the issue's: the fleet page filters and pages, a device page shows the timeline and a diff, a
 revert with a stale ETag shows the conflict, credentials, holders, restore, sign-in with PKCE,
-no console errors and axe-core clean on every page."""
+a read-only operator (``LOCAL_SCOPES=devices/read``) sees no write button, no console errors and
+axe-core clean on every page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.support import ROOT, LocalServer
 
@@ -32,7 +34,39 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.close()
 
 
-def test_console_in_chromium(console_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture(scope="module")
+def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A registry written by a read-write server, then served by one started with
+    ``LOCAL_SCOPES=devices/read`` on the same data (kept across restarts, as ``make run`` keeps
+    it): a device with a change and a credential, and a deleted one."""
+    scratch = tmp_path_factory.mktemp("console-read-only")
+    data = str(scratch / "data")
+    writer = LocalServer(scratch / "writer.log", LOCAL_DATA_DIR=data)
+    try:
+        url = writer.start()
+        device = {"name": "read-only-sensor", "device_type": "sensor", "mac_address": "02:00:00:00:bb:01"}
+        made = requests.post(f"{url}/devices", json=device, timeout=10).json()
+        requests.patch(f"{url}/devices/{made['id']}", json={"location": "Lab"}, timeout=10).raise_for_status()
+        requests.post(f"{url}/devices/{made['id']}/credentials", json={}, timeout=10).raise_for_status()
+        gone = requests.post(f"{url}/devices", json={**device, "mac_address": "02:00:00:00:bb:02"}, timeout=10).json()
+        requests.delete(f"{url}/devices/{gone['id']}", timeout=10).raise_for_status()
+        writer.stop()
+    finally:
+        writer.close()
+    reader = LocalServer(scratch / "reader.log", LOCAL_DATA_DIR=data, LOCAL_SCOPES="devices/read")
+    try:
+        yield {
+            "CONSOLE_READONLY_URL": reader.start(),
+            "CONSOLE_READONLY_DEVICE": made["id"],
+            "CONSOLE_READONLY_DELETED": gone["id"],
+        }
+    finally:
+        reader.close()
+
+
+def test_console_in_chromium(
+    console_server: str, read_only_server: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert BUILT.is_file(), "the console is not built: run `make console`"
     assert CHROMIUM.is_file(), f"{CHROMIUM} not found: run `make chromium`"
     node = shutil.which("node")
@@ -40,7 +74,7 @@ def test_console_in_chromium(console_server: str, capsys: pytest.CaptureFixture[
     run = subprocess.run(
         [node, "--test", "--test-reporter=spec", "tests/"],
         cwd=CONSOLE,
-        env={"PATH": str(Path(node).parent), "HOME": "/tmp", "CONSOLE_API_URL": console_server},
+        env={"PATH": str(Path(node).parent), "HOME": "/tmp", "CONSOLE_API_URL": console_server, **read_only_server},
         capture_output=True,
         text=True,
         timeout=SUITE_TIMEOUT,

@@ -52,6 +52,9 @@ def measure(invoke, calls, handler, *, status, **request):
     return dict(calls)
 
 
+_JOB = {"filter": {"location": "Roof"}, "patch": {"location": "Yard"}}
+
+
 def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dynamodb_calls, cost_figures):
     device = make_device(mac_address="00:00:00:00:00:01")
     path = f"/devices/{device['id']}"
@@ -179,6 +182,26 @@ def test_each_route_makes_the_fewest_dynamodb_requests(invoke, make_device, dyna
         ("get_own_device", "200", READ, dict(path="/device", status=200, authorizer=as_device)),
         ("get_own_status", "200", REPORT_READ, dict(path="/device/status", status=200, authorizer=as_device)),
         ("put_own_status", "200", REPORT, dict(path="/device/status", status=200, body=_online, authorizer=as_device)),
+        # Fleet jobs: the routes touch the job's items only (the worker changes the devices, below).
+        ("create_job", "202", {"PutItem": 1}, dict(status=202, body=_JOB)),
+        ("list_jobs", "200", QUERY, dict(path="/jobs", status=200)),
+        ("get_job", "404", READ, dict(path=f"/jobs/{_UNKNOWN}", status=404)),
+        ("list_job_results", "404", READ, dict(path=f"/jobs/{_UNKNOWN}/results", status=404)),
+        # A refused cancel reads the job to say 404 or 409.
+        (
+            "cancel_job",
+            "404",
+            {"UpdateItem": 1, "GetItem": 1},
+            dict(path=f"/jobs/{_UNKNOWN}/cancel", status=404, body={}),
+        ),
+        ("rollback_job", "404", READ, dict(path=f"/jobs/{_UNKNOWN}/rollback", status=404, body={})),
+    ]
+    job = invoke("create_job", body=_JOB)["json"]["id"]
+    cases += [
+        ("get_job", "200", READ, dict(path=f"/jobs/{job}", status=200)),
+        ("list_job_results", "200", {"GetItem": 1, "Query": 1}, dict(path=f"/jobs/{job}/results", status=200)),
+        ("cancel_job", "202", {"UpdateItem": 1}, dict(path=f"/jobs/{job}/cancel", status=202, body={})),
+        ("rollback_job", "409 not finished", READ, dict(path=f"/jobs/{job}/rollback", status=409, body={})),
     ]
     rows = []
     for handler, what, expected, call in cases:
@@ -791,3 +814,35 @@ def test_a_detail_page_is_its_summary_page_and_one_batched_read_whatever_the_fle
 
 def _calls(calls: dict[str, int]) -> str:
     return " + ".join(f"{count} {name}" for name, count in sorted(calls.items()))
+
+
+# -- a fleet job's units per device (docs/cost.md, "A fleet job") ------------------------------------
+
+JOB_DEVICES = 50  # two chunks of 25: the per-chunk reads and writes are shared as a real job shares them
+JOB_UNITS = (2.7, 10.2)  # RRU, WRU per device: docs/cost.md's figures
+
+
+def test_units_per_device_of_a_fleet_job_are_those_docs_cost_md_prices(invoke, capacity, cost_figures):
+    """Every DynamoDB request a job over 50 devices makes (its creation, the resolution's fleet query
+    and pages, each device's read, revision and result, the counts), per device changed."""
+    from registry.domain.jobs import JobMessage
+
+    fields = {"ip_address": "192.0.2.10", "firmware_version": "1.4.2", "location": "Building A, boiler room"}
+    for n in range(JOB_DEVICES):
+        body = {**_new(f"02:c0:58:00:00:{n:02x}"), **fields, "attributes": {"floor": "B1", "vendor": "Acme"}}
+        assert invoke("create_device", body=body)["statusCode"] == 201
+    sqs, worker = boto3.client("sqs"), wiring.get_job_worker()
+    capacity.reset()
+
+    job = invoke("create_job", body={"filter": {"location": fields["location"]}, "patch": {"location": "Roof"}})
+    for _ in range(10):
+        messages = sqs.receive_message(QueueUrl=worker.queue.queue_url).get("Messages", [])  # type: ignore[attr-defined]
+        for message in messages:
+            worker.handle(JobMessage.from_body(json.loads(message["Body"])))
+            sqs.delete_message(QueueUrl=worker.queue.queue_url, ReceiptHandle=message["ReceiptHandle"])  # type: ignore[attr-defined]
+    finished = invoke("get_job", f"/jobs/{job['json']['id']}")["json"]
+    per_device = (round(capacity.rru / JOB_DEVICES, 1), round(capacity.wru / JOB_DEVICES, 1))
+    _report(cost_figures, "A fleet job, units per device changed", ("RRU", "WRU"), [per_device])
+
+    assert finished["counts"]["changed"] == JOB_DEVICES
+    assert per_device == JOB_UNITS

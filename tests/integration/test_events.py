@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from local.proxy_events import LambdaContext
+from registry.domain.jobs import JobMessage, Step
 from registry.http.routes import DEVICE, ROUTES
+from registry.wiring import get_job_worker
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_DEVICE_ID = "0190f5e2-7a3b-7c1d-9e2f-3a4b5c6d7e8f"
@@ -54,6 +56,12 @@ EXPECTED_STATUS = {
     "get_own_device": 200,
     "get_own_status": 200,
     "put_own_status": 200,
+    "create_job": 202,
+    "list_jobs": 200,
+    "get_job": 200,
+    "list_job_results": 200,
+    "cancel_job": 202,
+    "rollback_job": 202,
 }
 
 
@@ -62,10 +70,14 @@ def load(route):
 
 
 # Sample events of the functions that are not routes: a DynamoDB stream batch for the change-event
-# publisher (tests/unit/test_change_events.py, tests/infra/test_change_events.py).
-# a REQUEST authorizer event for the device authorizer (tests/infra/test_device_authorizer.py), and a
+# publisher (tests/unit/test_change_events.py, tests/infra/test_change_events.py), a REQUEST
+# authorizer event for the device authorizer (tests/infra/test_device_authorizer.py), a
+# pre-token-generation event for the console's sign-in trigger (tests/unit/test_console_token.py)
+# an SQS batch of one job step for the job worker (tests/integration/test_job_worker_event.py) and a
 # schedule event for the liveness sweep (tests/infra/test_liveness.py).
-NOT_ROUTES = {"publish_changes", "authorize_device", "sweep_liveness"}
+NOT_ROUTES = {"publish_changes", "authorize_device", "run_jobs", "console_token", "sweep_liveness"}
+# The job the job routes' events name: replaced by one the test creates.
+SAMPLE_JOB_ID = "01a250d4-ae5a-79b2-a2fb-fd66bef0f7b5"
 
 
 def test_every_route_has_an_event_file_and_every_event_file_a_route():
@@ -117,6 +129,12 @@ def sample_for(route, registered, invoke):
     if route.handler == "delete_credential":  # a credential of the device, to revoke
         created = invoke("create_credential", f"/devices/{registered['id']}/credentials", body={})["json"]
         text = text.replace(SAMPLE_CREDENTIAL_ID, created["credential_id"])
+    if route.path.startswith("/jobs/"):  # a job to act on: finished (cancelled) for a rollback
+        job = invoke("create_job", body={"filter": {"location": "nowhere"}, "patch": {"location": "x"}})["json"]
+        if route.handler == "rollback_job":
+            invoke("cancel_job", f"/jobs/{job['id']}/cancel", body={})
+            get_job_worker().handle(JobMessage(job["id"], Step.RESOLVE))
+        text = text.replace(SAMPLE_JOB_ID, job["id"])
     event = json.loads(text)
     if route.handler == "restore_device":  # only a deleted device can be restored
         assert invoke("delete_device", f"/devices/{registered['id']}")["statusCode"] == 204

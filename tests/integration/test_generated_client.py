@@ -9,6 +9,7 @@ import importlib
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -364,3 +365,41 @@ def test_generated_client_tags_devices_and_lists_them_by_every_fleet_filter(clie
     refused = list_devices.sync_detailed(client=client, ip_address="192.0.2.777")
     assert refused.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert [error.field for error in refused.parsed.errors] == ["ip_address"]
+
+
+def test_generated_client_runs_a_fleet_job_reads_its_results_and_rolls_it_back(client):
+    m = models()
+    create_device, create_job = api("devices.create_device"), api("jobs.create_job")
+    get_job, list_jobs, results = api("jobs.get_job"), api("jobs.list_jobs"), api("jobs.list_job_results")
+    cancel_job, rollback_job = api("jobs.cancel_job"), api("jobs.rollback_job")
+    place = f"generated-{uuid.uuid4().hex[:8]}"
+    for n in range(3):
+        digits = f"02c2{uuid.uuid4().hex[:8]}"
+        mac = ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+        body = m.DeviceAttributes(name=f"job {n}", device_type="sensor", mac_address=mac, location=place)
+        assert create_device.sync_detailed(client=client, body=body).status_code == HTTPStatus.CREATED
+
+    def finished(job_id: str) -> Any:
+        for _ in range(600):
+            job = get_job.sync_detailed(job_id, client=client).parsed
+            if job.finished_at:
+                return job
+            time.sleep(0.1)
+        raise AssertionError("the job did not finish")
+
+    request = m.JobRequest(filter_=m.JobFilter(location=place), patch=m.JobPatch(firmware_version="7.0"))
+    started = create_job.sync_detailed(client=client, body=request, idempotency_key=f"job-{place}")
+    assert started.status_code == HTTPStatus.ACCEPTED, started.content
+    assert started.headers["Location"] == f"/jobs/{started.parsed.id}" and started.parsed.state == m.JobState.QUEUED
+    done = finished(started.parsed.id)
+    assert done.state == m.JobState.SUCCEEDED and (done.counts.matched, done.counts.changed) == (3, 3)
+    assert started.parsed.id in [job.id for job in list_jobs.sync_detailed(client=client, limit=100).parsed.items]
+    page = results.sync_detailed(started.parsed.id, client=client, outcome=m.Outcome.CHANGED, limit=10).parsed
+    assert len(page.items) == 3 and page.items[0].changes["firmware_version"].new == "7.0"
+    refused = cancel_job.sync_detailed(started.parsed.id, client=client, body=m.JobAction())
+    assert refused.status_code == HTTPStatus.CONFLICT and refused.parsed.status == 409
+
+    rollback = rollback_job.sync_detailed(started.parsed.id, client=client, body=m.JobAction())
+    assert rollback.status_code == HTTPStatus.ACCEPTED and rollback.parsed.rollback_of == started.parsed.id
+    undone = finished(rollback.parsed.id)
+    assert (undone.state, undone.counts.changed) == (m.JobState.SUCCEEDED, 3)

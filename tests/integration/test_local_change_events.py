@@ -22,7 +22,7 @@ def _events_of(path: Path, device_id: str) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [e for e in map(json.loads, lines) if e["Detail"]["device_id"] == device_id]
+    return [e for e in map(json.loads, lines) if e["Detail"].get("device_id") == device_id]
 
 
 def _wait_for(path: Path, device_id: str, count: int, since: float) -> tuple[list[dict[str, Any]], float]:

@@ -28,7 +28,7 @@ from registry.storage.migrations.dynamodb import MigrationTable
 from registry.storage.migrations.ledger import State
 from registry.storage.migrations.migration import upgrade
 from registry.storage.migrations.runner import MigrationError, Report, Runner, RunOptions, Status
-from tests.support import IDEMPOTENCY_TABLE_NAME, ROOT, TABLE_NAME
+from tests.support import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, python_path
 
 PAGE_SIZE = 5
 DEVICES = 12
@@ -405,7 +405,7 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
             "--table",
             TABLE_NAME,
         ]
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"}
+        env = {**os.environ, "PYTHONPATH": python_path()}
         listed = subprocess.run([*command, "--list"], capture_output=True, text=True, env=env, timeout=60)
         assert listed.returncode == 0, listed.stderr
         # The device's state, its first history entry, its MAC claim, its MAC holder interval, and

@@ -321,7 +321,7 @@ def test_the_command_prints_one_line_per_check_and_exits_1_until_the_account_is_
     """``python -m ops.preflight`` as `make preflight` runs it, against moto's server (AWS_ENDPOINT_URL)."""
     from moto.server import ThreadedMotoServer
 
-    from tests.support import ROOT, free_port
+    from tests.support import ROOT, free_port, python_path
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
@@ -330,7 +330,7 @@ def test_the_command_prints_one_line_per_check_and_exits_1_until_the_account_is_
         path = tmp_path / "DeviceRegistry-dev.template.json"
         path.write_text(json.dumps(template(bootstrap=True, cognito=True)))
         environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "eu-west-1"}
-        environment["PYTHONPATH"] = f"{ROOT / 'functions'}:{ROOT}"
+        environment["PYTHONPATH"] = python_path()
         command = [sys.executable, "-m", "ops.preflight", str(path)]
 
         first = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120, cwd=ROOT)

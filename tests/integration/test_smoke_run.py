@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support import LOCAL_CORS_ORIGINS, ROOT, free_port
+from tests.support import LOCAL_CORS_ORIGINS, ROOT, free_port, python_path
 
 STEPS = [
     ("SKIP", "401 without a token"),
@@ -35,7 +35,7 @@ STEPS = [
 
 def smoke(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {name: value for name, value in os.environ.items() if not name.startswith("REGISTRY_")}
-    environment["PYTHONPATH"] = f"{ROOT / 'functions'}:{ROOT}"
+    environment["PYTHONPATH"] = python_path()
     return subprocess.run(
         [sys.executable, "-m", "ops.smoke", url, *args],
         cwd=ROOT,
@@ -99,7 +99,7 @@ def test_a_stopped_server_fails_the_first_step_that_needs_it() -> None:
 
 
 def test_half_the_client_credentials_is_a_usage_error_before_anything_is_sent() -> None:
-    environment = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}", "REGISTRY_CLIENT_ID": "abc"}
+    environment = {**os.environ, "PYTHONPATH": python_path(), "REGISTRY_CLIENT_ID": "abc"}
     environment.pop("REGISTRY_CLIENT_SECRET", None)
     run = subprocess.run(
         [sys.executable, "-m", "ops.smoke", f"http://127.0.0.1:{free_port()}"],

@@ -26,6 +26,7 @@ from pathlib import Path
 import requests
 
 from registry import openapi
+from tests.support import python_path
 
 DEFAULT_EXAMPLES = "10"
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", DEFAULT_EXAMPLES)
@@ -58,7 +59,7 @@ def test_every_operation_answers_as_its_contract_says_under_every_check(local_se
     env = {
         **os.environ,
         "SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks",
-        "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}",
+        "PYTHONPATH": python_path(),
     }
     run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600)
     report = run.stdout + run.stderr

@@ -1,5 +1,6 @@
-"""The embedded DynamoDB's Query (local/moto_indexes.py: one partition read, not the whole table)
-and item answers (local/moto_answers.py: items encoded straight to JSON) answer exactly what moto
+"""The embedded DynamoDB's Query (local/moto_indexes.py: one partition read, not the whole table),
+item answers (local/moto_answers.py: items encoded straight to JSON) and item sizes and copies
+(local/moto_items.py) answer exactly what moto
 as it ships answers. The same writes (put, update, delete, batch, transaction) and then the same
 reads (base-table, global- and local-index Queries with every key condition, both directions,
 Limit, ExclusiveStartKey, FilterExpression, ProjectionExpression, every page; GetItem,
@@ -8,6 +9,7 @@ LastEvaluatedKey included. And no such read looks at the whole table any more.""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +24,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 import local.dynamodb  # noqa: F401 - installs the patches, as the local server does
-from local import moto_answers, moto_indexes
+from local import moto_answers, moto_indexes, moto_items
 
 TABLE = "differential"
 # Few partition values and many writes: partitions of several items, which Limit and paging cut.
@@ -241,23 +243,38 @@ def _reads(client: Any, requests: list[dict[str, Any]], gets: list[dict[str, str
     return answers
 
 
+@pytest.fixture(scope="module")
+def moto_client() -> Iterator[Any]:
+    """One moto and one client for the module: starting them is most of what a run of
+    ``_moto`` would cost (~0.3 s, twice per example), so each run only creates its table."""
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": "us-east-1"}), mock_aws():
+        yield boto3.client("dynamodb", region_name="us-east-1")
+
+
 @contextmanager
-def _moto(patched: bool) -> Iterator[Any]:
+def _moto(client: Any, patched: bool) -> Iterator[Any]:
+    """A new table (a new moto ``Table``, whose partition map starts empty) on patched or on
+    moto as it ships, gone afterwards."""
     if not patched:
         moto_indexes.uninstall()
         moto_answers.uninstall()
+        moto_items.uninstall()
     try:
-        with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": "us-east-1"}), mock_aws():
-            client = boto3.client("dynamodb", region_name="us-east-1")
-            client.create_table(**CREATE)
+        client.create_table(**CREATE)
+        try:
             yield client
+        finally:
+            client.delete_table(TableName=TABLE)
     finally:
         moto_indexes.install()
         moto_answers.install()
+        moto_items.install()
 
 
-def _run(patched: bool, history: list[Any], requests: list[dict[str, Any]], gets: list[dict[str, str]]) -> list[Any]:
-    with _moto(patched) as client:
+def _run(
+    client: Any, patched: bool, history: list[Any], requests: list[dict[str, Any]], gets: list[dict[str, str]]
+) -> list[Any]:
+    with _moto(client, patched):
         outcomes = [_answer(lambda w=write: _write(client, w) or {}) for write in history]
         return [outcomes, *_reads(client, requests, gets)]
 
@@ -268,14 +285,14 @@ def _run(patched: bool, history: list[Any], requests: list[dict[str, Any]], gets
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(history=writes, requests=st.lists(queries(), min_size=1, max_size=6), gets=st.lists(keys, max_size=4))
-def test_patched_moto_answers_every_read_as_moto_does(history, requests, gets):
-    assert _run(True, history, requests, gets) == _run(False, history, requests, gets)
+def test_patched_moto_answers_every_read_as_moto_does(moto_client, history, requests, gets):
+    assert _run(moto_client, True, history, requests, gets) == _run(moto_client, False, history, requests, gets)
 
 
-def test_queries_and_item_reads_never_look_at_the_whole_table():
+def test_queries_and_item_reads_never_look_at_the_whole_table(moto_client):
     """After the map is built, a Query reads only its partition: the table-wide listing moto
     reads every item from is never called again, whatever the table holds."""
-    with _moto(True) as client:
+    with _moto(moto_client, True) as client:
         for n in range(30):
             key = {"pk": ("p1", "p2", "p3")[n % 3], "sk": SORTS[n % 6] + str(n)}
             client.put_item(TableName=TABLE, Item=_item(key, "abc"[n % 3], SORTS[n % 6], SORTS[n % 5], "1", {"S": "x"}))
@@ -313,9 +330,9 @@ def test_queries_and_item_reads_never_look_at_the_whole_table():
 
 
 @pytest.mark.parametrize("patched", [True, False])
-def test_a_query_sees_an_item_moved_to_its_partition_at_once(patched):
+def test_a_query_sees_an_item_moved_to_its_partition_at_once(moto_client, patched):
     """The map follows writes: an item updated into an index partition is in the next Query."""
-    with _moto(patched) as client:
+    with _moto(moto_client, patched) as client:
         client.put_item(TableName=TABLE, Item=_item({"pk": "p1", "sk": "0"}, "a", "1", None, "1", {"S": "x"}))
         query = {"TableName": TABLE, "IndexName": "by_g_keys", "KeyConditionExpression": "g = :g"}
         assert client.query(**query, ExpressionAttributeValues={":g": {"S": "b"}})["Count"] == 0
@@ -324,3 +341,37 @@ def test_a_query_sees_an_item_moved_to_its_partition_at_once(patched):
         assert client.query(**query, ExpressionAttributeValues={":g": {"S": "b"}})["Items"] == [
             {"pk": {"S": "p1"}, "sk": {"S": "0"}, "g": {"S": "b"}, "r": {"S": "1"}}
         ]
+
+
+nested = st.recursive(
+    values,
+    lambda inner: (
+        st.builds(lambda vs: {"L": vs}, st.lists(inner, max_size=3))
+        | st.builds(lambda vs: {"M": vs}, st.dictionaries(st.sampled_from(["k", "é", "n"]), inner, max_size=3))
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    attrs=st.dictionaries(
+        st.sampled_from(["a", "é", "long name"]),
+        nested | st.just({"NS": ["1", "02.5"]}) | st.just({"BS": [b"\\x00", b"ab"]}),
+        max_size=5,
+    )
+)
+def test_item_sizes_and_copies_are_moto_s(attrs):
+    """Every kind of value, nested: the same size, and a copy equal to moto's that shares its
+    values with the original as moto's does."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    item = Item(DynamoType({"S": "p"}), DynamoType({"S": "s"}), attrs)
+    ours_size, ours_copy = item.size(), copy.deepcopy([item])[0]
+    moto_items.uninstall()
+    try:
+        moto_size, moto_copy = item.size(), copy.deepcopy([item])[0]
+    finally:
+        moto_items.install()
+    assert ours_size == moto_size
+    assert ours_copy == moto_copy and ours_copy is not item and ours_copy.attrs is not item.attrs
+    assert all(ours_copy.attrs[name] is value for name, value in item.attrs.items())

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from registry_cli.batch_jobs import differences
 from registry_cli.client import UsageError
-from registry_cli.jobs import differences
 from registry_cli.rows import DEVICES, Source, from_spreadsheet, spreadsheet_safe, write_csv
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, SkipValidation, model_serializer
+from pydantic import Field, SkipValidation
 
-from registry.schemas import Count, DeviceAttributes, DeviceDetail, DeviceId, Problem, StatusUpdate, _Input, _Model
+from registry.schemas import Count, DeviceAttributes, DeviceDetail, DeviceId, ItemProblem, StatusUpdate, _Input, _Model
 
 MAX_ITEMS = 100
 Index = Annotated[int, Field(ge=0, lt=MAX_ITEMS, description="The item's position in the request, from 0")]
@@ -22,15 +22,6 @@ def _items(what: str) -> object:
         max_length=MAX_ITEMS,
         description=f"1–{MAX_ITEMS} {what}; each is validated on its own (a bad one is its own 422 result)",
     )
-
-
-class ItemProblem(Problem):
-    """One item's problem document: as an error answer's body is written (registry/problems.py),
-    without the members that have no value."""
-
-    @model_serializer(mode="wrap")
-    def _omit_absent(self, handler: SerializerFunctionWrapHandler):  # no return type: it would be the schema
-        return {name: value for name, value in handler(self).items() if value is not None}
 
 
 class StatusReport(StatusUpdate):

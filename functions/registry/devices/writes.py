@@ -17,8 +17,10 @@ from registry.domain.errors import (
     DeviceNotFound,
     HistoryEntryNotFound,
     HistoryExpired,
+    LaterChange,
     ServiceUnavailable,
 )
+from registry.domain.jobs import JobResult, Outcome, overlap, undo_patch
 from registry.domain.liveness import LivenessRules
 from registry.domain.records import Device, HistoryRecord, Seen
 from registry.domain.values import new_device_id
@@ -26,7 +28,9 @@ from registry.domain.versions import ExpectedVersion
 from registry.domain.vocabulary import ATTRIBUTE_FIELDS, HistoryKind, LivenessValue, StatusValue
 from registry.metrics import Counter
 from registry.schemas import DeviceAttributes, StatusUpdate
+from registry.storage.device_reads import HistoryQuery
 from registry.storage.device_writes import StaleRevision
+from registry.storage.keys import CONFIG_GROUP
 
 # os.urandom-backed: environments restored from one SnapStart snapshot would otherwise share
 # the `random` module's state and back off in lockstep.
@@ -38,9 +42,19 @@ BACKOFF_BASE_S = 0.02
 BACKOFF_CAP_S = 0.5
 
 
+# A rollback reads the config-kind entries after the job's revision a page of this many at a time.
+LATER_ENTRIES_PAGE = 100
+
+
 def _check(expected: ExpectedVersion | None, current: int, resource: str) -> None:
     if expected is not None:
         expected.check(current, resource)
+
+
+def _merged(current: Device, patch: dict[str, Any]) -> dict[str, Any]:
+    """The attributes after a merge patch. A merge that breaks a rule (too many attribute keys, say)
+    raises pydantic's ValidationError: a 422 naming each field, rendered where every problem is."""
+    return DeviceAttributes.model_validate(merge_patch(current.config(), patch)).model_dump()
 
 
 class DeviceWrites(DeviceQueries):
@@ -85,13 +99,56 @@ class DeviceWrites(DeviceQueries):
     ) -> Device:
         def plan(current: Device) -> Change | None:
             _check(expected, current.config_version, "device")
-            # A merge that breaks a rule (too many attribute keys, say) raises pydantic's
-            # ValidationError: a 422 naming each field, rendered where every problem is.
-            merged = DeviceAttributes.model_validate(merge_patch(current.config(), patch)).model_dump()
+            merged = _merged(current, patch)
             self.rules.check_interval(merged["report_interval_s"])
             return self._config_change(current, merged, principal)
 
         return self._write(device_id, plan)
+
+    # -- a fleet job's changes (registry/jobs/): PATCH's change, its entry carrying the job's id and
+    # its transaction the job's result for the device, so that no delivery of a job makes it twice.
+
+    def patch_for_job(self, device_id: str, patch: dict[str, Any], *, job_id: str, principal: str) -> Change | None:
+        """``patch`` applied as PATCH applies it (no If-Match); None when it changes nothing.
+        Raises ``ResultExists`` when the job has changed the device already."""
+
+        def plan(current: Device) -> Change | None:
+            return self._config_change(current, _merged(current, patch), principal, job_id=job_id)
+
+        return self._apply(device_id, plan, job_id=job_id)[1]
+
+    def preview_patch(self, device_id: str, patch: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The changes ``patch`` would make now ({} none): a dry run's answer; nothing is written."""
+        current = self.get(device_id)
+        return diff(current.config(), _merged(current, patch), ATTRIBUTE_FIELDS)
+
+    def undo_for_job(self, device_id: str, revision: int, *, job_id: str, principal: str) -> Change | None:
+        """Set exactly the fields ``revision`` changed back to their values just before it, keeping
+        every later change to other fields; ``LaterChange`` (naming the revision) when a later
+        revision changed one of the same fields. Checked against the very revision committed on."""
+        entry = self.history_entry(device_id, revision)  # immutable: read once, whatever the retries
+        fields, patch = list(entry.changes), undo_patch(entry.changes)
+
+        def plan(current: Device) -> Change | None:
+            for later in self._config_entries_after(device_id, entry, up_to=current.revision):
+                if overlap(fields, later.changes):
+                    raise LaterChange(device_id, later.revision, overlap(fields, later.changes), job_revision=revision)
+            return self._config_change(current, _merged(current, patch), principal, job_id=job_id)
+
+        return self._apply(device_id, plan, job_id=job_id)[1]
+
+    def _config_entries_after(self, device_id: str, entry: HistoryRecord, *, up_to: int) -> list[HistoryRecord]:
+        """The device's config-kind entries after ``entry`` up to revision ``up_to``, oldest first."""
+        found: list[HistoryRecord] = []
+        after: tuple[int, str] | None = (entry.revision, entry.at)
+        while after is not None:
+            page = self.store.query_history(
+                HistoryQuery(device_id, CONFIG_GROUP, entry.at, None, True, LATER_ENTRIES_PAGE, after)
+            )
+            found += [later for later in page.items if later.revision <= up_to]
+            last = page.items[-1] if page.items else None
+            after = (last.revision, last.at) if last and page.has_more and last.revision < up_to else None
+        return found
 
     def revert(
         self,
@@ -198,13 +255,39 @@ class DeviceWrites(DeviceQueries):
     ) -> Device:
         """``plan`` the change from the device as ``read`` (live devices by default) and commit it;
         ``first``: the device already read for the first attempt."""
+        return self._apply(device_id, plan, read=read, first=first)[0]
+
+    def _apply(
+        self,
+        device_id: str,
+        plan: Callable[[Device], Change | None],
+        *,
+        read: Callable[[str], Device] | None = None,
+        first: Device | None = None,
+        job_id: str | None = None,
+    ) -> tuple[Device, Change | None]:
+        """As :meth:`_write`, answering the device and the change committed (None: none was needed);
+        ``job_id``: the job whose result for the device the change's transaction writes."""
         read = read or self.get
         for attempt in range(self.max_attempts):
             current = first if attempt == 0 and first is not None else read(device_id)
             change = plan(current)
             if change is None:
-                return current
+                return current, None
             change = move_holders(current, change)
+            result = (
+                None
+                if job_id is None
+                else (
+                    job_id,
+                    JobResult(
+                        device_id,
+                        Outcome.CHANGED.value,
+                        revision=change.device.revision,
+                        changes=change.history.changes,
+                    ),
+                )
+            )
             try:
                 self.store.commit(
                     change.device,
@@ -215,6 +298,7 @@ class DeviceWrites(DeviceQueries):
                     holders=change.holders,
                     previous=current,
                     seen=self.store.seen_put(*change.seen) if change.seen is not None else None,
+                    job_result=result,
                 )
             except StaleRevision:
                 self.count(Counter.WRITE_CONFLICTS)
@@ -224,7 +308,7 @@ class DeviceWrites(DeviceQueries):
                 continue
             if change.history.kind == HistoryKind.STATUS:
                 self.count(Counter.STATUS_CHANGES)
-            return change.device
+            return change.device, change
         raise ConcurrentUpdate(
             f"Device {device_id} was changed by other writers {self.max_attempts} times while this "
             "change was being applied; retry the request."
@@ -238,6 +322,7 @@ class DeviceWrites(DeviceQueries):
         *,
         reverted_to: int | None = None,
         reason: str | None = None,
+        job_id: str | None = None,
     ) -> Change | None:
         """A new config revision with these ``attributes``, moving the MAC claim if the address
         changes; None when nothing differs."""
@@ -255,7 +340,7 @@ class DeviceWrites(DeviceQueries):
         )
         moved = device.mac_address != current.mac_address
         history = self._history_entry(
-            device, HistoryKind.CONFIG, at, principal, changes, reverted_to=reverted_to, reason=reason
+            device, HistoryKind.CONFIG, at, principal, changes, reverted_to=reverted_to, reason=reason, job_id=job_id
         )
         return Change(
             device=device,
@@ -295,6 +380,7 @@ class DeviceWrites(DeviceQueries):
         reverted_to: int | None = None,
         reason: str | None = None,
         snapshot: dict[str, Any] | None = None,
+        job_id: str | None = None,
     ) -> HistoryRecord:
         is_status = kind is HistoryKind.STATUS
         frequent = kind in (HistoryKind.STATUS, HistoryKind.LIVENESS)
@@ -309,6 +395,7 @@ class DeviceWrites(DeviceQueries):
             status_then=None if is_status else status_snapshot(device),
             reverted_to=reverted_to,
             reason=reason,
+            job_id=job_id,
             # Config-kind entries never expire; status and liveness entries only when retention is on.
             expires_at=self._expires_at(at) if frequent else None,
         )

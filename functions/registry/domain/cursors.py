@@ -91,3 +91,36 @@ def decode_holder_cursor(token: str) -> tuple[str, int, str]:
         except ValueError:
             pass
     raise InvalidCursor("The cursor is not a holders cursor: pass next_cursor unchanged.")
+
+
+def _encode_id(name: str, value: str) -> str:
+    return _encode({name: value})
+
+
+def _decode_id(token: str, name: str, what: str) -> str:
+    payload = _decode(token)
+    value = payload.get(name)
+    if set(payload) == {name} and isinstance(value, str):
+        try:
+            return canonical_uuid(value)
+        except ValueError:
+            pass
+    raise InvalidCursor(f"The cursor is not a {what} cursor: pass next_cursor unchanged.")
+
+
+def encode_job_cursor(job_id: str) -> str:
+    """``GET /jobs``: the last job a page returned."""
+    return _encode_id("j", job_id)
+
+
+def decode_job_cursor(token: str) -> str:
+    return _decode_id(token, "j", "job-list")
+
+
+def encode_result_cursor(device_id: str) -> str:
+    """``GET /jobs/{id}/results``: the device whose result the next page follows."""
+    return _encode_id("jr", device_id)
+
+
+def decode_result_cursor(token: str) -> str:
+    return _decode_id(token, "jr", "job-results")

@@ -152,6 +152,14 @@ class Unauthorized(RegistryError):
     status, slug, title = 401, "unauthorized", "Unauthorized"
 
 
+class Forbidden(RegistryError):
+    """Authenticated, but the token's scopes do not cover the route (a read-only operator's
+    write). In AWS API Gateway answers it (infra/gateway_problems.py, ACCESS_DENIED); locally the
+    server does under ``LOCAL_SCOPES`` (local/authorizer.py)."""
+
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
 class CredentialNotFound(RegistryError):
     status, slug, title = 404, "credential-not-found", "Credential not found"
 
@@ -167,3 +175,37 @@ class TooManyCredentials(RegistryError):
             f"Device {device_id} already has {limit} active credentials: revoke one "
             "(DELETE /devices/{id}/credentials/{credential_id}) before creating another."
         )
+
+
+# -- fleet jobs (registry/jobs/) ---------------------------------------------------------------
+
+
+class JobNotFound(RegistryError):
+    status, slug, title = 404, "job-not-found", "Job not found"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"No job with id {job_id}.")
+
+
+class JobFinished(RegistryError):
+    status, slug, title = 409, "job-finished", "Job finished"
+
+    def __init__(self, job_id: str, state: str) -> None:
+        super().__init__(f"Job {job_id} has finished ({state}): there is nothing to cancel; what it did stays done.")
+
+
+class JobNotRollbackable(RegistryError):
+    status, slug, title = 409, "job-not-rollbackable", "Job cannot be rolled back"
+
+
+class LaterChange(RegistryError):
+    """A rollback's device: a revision after the job's changed one of the fields the job changed."""
+
+    status, slug, title = 409, "later-change", "Changed since the job"
+
+    def __init__(self, device_id: str, revision: int, fields: list[str], *, job_revision: int) -> None:
+        super().__init__(
+            f"Device {device_id}: revision {revision}, after the job's revision {job_revision}, changed "
+            f"{', '.join(fields)} again; rolling back would overwrite it, so the device was left as it is."
+        )
+        self.revision = revision

@@ -125,6 +125,7 @@ class HistoryRecord(_Record):
     snapshot: dict[str, Any]
     reverted_to: int | None = None  # a revert: the revision whose attributes it made current
     reason: str | None = None  # a revert's or restore's, as the client gave it
+    job_id: str | None = None  # the fleet job that made this change (registry/jobs/)
     # Stored, never answered: what an as-of read or a diff needs besides the snapshot, so that it
     # reads this one entry (docs/decisions.md). Entries written before they existed lack them, and
     # the service reads one more item or index entry instead.

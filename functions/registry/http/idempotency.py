@@ -11,22 +11,9 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import BaseError as IdempotencyError
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from registry.clients import dynamodb_client
 from registry.domain.errors import (
@@ -43,6 +30,10 @@ from registry.http.headers import IDEMPOTENCY_KEY, IF_MATCH
 from registry.http.identity import caller
 from registry.http.params import IDEMPOTENCY_KEY_PATTERN
 from registry.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 logger = Logger(child=True)
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
@@ -92,6 +83,14 @@ def _key(event: dict[str, Any]) -> str | None:
 
 @cache
 def _runner(handler: str, app: APIGatewayRestResolver) -> Any:
+    # Loaded by the first request that carries a key: the utility (and the boto3 it imports) is
+    # not part of a write function's cold start (docs/performance.md).
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
     settings = get_settings()
     persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb_client())
     config = IdempotencyConfig(
@@ -121,42 +120,57 @@ def idempotent(app: RouteApp) -> Handler:
     handler = app.route_served.handler
 
     def resolve_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        answered: list[dict[str, Any]] = []
         try:
             key = _key(event)
             if key is None:
                 return app.resolve(event, context)
-            run, config = _runner(handler, app)
-            config.register_lambda_context(context)
-            request = {
-                "key": key,
-                "method": event.get("httpMethod"),
-                "path": _canonical_path(event.get("path")),
-                "caller": caller(event),
-                "body": json.loads(event.get("body") or "null"),
-                # A retry is the same request: same body and same precondition. Another If-Match
-                # (a malformed one included) is another request, not a replay of the first.
-                "if_match": _header(event, IF_MATCH),
-            }
-            return dict(run(request=request, event=event, context=context, answered=answered))
-        except _NotKept as answer:
-            return answer.response
-        except IdempotencyValidationError:
-            error: RegistryError = IdempotencyKeyReused(
-                "This Idempotency-Key was already used with a different request body or If-Match; use a new key."
-            )
-        except IdempotencyAlreadyInProgressError:
-            error = IdempotencyInProgress("A request with this Idempotency-Key is still in progress; retry shortly.")
-        except (IdempotencyPersistenceLayerError, IdempotencyError):
-            if answered:
-                # The request ran; only recording its outcome under the key failed. Its answer is
-                # the truth (a 503 would have the client retry a write already done); the key
-                # stays "in progress" until it expires.
-                logger.warning("idempotency record not updated", extra={"status": answered[0].get("statusCode")})
-                return answered[0]
-            error = ServiceUnavailable("The idempotency store is busy or unreachable; retry shortly.")
-        except RegistryError as raised:
-            error = raised
-        return problems.error_proxy_response(error)
+        except RegistryError as error:
+            return problems.error_proxy_response(error)
+        return _resolve_keyed(app, handler, key, event, context)
 
     return resolve_once
+
+
+def _resolve_keyed(app: RouteApp, handler: str, key: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A request with a key: run once, or replay the answer its first run kept."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import BaseError as IdempotencyError
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    answered: list[dict[str, Any]] = []
+    try:
+        run, config = _runner(handler, app)
+        config.register_lambda_context(context)
+        request = {
+            "key": key,
+            "method": event.get("httpMethod"),
+            "path": _canonical_path(event.get("path")),
+            "caller": caller(event),
+            "body": json.loads(event.get("body") or "null"),
+            # A retry is the same request: same body and same precondition. Another If-Match
+            # (a malformed one included) is another request, not a replay of the first.
+            "if_match": _header(event, IF_MATCH),
+        }
+        return dict(run(request=request, event=event, context=context, answered=answered))
+    except _NotKept as answer:
+        return answer.response
+    except IdempotencyValidationError:
+        error: RegistryError = IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body or If-Match; use a new key."
+        )
+    except IdempotencyAlreadyInProgressError:
+        error = IdempotencyInProgress("A request with this Idempotency-Key is still in progress; retry shortly.")
+    except (IdempotencyPersistenceLayerError, IdempotencyError):
+        if answered:
+            # The request ran; only recording its outcome under the key failed. Its answer is
+            # the truth (a 503 would have the client retry a write already done); the key
+            # stays "in progress" until it expires.
+            logger.warning("idempotency record not updated", extra={"status": answered[0].get("statusCode")})
+            return answered[0]
+        error = ServiceUnavailable("The idempotency store is busy or unreachable; retry shortly.")
+    except RegistryError as raised:
+        error = raised
+    return problems.error_proxy_response(error)

@@ -13,6 +13,9 @@ from typing import Literal
 Scope = Literal["devices/read", "devices/write"]
 READ: Scope = "devices/read"
 WRITE: Scope = "devices/write"
+# What a caller whose token lacks a route's scope is told (API Gateway's ACCESS_DENIED answer, and
+# the local server's under LOCAL_SCOPES).
+FORBIDDEN_DETAIL = f"This access token does not allow the request: reads need {READ}, writes {WRITE}."
 # Who may call a route: an operator with a Cognito access token carrying the route's scope, a
 # device with its own credential (``Authorization: Device``, the device authorizer), or anyone.
 Auth = Literal["cognito", "device"]
@@ -107,6 +110,8 @@ HISTORY_QUERY = ("kind", "since", "until", "order", "limit", "cursor")
 AS_OF_QUERY = ("as_of",)
 DIFF_QUERY = ("from", "to")
 HOLDERS_QUERY = ("limit", "cursor")
+JOBS_QUERY = ("limit", "cursor")
+RESULTS_QUERY = ("outcome", "limit", "cursor")
 
 # Staleness bounds (docs/caching.md): mutable resources briefly, immutable ones longer. API
 # Gateway caches errors too, so the immutable TTL also bounds how long a 404 for a revision
@@ -203,6 +208,13 @@ ROUTES: tuple[Route, ...] = (
         handler="delete_credential",
         scope=WRITE,
     ),
+    # Fleet jobs (docs/jobs.md): never cached, so that a job's progress shows as it runs.
+    Route(method="POST", path="/jobs", handler="create_job", scope=WRITE),
+    Route(method="GET", path="/jobs", handler="list_jobs", scope=READ, query=JOBS_QUERY),
+    Route(method="GET", path="/jobs/{job_id}", handler="get_job", scope=READ),
+    Route(method="GET", path="/jobs/{job_id}/results", handler="list_job_results", scope=READ, query=RESULTS_QUERY),
+    Route(method="POST", path="/jobs/{job_id}/cancel", handler="cancel_job", scope=WRITE),
+    Route(method="POST", path="/jobs/{job_id}/rollback", handler="rollback_job", scope=WRITE),
     # A device's own routes: the device is the credential's, never a path parameter.
     Route(method="GET", path="/device", handler="get_own_device", auth=DEVICE),
     Route(method="GET", path="/device/status", handler="get_own_status", auth=DEVICE),

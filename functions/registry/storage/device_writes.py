@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from registry.domain.errors import MacAddressTaken
+from registry.domain.jobs import JobResult
 from registry.domain.records import Device, HistoryRecord, Holder
 from registry.domain.vocabulary import HistoryKind
 from registry.storage import keys
@@ -17,10 +18,16 @@ from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item
 from registry.storage.credentials import CredentialStore
 from registry.storage.dynamodb import TableStore, unavailable
+from registry.storage.jobs import JobStore
 
 
 class StaleRevision(Exception):
     """Another writer changed the device between our read and our write: read again."""
+
+
+class ResultExists(Exception):
+    """The job already has its result for this device: an earlier delivery of the same step made
+    the change (and wrote the result in its transaction), so this one must not make it again."""
 
 
 def _list_index_attributes(device: Device) -> dict[str, str]:
@@ -72,6 +79,7 @@ class _Operation:
 
     request: dict[str, Any]
     claims: str | None = None
+    job_result: bool = False  # a job's result for the device: failing its condition means done already
 
 
 class DeviceWrites(TableStore):
@@ -108,6 +116,7 @@ class DeviceWrites(TableStore):
         holders: tuple[HolderWrite, ...] = (),
         previous: Device | None = None,
         seen: dict[str, Any] | None = None,
+        job_result: tuple[str, JobResult] | None = None,
     ) -> None:
         """Replace the device's item if its revision is still ``expected_revision``, append
         the history entry, move the MAC claim when the address changes or the device goes,
@@ -115,8 +124,10 @@ class DeviceWrites(TableStore):
         ``previous`` device's live tags to this one's (no ``previous``: the tags are unchanged);
         a deletion also deletes the device's credentials (:meth:`CredentialStore.revocations`, read
         before the transaction is built); ``seen``: the Put of its sign-of-life item (a liveness
-        revision, registry/storage/liveness.py).
-        Raises :class:`StaleRevision` if another writer got there first."""
+        revision, registry/storage/liveness.py); a change made by a job puts the job's ``job_result``
+        (job id, result) for the device, if it has none yet.
+        Raises :class:`StaleRevision` if another writer got there first, :class:`ResultExists` if
+        the job's result is there already."""
         # A deleted device's credentials go with it: their items, read first by the credential store.
         revoked = (
             CredentialStore(self.client, self.table_name).revocations(device.id)
@@ -143,6 +154,9 @@ class DeviceWrites(TableStore):
         operations.extend(_Operation(item) for item in revoked)
         if seen is not None:
             operations.append(_Operation(seen))
+        if job_result is not None:
+            put = JobStore(self.client, self.table_name).result_put(*job_result)
+            operations.append(_Operation(put, job_result=True))
         self._transact(operations, device_id=device.id)
 
     def _holder_puts(self, holders: tuple[HolderWrite, ...]) -> list[_Operation]:
@@ -192,6 +206,8 @@ class DeviceWrites(TableStore):
     ) -> None:
         codes = [reason.get("Code", "None") for reason in reasons]
         for operation, reason in zip(operations, reasons, strict=False):
+            if reason.get("Code") == "ConditionalCheckFailed" and operation.job_result:
+                raise ResultExists from error
             if reason.get("Code") == "ConditionalCheckFailed" and operation.claims is not None:
                 holder = _from_item(reason.get("Item", {})).get("device_id")
                 if holder != device_id:

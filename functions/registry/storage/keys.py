@@ -393,3 +393,34 @@ def credential_key(credential_id: str) -> dict[str, str]:
 def device_credentials_key(device_id: str) -> dict[str, str]:
     """The set of a device's active credential ids, in the device's partition."""
     return {PK: device_pk(device_id), SK: DEVICE_CREDENTIALS_SK}
+
+
+# Fleet jobs (registry/jobs/, docs/jobs.md). Every job's item in one partition, ``pk = JOBS,
+# sk = <job id>``: ids are time-ordered (UUID v7), so one Query newest first lists the jobs, with no
+# index of their own. A job's work in a partition of its own, ``pk = JOB#<id>``: ``sk = PAGE#<7 digits>``
+# the pages of the devices it acts on (stored when it starts), ``sk = RESULT#<device id>`` what it did
+# to each device — written in the transaction of the device's revision, so that it is written once.
+JOBS_PK = "JOBS"
+JOB_PREFIX = "JOB#"
+JOB_PAGE_PREFIX = "PAGE#"
+JOB_PAGE_DIGITS = 7
+JOB_RESULT_PREFIX = "RESULT#"
+
+
+def job_key(job_id: str) -> dict[str, str]:
+    """A job's item."""
+    return {PK: JOBS_PK, SK: job_id}
+
+
+def job_pk(job_id: str) -> str:
+    return f"{JOB_PREFIX}{job_id}"
+
+
+def job_page_key(job_id: str, page: int) -> dict[str, str]:
+    """One stored page of the devices a job acts on."""
+    return {PK: job_pk(job_id), SK: f"{JOB_PAGE_PREFIX}{page:0{JOB_PAGE_DIGITS}d}"}
+
+
+def job_result_key(job_id: str, device_id: str) -> dict[str, str]:
+    """What a job did to one device."""
+    return {PK: job_pk(job_id), SK: f"{JOB_RESULT_PREFIX}{device_id}"}

@@ -2,8 +2,9 @@
 publishes, or nothing. Pure (no AWS calls): the publisher (registry/stream/publisher.py) sends what
 this returns, in AWS and locally alike. docs/events.md is the consumer's side of it.
 
-Only the INSERT of a history item (``sk = REV#…``) is a change. Everything else on the stream
-publishes nothing: REMOVE records (TTL expiry of old status entries; history is never deleted
+The INSERT of a history item (``sk = REV#…``) is a change; a job's item turning finished (its
+MODIFY from ``queued`` or ``running`` to a finished state) is ``Job finished``. Everything else on the
+stream publishes nothing: REMOVE records (TTL expiry of old status entries; history is never deleted
 otherwise), MODIFY records (the STATE item's updates, migrations rewriting stored items), and
 every item that is not history (STATE, MAC claims, holder intervals, the migration ledger)."""
 
@@ -13,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from registry.domain.jobs import Job
 from registry.domain.records import HistoryRecord
 from registry.http.views import history_entry
 from registry.storage import keys
@@ -26,6 +28,7 @@ DETAIL_TYPES = {
     "deleted": "Device deleted",
     "restored": "Device restored",
 }
+JOB_FINISHED = "Job finished"  # a fleet job's end (docs/jobs.md): its detail is GET /jobs/{id}'s answer
 # A liveness transition says which way it went: a rule on the bus can page on silence alone.
 LIVENESS_DETAIL_TYPES = {"silent": "Device went silent", "reporting": "Device reporting again"}
 
@@ -64,10 +67,21 @@ def change_event(record: Mapping[str, Any]) -> dict[str, Any] | None:
     ``Detail`` as an object, or None for a record that is not a change."""
     item_keys = history_keys(record)
     if item_keys is None:
-        return None
+        return job_finished(record)
     device_id, _ = item_keys
     detail = change_detail(device_id, record["dynamodb"]["NewImage"])
     return {"Source": SOURCE, "DetailType": detail_type(detail), "Detail": detail}
+
+
+def job_finished(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``Job finished`` when the record is a job's item turning finished (once: later updates of a
+    finished job's item, there are none, would not be a transition)."""
+    if record.get("eventName") != "MODIFY" or decode(record["dynamodb"]["Keys"]).get(keys.PK) != keys.JOBS_PK:
+        return None
+    old, new = (Job.from_item(decode(record["dynamodb"][image])) for image in ("OldImage", "NewImage"))
+    if old.finished or not new.finished:
+        return None
+    return {"Source": SOURCE, "DetailType": JOB_FINISHED, "Detail": new.answered()}
 
 
 def put_entry(event: Mapping[str, Any], bus_name: str) -> dict[str, Any]:
