@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -70,15 +71,16 @@ def measure(devices: int, share: float) -> dict[str, Any]:
         _seed(dynamodb_backends["123456789012"]["us-east-1"].get_table(TABLE), devices, silent)
         requests: Counter[str] = Counter()
         read = {"index entries": 0, "items re-read": 0}
+        lock = threading.Lock()  # the sweep silences devices from several threads
 
         def count(model: Any, **_: Any) -> None:
-            requests[model.name] += 1
+            with lock:
+                requests[model.name] += 1
 
         def after_query(parsed: dict[str, Any], model: Any, **kwargs: Any) -> None:
-            if kwargs.get("context", {}).get("index"):
-                read["index entries"] += parsed.get("ScannedCount", 0)
-            else:
-                read["items re-read"] += parsed.get("ScannedCount", 0)
+            name = "index entries" if kwargs.get("context", {}).get("index") else "items re-read"
+            with lock:
+                read[name] += parsed.get("ScannedCount", 0)
 
         def before_query(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
             context["index"] = params.get("IndexName") == keys.DUE_BY_DEADLINE
