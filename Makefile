@@ -155,6 +155,7 @@ bench: install node_modules/.installed  ## docs/cost.md's units and bills checke
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.bulk_import
 	$(PY) -m benchmarks.fleet_size
+	$(PY) -m benchmarks.sweep
 
 clean:
 	rm -rf $(VENV) .venv-tools build node_modules console/node_modules console/dist cdk.out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

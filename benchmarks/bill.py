@@ -238,8 +238,9 @@ def alarm_metrics(routes: int) -> int:
     and throttles; both tables' read and write throttles; the publisher's errors and iterator age;
     the dead-letter queue's depth; the fleet jobs' failed-jobs count, their worker's errors and
     throttles and their dead-letter queue's depth; the console's sign-in trigger's errors and
-    throttles (tests/infra/test_monitoring.py counts them in the template)."""
-    return 1 + 2 * routes + 4 + 2 + 1 + 4 + 2
+    throttles; the liveness sweep's errors and invocations (tests/infra/test_monitoring.py counts
+    them in the template)."""
+    return 1 + 2 * routes + 4 + 2 + 1 + 4 + 2 + 2
 
 
 def fixed_lines(size: StageSize, w: Workload = Workload(), p: Prices = Prices()) -> list[tuple[str, float]]:

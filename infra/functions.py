@@ -430,10 +430,10 @@ class Functions(Construct):
             environment = {**powertools, **tables} if route.auth else {**powertools, "OAUTH_TOKEN_URL": token_url}
             if route.handler in RETENTION_HANDLERS:
                 environment.update(retention)
-            if route.path.startswith(JOBS_PATH):
-                environment["JOB_QUEUE_URL"] = jobs.queue.queue_url
             if route.handler in LIVENESS_HANDLERS:
                 environment.update(liveness_environment(stage))
+            if route.path.startswith(JOBS_PATH):
+                environment["JOB_QUEUE_URL"] = jobs.queue.queue_url
             if stage.cors_origins:  # registry/http/edge.py adds the CORS headers to every answer
                 environment["CORS_ORIGINS"] = ",".join(stage.cors_origins)
             function = RouteFunction(

@@ -171,6 +171,21 @@ class Monitoring(Construct):
                     f"Dead letters in {name}: change events not delivered (docs/events.md says how to recover).",
                 )
 
+    def _liveness_alarms(self, liveness: LivenessSweep) -> None:
+        """The sweep failing, or not running: either way silent devices go unnoticed."""
+        sweep = liveness.function
+        self._alarm(
+            "SweepLivenessErrors",
+            sweep.metric_errors(period=PERIOD, statistic="Sum"),
+            "The liveness sweep failed (the next run finds the same devices due; silence is reported late).",
+        )
+        self._alarm(
+            "SweepLivenessNotRunning",
+            sweep.metric_invocations(period=Duration.minutes(10), statistic="Sum"),
+            "The liveness sweep has not run for 10 minutes (its schedule is off or deleted).",
+            missing=True,
+        )
+
     def _job_alarms(self, queue: JobQueue, worker: JobWorker) -> None:
         """Fleet jobs failing, their worker failing or throttled, their steps dead-lettered (docs/jobs.md)."""
         self._alarm(
@@ -199,21 +214,6 @@ class Monitoring(Construct):
             "JobDeadLetters",
             queue.dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
             "A job step was dead-lettered: it failed past its deliveries and could not even mark its job failed.",
-        )
-
-    def _liveness_alarms(self, liveness: LivenessSweep) -> None:
-        """The sweep failing, or not running: either way silent devices go unnoticed."""
-        sweep = liveness.function
-        self._alarm(
-            "SweepLivenessErrors",
-            sweep.metric_errors(period=PERIOD, statistic="Sum"),
-            "The liveness sweep failed (the next run finds the same devices due; silence is reported late).",
-        )
-        self._alarm(
-            "SweepLivenessNotRunning",
-            sweep.metric_invocations(period=Duration.minutes(10), statistic="Sum"),
-            "The liveness sweep has not run for 10 minutes (its schedule is off or deleted).",
-            missing=True,
         )
 
     def _alarm(

@@ -25,9 +25,9 @@ class Counter(StrEnum):
     REGISTRATIONS = "DevicesRegistered"
     STATUS_CHANGES = "StatusChanges"
     WRITE_CONFLICTS = "WriteConflicts"
-    JOBS_FAILED = "JobsFailed"  # a fleet job finished failed or completed_with_failures (alarmed)
     LIVENESS_CHANGES = "LivenessChanges"  # transitions recorded (registry/devices/liveness.py)
     LIVENESS_REFRESHES = "LivenessRefreshes"  # signs of life written (at most one per resolution)
+    JOBS_FAILED = "JobsFailed"  # a fleet job finished failed or completed_with_failures (alarmed)
 
 
 def count(counter: Counter) -> None:

@@ -44,12 +44,12 @@ def test_a_schedule_invokes_the_sweep_every_liveness_sweep_s_and_nothing_else_ma
     synthesized: Synthesized, stage: str
 ) -> None:
     template = synthesized.json(stage)
-    [rule] = [
-        r["Properties"]
+    [(rule, target)] = [
+        (r["Properties"], target)
         for r in resources(template, "AWS::Events::Rule").values()
-        if "ScheduleExpression" in r["Properties"]
+        for target in r["Properties"].get("Targets", [])
+        if target["Arn"] == {"Fn::GetAtt": [FUNCTION_ID, "Arn"]}
     ]
-    [target] = rule["Targets"]
     assert rule["ScheduleExpression"] == f"rate({STAGES[stage].liveness_sweep_s // 60} minute)"
     assert target["Arn"] == {"Fn::GetAtt": [FUNCTION_ID, "Arn"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60}

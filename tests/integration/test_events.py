@@ -72,9 +72,9 @@ def load(route):
 # Sample events of the functions that are not routes: a DynamoDB stream batch for the change-event
 # publisher (tests/unit/test_change_events.py, tests/infra/test_change_events.py), a REQUEST
 # authorizer event for the device authorizer (tests/infra/test_device_authorizer.py), a
-# pre-token-generation event for the console's sign-in trigger (tests/unit/test_console_token.py),
-# an SQS batch of one job step for the job worker (tests/integration/test_job_worker_event.py)
-# and a schedule event for the liveness sweep (tests/infra/test_liveness.py).
+# pre-token-generation event for the console's sign-in trigger (tests/unit/test_console_token.py)
+# an SQS batch of one job step for the job worker (tests/integration/test_job_worker_event.py) and a
+# schedule event for the liveness sweep (tests/infra/test_liveness.py).
 NOT_ROUTES = {"publish_changes", "authorize_device", "run_jobs", "console_token", "sweep_liveness"}
 # The job the job routes' events name: replaced by one the test creates.
 SAMPLE_JOB_ID = "01a250d4-ae5a-79b2-a2fb-fd66bef0f7b5"

@@ -17,7 +17,10 @@ from registry.domain.liveness import LivenessRules
 from registry.domain.versions import ExpectedVersion
 from registry.schemas import DeviceAttributes, StatusUpdate
 from registry.storage import keys
+from registry.storage.codec import encode
 from registry.storage.device_reads import HistoryQuery
+from registry.stream import stats
+from registry.stream.change_events import change_event
 from tests.support import DeviceBodies
 
 # Resolution 60 s, 3 missed reports of the default 300 s: silent 900 s after registration, or
@@ -213,3 +216,37 @@ def test_a_device_of_a_filter_on_liveness_is_listed_by_its_index(live, device, c
 
     assert [(item.id, item.liveness, item.last_seen_at) for item in silent] == [(quiet.id, "silent", None)]
     assert [item.id for item in reporting] == [chatty.id]
+
+
+@pytest.mark.parametrize(
+    ("new", "detail_type"), [("silent", "Device went silent"), ("reporting", "Device reporting again")]
+)
+def test_a_transition_is_published_with_the_detail_type_of_its_new_value(new, detail_type):
+    entry = {
+        "revision": 4,
+        "kind": "liveness",
+        "at": "2026-11-27T06:15:00.000Z",
+        "changed_by": "registry",
+        "changes": {"liveness": {"old": "pending", "new": new}},
+        "snapshot": {"liveness": new, "last_seen_at": None},
+    }
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {"Keys": encode(keys.revision_key("d1", 4)), "NewImage": encode(entry)},
+    }
+    event = change_event(record)
+    assert event is not None and event["DetailType"] == detail_type
+    assert event["Detail"]["snapshot"] == {"liveness": new, "last_seen_at": None}
+
+
+def test_the_fleet_statistics_move_a_device_between_liveness_buckets():
+    state = {**keys.device_key("d1"), "status": "online", "device_type": "sensor", "liveness": "reporting"}
+    record = {
+        "eventName": "MODIFY",
+        "dynamodb": {
+            "Keys": encode(keys.device_key("d1")),
+            "OldImage": encode(state),
+            "NewImage": encode({**state, "liveness": "silent"}),
+        },
+    }
+    assert stats.deltas([record]) == {("liveness", "reporting"): -1, ("liveness", "silent"): 1}

@@ -297,8 +297,8 @@ class DeviceWrites(DeviceQueries):
                     release_mac=change.release_mac,
                     holders=change.holders,
                     previous=current,
-                    job_result=result,
                     seen=self.store.seen_put(*change.seen) if change.seen is not None else None,
+                    job_result=result,
                 )
             except StaleRevision:
                 self.count(Counter.WRITE_CONFLICTS)
@@ -379,8 +379,8 @@ class DeviceWrites(DeviceQueries):
         *,
         reverted_to: int | None = None,
         reason: str | None = None,
-        job_id: str | None = None,
         snapshot: dict[str, Any] | None = None,
+        job_id: str | None = None,
     ) -> HistoryRecord:
         is_status = kind is HistoryKind.STATUS
         frequent = kind in (HistoryKind.STATUS, HistoryKind.LIVENESS)

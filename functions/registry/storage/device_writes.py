@@ -115,17 +115,17 @@ class DeviceWrites(TableStore):
         release_mac: str | None = None,
         holders: tuple[HolderWrite, ...] = (),
         previous: Device | None = None,
-        job_result: tuple[str, JobResult] | None = None,
         seen: dict[str, Any] | None = None,
+        job_result: tuple[str, JobResult] | None = None,
     ) -> None:
         """Replace the device's item if its revision is still ``expected_revision``, append
         the history entry, move the MAC claim when the address changes or the device goes,
         put the holder intervals the change opens or closes, and move its tag items from the
         ``previous`` device's live tags to this one's (no ``previous``: the tags are unchanged);
         a deletion also deletes the device's credentials (:meth:`CredentialStore.revocations`, read
-        before the transaction is built); a change made by a job puts the job's ``job_result``
-        (job id, result) for the device, if it has none yet; ``seen``: the Put of its sign-of-life
-        item (a liveness revision, registry/storage/liveness.py).
+        before the transaction is built); ``seen``: the Put of its sign-of-life item (a liveness
+        revision, registry/storage/liveness.py); a change made by a job puts the job's ``job_result``
+        (job id, result) for the device, if it has none yet.
         Raises :class:`StaleRevision` if another writer got there first, :class:`ResultExists` if
         the job's result is there already."""
         # A deleted device's credentials go with it: their items, read first by the credential store.
@@ -152,11 +152,11 @@ class DeviceWrites(TableStore):
         if previous is not None:
             operations.extend(self._tag_writes(device.id, _live_tags(previous), _live_tags(device)))
         operations.extend(_Operation(item) for item in revoked)
+        if seen is not None:
+            operations.append(_Operation(seen))
         if job_result is not None:
             put = JobStore(self.client, self.table_name).result_put(*job_result)
             operations.append(_Operation(put, job_result=True))
-        if seen is not None:
-            operations.append(_Operation(seen))
         self._transact(operations, device_id=device.id)
 
     def _holder_puts(self, holders: tuple[HolderWrite, ...]) -> list[_Operation]:
