@@ -293,6 +293,36 @@ test("a deleted device can be restored, and an error shows the problem's detail"
   await done();
 });
 
+test("liveness: the fleet filters silent devices, the chart counts them, and a device page says when it was last seen", async () => {
+  // The quiet device never reports: silent once it has missed its reports and a sweep has run.
+  const deadline = Date.now() + 60_000;
+  while (!(await apiNames({ liveness: "silent" })).includes("quiet-camera")) {
+    assert.ok(Date.now() < deadline, "the quiet device never became silent");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const { page, done } = await open("#/?liveness=silent");
+  await page.waitForFunction(() => document.getElementById("filter-liveness")?.value === "silent");
+  const expected = await apiNames({ liveness: "silent" });
+  await page.waitForFunction((n) => !document.querySelector('[role="status"]') && document.querySelectorAll("table.devices tbody tr").length === n, expected.length);
+  assert.deepEqual((await names(page)).sort(), expected);
+  assert.ok((await page.locator("table.devices .pill.liveness-silent").count()) === expected.length);
+  await page.getByRole("table", { name: "By liveness" }).waitFor();
+
+  await page.goto(`${CONSOLE}#/devices/${fleet.quiet}`);
+  const status = page.getByRole("region", { name: "Status" });
+  await status.locator(".pill.liveness-silent").waitFor();
+  assert.equal(await status.locator("dt:text-is('Last seen') + dd").textContent(), "—");
+  await page.getByLabel("Show", { exact: true }).selectOption("liveness");
+  await page.locator("ol.history li .kind-liveness").first().waitFor();
+
+  await page.goto(`${CONSOLE}#/devices/${fleet.id}`);
+  await page.getByRole("region", { name: "Status" }).locator(".pill.liveness-reporting").waitFor();
+  const seen = (await call(BASE, "GET", `/devices/${fleet.id}/status`)).body.last_seen_at;
+  assert.equal(await page.getByRole("region", { name: "Status" }).locator("dt:text-is('Last seen') + dd").textContent(), seen.replace("T", " ").replace(/\.\d+Z$/, "Z"));
+  await axeClean(page, "a device page with its liveness");
+  await done();
+});
+
 const firmwareOf = async (query) => {
   const found = {};
   let cursor = null;

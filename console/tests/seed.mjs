@@ -68,5 +68,12 @@ export async function seed(base, { steps = 600 } = {}) {
   const credential = await call(base, "POST", `/devices/${id}/credentials`, {});
   // How far the server's clock is from this process's: the credential was made just now.
   const clockOffset = Date.parse(credential.body.created_at) - Date.now();
-  return { ids, id, deleted: gone.body.id, clockOffset };
+  // One ("quiet-camera") that is to report every second and never does: silent after 3 s and a sweep.
+  const quiet = await call(base, "POST", "/devices", {
+    name: "quiet-camera",
+    device_type: "camera",
+    mac_address: "02:00:00:00:ee:01",
+    report_interval_s: 1,
+  });
+  return { ids, id, deleted: gone.body.id, clockOffset, quiet: quiet.body.id };
 }

@@ -29,7 +29,8 @@ JOB_TIMEOUT = 60  # a job of one device, on a loaded machine
 
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = LocalServer(tmp_path_factory.mktemp("console") / "server.log")
+    # A sweep a second, so that a device which misses its reports is silent within the test.
+    server = LocalServer(tmp_path_factory.mktemp("console") / "server.log", LIVENESS_SWEEP_S="1")
     try:
         yield server.start()
     finally:

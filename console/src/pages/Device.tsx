@@ -130,10 +130,10 @@ function Status({ status }: { status: DeviceStatus }) {
           <div key={field.key}>
             <dt>{field.label}</dt>
             <dd>
-              {field.key === "status" ? (
-                <span class={`pill status-${status.status}`}>{status.status}</span>
+              {field.key === "status" || field.key === "liveness" ? (
+                <span class={`pill ${field.key}-${status[field.key]}`}>{status[field.key]}</span>
               ) : field.time ? (
-                shortTime(String(status[field.key]))
+                shortTime(status[field.key] as string | null)
               ) : (
                 show(status[field.key])
               )}
@@ -318,6 +318,7 @@ const KINDS = [
   { value: "", label: "all" },
   { value: "config", label: "configuration" },
   { value: "status", label: "status" },
+  { value: "liveness", label: "liveness" },
 ] as const;
 
 function History({
@@ -334,7 +335,7 @@ function History({
   onChanged: () => void;
 }) {
   const { api, session } = useConsole();
-  const [kind, setKind] = useState<"" | "config" | "status">("");
+  const [kind, setKind] = useState<(typeof KINDS)[number]["value"]>("");
   const [pages, setPages] = useState<(string | null)[]>([null]);
   const [reverting, setReverting] = useState<HistoryEntry | null>(null);
   const [outcome, setOutcome] = useState<{ error: string | null; conflict: boolean; done: string | null }>({ error: null, conflict: false, done: null });

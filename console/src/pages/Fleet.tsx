@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import type { Query } from "../api";
+import type { DeviceSummary, Query } from "../api";
 import { BarChart } from "../components/BarChart";
 import { FilterFields, type Filters } from "../components/FilterFields";
 import { ErrorBox, Loading } from "../components/Problem";
@@ -145,10 +145,13 @@ function DeviceList({
                 <th scope="col">Type</th>
                 <th scope="col">MAC address</th>
                 <th scope="col">Status</th>
+                <th scope="col">Liveness</th>
+                <th scope="col">Last seen</th>
               </tr>
             </thead>
             <tbody>
-              {page.data.items.map((device) => (
+              {/* The console asks for the summary view (the default), never view=detail. */}
+              {(page.data.items as DeviceSummary[]).map((device) => (
                 <tr key={device.id}>
                   <td>
                     <a href={href(`/devices/${device.id}`)}>{device.name}</a>
@@ -160,6 +163,10 @@ function DeviceList({
                   <td>
                     <span class={`pill status-${device.status}`}>{device.status}</span>
                   </td>
+                  <td>
+                    <span class={`pill liveness-${device.liveness}`}>{device.liveness}</span>
+                  </td>
+                  <td>{shortTime(device.last_seen_at)}</td>
                 </tr>
               ))}
             </tbody>
