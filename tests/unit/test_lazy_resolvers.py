@@ -8,20 +8,19 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from registry.http.routes import ROUTES
+from tests.support import python_path
 
-ROOT = Path(__file__).resolve().parents[2]
 OTHER_RESOLVERS = ("appsync", "bedrock_agent", "vpc_lattice", "http_resolver", "lambda_function_url")
 
 
 def _fresh(code: str) -> dict[str, object]:
     env = {
         **os.environ,
-        "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}",
+        "PYTHONPATH": python_path(),
         "AWS_DEFAULT_REGION": "us-east-1",
         "TABLE_NAME": "devices",
         "POWERTOOLS_SERVICE_NAME": "device-registry",
