@@ -384,7 +384,8 @@ def fleet_reads(dynamodb_calls):
     def batch(parsed, **_):
         for items in parsed.get("Responses", {}).values():
             for item in items:
-                reads["seen" if item[table.SK]["S"] == table.SEEN_SK else "devices"] += 1
+                # A device's item comes projected (no keys), a sign of life whole.
+                reads["seen" if item.get(table.SK, {}).get("S") == table.SEEN_SK else "devices"] += 1
 
     events = wiring.dynamodb_client().meta.events
     events.register("after-call.dynamodb.Query", query)

@@ -172,16 +172,21 @@ def test_a_filter_whose_index_is_not_deployed_yet_is_503_and_the_summary_filters
 def test_a_lookup_page_reads_of_each_device_only_its_summary_and_the_compared_fields(fleet, invoke):
     """The devices a lookup page examines are read with a projection (DynamoDB charges the whole
     items; the answer, which the function decodes, is the summary and the filtered fields): the
-    page is the same as ever, and no attribute beyond those came back."""
+    page is the same as ever, and no attribute beyond those came back. Apart from them, the page
+    reads the signs of life (liveness, last_seen_at) of the devices it answers, and of no other."""
     from registry import wiring
+    from registry.storage import keys
 
-    answered: list[set[str]] = []
+    answered: list[dict[str, Any]] = []
     wiring.dynamodb_client().meta.events.register(
         "after-call.dynamodb.BatchGetItem",
-        lambda parsed, **_: answered.extend(set(item) for items in parsed["Responses"].values() for item in items),
+        lambda parsed, **_: answered.extend(item for items in parsed["Responses"].values() for item in items),
     )
     assert listed(invoke, firmware_version="2.0", location="Berlin", tag="prod") == _ids(fleet, "a")
+    seen = [item for item in answered if item.get(keys.SK, {}).get("S") == keys.SEEN_SK]
+    devices = [set(item) for item in answered if item not in seen]
     summary = {"id", "name", "device_type", "mac_address", "status"}
-    assert answered and all(
-        summary <= names <= summary | {"deleted_at", "firmware_version", "location", "tags"} for names in answered
+    assert devices and all(
+        summary <= names <= summary | {"deleted_at", "firmware_version", "location", "tags"} for names in devices
     )
+    assert [item["device_id"]["S"] for item in seen] == _ids(fleet, "a")
