@@ -210,7 +210,10 @@ def test_a_webhook_gets_every_event_with_retries_and_a_dead_letter_queue_of_its_
 
     connection = only(template, "AWS::Events::Connection")["Properties"]
     destination = only(template, "AWS::Events::ApiDestination")["Properties"]
-    rule = only(template, "AWS::Events::Rule")["Properties"]
+    # The webhook's rule is the one on the stack's bus; the others are schedules (keep-warm, liveness).
+    (rule,) = [
+        r["Properties"] for r in resources(template, "AWS::Events::Rule").values() if "EventBusName" in r["Properties"]
+    ]
     (target,) = rule["Targets"]
     queues = _event_queues(template)
     alarms = [r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()]

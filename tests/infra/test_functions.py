@@ -147,8 +147,8 @@ def test_one_function_per_route_plus_only_the_migration_and_publisher_functions_
 ) -> None:
     functions = resources(prod, "AWS::Lambda::Function")
     # infra/migrations.py, events.py, auth.py (the device authorizer), snapstart.py (keep-warm),
-    # jobs.py (the job worker) and console.py (the operator console's files and its sign-in
-    # trigger, when the bundle was built for the synth)
+    # jobs.py (the job worker), liveness.py (the sweep) and console.py (the operator console's
+    # files and its sign-in trigger, when the bundle was built for the synth)
     ours = {route.function_id for route in ROUTES} | {
         "Migrate",
         "PublishChanges",
@@ -156,6 +156,7 @@ def test_one_function_per_route_plus_only_the_migration_and_publisher_functions_
         "KeepWarm",
         "ServeConsole",
         "RunJobs",  # infra/jobs.py
+        "SweepLiveness",  # infra/liveness.py (scheduled, no route)
         "ConsoleSignInScopes",
     }
 
