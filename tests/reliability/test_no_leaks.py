@@ -86,7 +86,7 @@ def _provocations(make_device: Any, inject: Any) -> Iterator[tuple[str, tuple[st
     yield "throttled write", ("update_device", path, {"location": "roof"})
     inject(client, "Query", ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com/"), times=1)
     yield "read timeout", ("list_devices", "/devices", None)
-    inject(client, "GetItem", RuntimeError(SECRET), times=1)
+    inject(client, "Query", RuntimeError(SECRET), times=1)  # the status read is one Query (state + SEEN)
     yield "unexpected exception", ("get_status", f"{path}/status", None)
 
 
