@@ -43,32 +43,37 @@ def test_every_revision_written_through_the_server_is_in_the_file_in_order(api: 
     start = time.monotonic()
     events, lag = _wait_for(local_events_file, device_id, 1, start)
     lags.append(lag)
+    # Each write with the revisions it adds: the first report also records the device reporting
+    # (pending -> reporting, api.md "Liveness").
     writes = [
-        ("PATCH", f"/devices/{device_id}", {"location": "hall 2"}),
-        ("PUT", f"/devices/{device_id}/status", {"status": "online", "reason": "boot"}),
-        ("POST", f"/devices/{device_id}/revert", {"to_revision": 1, "reason": "wrong hall"}),
-        ("PUT", f"/devices/{device_id}/status", {"status": "offline"}),
-        ("DELETE", f"/devices/{device_id}", None),
-        ("POST", f"/devices/{device_id}/restore", {"reason": "back"}),
+        ("PATCH", f"/devices/{device_id}", {"location": "hall 2"}, 1),
+        ("PUT", f"/devices/{device_id}/status", {"status": "online", "reason": "boot"}, 2),
+        ("POST", f"/devices/{device_id}/revert", {"to_revision": 1, "reason": "wrong hall"}, 1),
+        ("PUT", f"/devices/{device_id}/status", {"status": "offline"}, 1),
+        ("DELETE", f"/devices/{device_id}", None, 1),
+        ("POST", f"/devices/{device_id}/restore", {"reason": "back"}, 1),
     ]
-    for n, (method, path, body) in enumerate(writes, start=2):
+    written = 1
+    for method, path, body, revisions in writes:
         answer = api.request(method, path, json=body)
         assert answer.status_code in (200, 204), answer.text
+        written += revisions
         start = time.monotonic()
-        events, lag = _wait_for(local_events_file, device_id, n, start)
+        events, lag = _wait_for(local_events_file, device_id, written, start)
         lags.append(lag)
 
     assert [(e["DetailType"], e["Detail"]["revision"]) for e in events] == [
         ("Device registered", 1),
         ("Device updated", 2),
         ("Device status changed", 3),
-        ("Device updated", 4),
-        ("Device status changed", 5),
-        ("Device deleted", 6),
-        ("Device restored", 7),
+        ("Device reporting again", 4),
+        ("Device updated", 5),
+        ("Device status changed", 6),
+        ("Device deleted", 7),
+        ("Device restored", 8),
     ]
     assert {e["Source"] for e in events} == {"device-registry"}
-    assert events[3]["Detail"]["reverted_to"] == 1
+    assert events[4]["Detail"]["reverted_to"] == 1
     history = api.get(f"/devices/{device_id}/history", params={"order": "asc"}).json()["items"]
     assert [{k: v for k, v in e["Detail"].items() if k != "device_id"} for e in events] == history
     print(
@@ -92,5 +97,6 @@ def test_a_burst_of_concurrent_writes_to_many_devices_keeps_each_devices_order(
         list(pool.map(report, ids))
     start = time.monotonic()
     for device_id in ids:
-        events, _ = _wait_for(local_events_file, device_id, 7, start)
-        assert [e["Detail"]["revision"] for e in events] == list(range(1, 8))
+        # Registered, six reports, and the first report's liveness entry (pending -> reporting).
+        events, _ = _wait_for(local_events_file, device_id, 8, start)
+        assert [e["Detail"]["revision"] for e in events] == list(range(1, 9))

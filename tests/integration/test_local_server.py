@@ -87,20 +87,22 @@ def test_history_filters_and_entry_by_revision(api, register):
     api.put(f"{path}/status", json={"status": "online"})
     api.patch(path, json={"location": "Hall"})
     api.put(f"{path}/status", json={"status": "offline"})
-    assert [e["revision"] for e in api.get(f"{path}/history").json()["items"]] == [4, 3, 2, 1]
-    assert [e["revision"] for e in api.get(f"{path}/history?kind=config&order=asc").json()["items"]] == [1, 3]
-    assert [e["revision"] for e in api.get(f"{path}/history?kind=status").json()["items"]] == [4, 2]
-    third = api.get(f"{path}/history/3")
-    assert third.status_code == 200 and third.json()["changes"] == {"location": {"old": None, "new": "Hall"}}
+    # The first report also records the device reporting (pending -> reporting, revision 3: api.md "Liveness").
+    assert [e["revision"] for e in api.get(f"{path}/history").json()["items"]] == [5, 4, 3, 2, 1]
+    assert [e["revision"] for e in api.get(f"{path}/history?kind=config&order=asc").json()["items"]] == [1, 4]
+    assert [e["revision"] for e in api.get(f"{path}/history?kind=status").json()["items"]] == [5, 2]
+    assert [e["revision"] for e in api.get(f"{path}/history?kind=liveness").json()["items"]] == [3]
+    fourth = api.get(f"{path}/history/4")
+    assert fourth.status_code == 200 and fourth.json()["changes"] == {"location": {"old": None, "new": "Hall"}}
     everything = api.get(f"{path}/history?order=asc").json()["items"]
-    at = third.json()["at"]  # writes in one millisecond share it: compare with what the history says
+    at = fourth.json()["at"]  # writes in one millisecond share it: compare with what the history says
     since = api.get(f"{path}/history?since={quote(at)}&order=asc").json()["items"]
     until = api.get(f"{path}/history?until={quote(at)}&order=asc").json()["items"]
     assert since == [e for e in everything if e["at"] >= at] and until == [e for e in everything if e["at"] < at]
-    assert 3 in [e["revision"] for e in since] and 3 not in [e["revision"] for e in until]
+    assert 4 in [e["revision"] for e in since] and 4 not in [e["revision"] for e in until]
     first = api.get(f"{path}/history?limit=3").json()
     rest = api.get(f"{path}/history?limit=3&cursor={first['next_cursor']}").json()
-    assert [e["revision"] for e in first["items"] + rest["items"]] == [4, 3, 2, 1] and rest["next_cursor"] is None
+    assert [e["revision"] for e in first["items"] + rest["items"]] == [5, 4, 3, 2, 1] and rest["next_cursor"] is None
     assert_problem(api.get(f"{path}/history/9"), 404, "history-entry-not-found")
     assert_problem(api.get(f"{path}/history/zero"), 422)
     assert_problem(api.get(f"/devices/{UNKNOWN}/history"), 404)
@@ -123,7 +125,12 @@ def test_list_filters_and_pages(api, register, device_type):
     mac = devices[3]["mac_address"].replace(":", "").upper()
     by_mac = api.get("/devices", params={"mac_address": mac}).json()
     assert by_mac["items"] == [
-        {**{k: devices[3][k] for k in ("id", "name", "device_type", "mac_address")}, "status": "unknown"}
+        {
+            **{k: devices[3][k] for k in ("id", "name", "device_type", "mac_address")},
+            "status": "unknown",
+            "liveness": "pending",  # never reported yet
+            "last_seen_at": None,
+        }
     ]
 
 
@@ -259,9 +266,12 @@ def test_concurrent_status_reports_lose_nothing_and_keep_revisions_gap_free(api,
         assert refused.headers["Retry-After"]
     assert accepted
     history = api.get(f"{path}/history?order=asc&limit=100").json()["items"]
-    assert [entry["revision"] for entry in history] == list(range(1, len(accepted) + 2))
-    assert sorted(entry["snapshot"]["reason"] for entry in history[1:]) == sorted(a.json()["reason"] for a in accepted)
-    assert sorted(a.json()["version"] for a in accepted) == list(range(2, len(accepted) + 2))
+    # Every accepted report is one revision, and the first also records the device reporting (one more).
+    assert [entry["revision"] for entry in history] == list(range(1, len(accepted) + 3))
+    reports = [entry for entry in history[1:] if entry["kind"] == "status"]
+    assert [entry["kind"] for entry in history[1:]].count("liveness") == 1
+    assert sorted(entry["snapshot"]["reason"] for entry in reports) == sorted(a.json()["reason"] for a in accepted)
+    assert sorted(a.json()["version"] for a in accepted) == list(range(2, len(accepted) + 2))  # liveness: no version
 
 
 def test_concurrent_registrations_of_one_mac_register_it_once(api):

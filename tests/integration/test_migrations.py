@@ -408,9 +408,10 @@ def test_the_local_server_migrates_its_data_at_start_and_the_command_reaches_it_
         env = {**os.environ, "PYTHONPATH": python_path()}
         listed = subprocess.run([*command, "--list"], capture_output=True, text=True, env=env, timeout=60)
         assert listed.returncode == 0, listed.stderr
-        # The device's state, its first history entry, its MAC claim, its MAC holder interval, and
-        # the ledger items of the registered migrations and of this one.
-        read = 4 + len(MIGRATIONS) + 1
+        # The device's state, its first history entry, its MAC claim, its MAC holder interval, its
+        # sign-of-life item (SEEN, liveness pending), and the ledger items of the registered migrations
+        # and of this one.
+        read = 5 + len(MIGRATIONS) + 1
         assert f"{LABELS_AFTER.label} (no longer registered): done: {read} items read, 1 rewritten" in listed.stdout
     finally:
         server.stop()

@@ -27,4 +27,4 @@ def test_a_status_entry_removed_by_ttl_answers_expired_over_http(local_server, l
     assert_problem(requests.get(f"{path}/history/2", timeout=30), 404, "history-expired")
     assert_problem(requests.get(f"{path}/history/9", timeout=30), 404, "history-entry-not-found")
     revisions = [entry["revision"] for entry in requests.get(f"{path}/history", timeout=30).json()["items"]]
-    assert revisions == [3, 1]
+    assert revisions == [4, 3, 1]  # 3: the first report's liveness entry (pending -> reporting)
