@@ -402,10 +402,13 @@ def test_an_inventory_lists_each_device_with_its_id_and_status(registry, tmp_pat
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(inventory.open()))
     header = inventory.open().readline().strip().split(",")
-    assert header[0] == "id" and header[-3:] == ["status", "status_reason", "status_updated_at"]
+    status_columns = ["status", "status_reason", "status_updated_at", "liveness", "last_seen_at"]
+    assert header[0] == "id" and header[-5:] == status_columns
     assert [row["id"] for row in rows] == [item["id"] for item in listed.json()["items"]]
     assert (rows[0]["status"], rows[0]["status_reason"]) == ("maintenance", "firmware update")
     assert {row["status"] for row in rows[1:]} == {"unknown"} and all(row["status_updated_at"] for row in rows)
+    assert rows[0]["liveness"] == "reporting" and rows[0]["last_seen_at"]  # its report was a sign of life
+    assert {(row["liveness"], row["last_seen_at"]) for row in rows[1:]} == {("pending", "")}  # never reported
     given = {row["mac_address"]: row for row in csv.DictReader(source.open())}
     assert all(row["name"] == given[row["mac_address"]]["name"] for row in rows)
 

@@ -232,7 +232,7 @@ ROUTE_CALLS = [
     ("put_status", "/status", {"status": "online"}, "TransactWriteItems"),
     ("update_device", "", {"location": "x"}, "GetItem"),
     ("get_device", "", None, "GetItem"),
-    ("get_status", "/status", None, "GetItem"),
+    ("get_status", "/status", None, "Query"),  # the state and its sign of life, one Query
     ("get_history_entry", "/history/1", None, "GetItem"),
     ("list_history", "/history", None, "Query"),
     ("list_devices", "", None, "Query"),

@@ -176,7 +176,7 @@ def test_generated_client_drives_every_operation_with_generated_arguments_only(g
     assert status_then.status_code == HTTPStatus.OK and status_then.parsed.status == m.StatusValue.UNKNOWN
     changed = diff_device.sync_detailed(device.id, client=client, from_=1)
     assert changed.status_code == HTTPStatus.OK, changed.content
-    assert (changed.parsed.from_, changed.parsed.to) == (1, 4)  # created, patched, status, deleted
+    assert (changed.parsed.from_, changed.parsed.to) == (1, 5)  # created, patched, status, reporting, deleted
     assert changed.parsed.changes["location"].new == "Hall B" and changed.parsed.changes["status"].new == "online"
     back = diff_device.sync_detailed(device.id, client=client, from_=3, to=1)
     assert back.status_code == HTTPStatus.OK and back.parsed.changes["location"].to_dict() == {
@@ -184,7 +184,7 @@ def test_generated_client_drives_every_operation_with_generated_arguments_only(g
         "new": None,
     }
     missing = diff_device.sync_detailed(device.id, client=client, from_=9)
-    assert missing.status_code == HTTPStatus.NOT_FOUND and "latest revision is 4" in missing.parsed.detail
+    assert missing.status_code == HTTPStatus.NOT_FOUND and "latest revision is 5" in missing.parsed.detail
 
     # the documentation itself, with the unauthenticated client the document allows there
     document = docs.sync_detailed(client=generated.Client(base_url=local_server), format_=m.SwaggerFormat.JSON)
