@@ -54,10 +54,15 @@ class Liveness(DeviceWrites):
         if device is None or device.deleted:
             raise DeviceNotFound(device_id)
         before = device.revision
-        device = self.set_status(device_id, update, expected=expected, principal=principal, first=device)
+        written = self.set_status(device_id, update, expected=expected, principal=principal, first=device)
         # A status change happened now: its time is the report's (one reading of the clock).
-        now = device.last_at if device.revision != before else self.clock()
-        return self._sign_of_life(device, stored, now)
+        now = written.last_at if written.revision != before else self.clock()
+        after, seen = self._sign_of_life(written, stored, now)
+        if after.status_version == written.status_version:
+            return after, seen
+        # The answer is this report's status write: a transition committed after a concurrent
+        # writer's report re-read the device, and that state holds the other writer's status.
+        return replace(written, liveness=seen.liveness), seen
 
     def _sign_of_life(self, device: Device, stored: Seen | None, now: str) -> tuple[Device, Seen]:
         seen = stored or unseen(device)
