@@ -89,7 +89,13 @@ def _check_device(url: str, device_id: str, outcomes: list[Outcome]) -> int:
     assert [entry["revision"] for entry in history] == list(range(1, len(history) + 1))
     status_entries = [entry for entry in history if entry["kind"] == "status"]
     config_entries = [entry for entry in history if entry["kind"] == "config"]
-    assert len(status_entries) + len(config_entries) == len(history) - 1  # + the "created" entry
+    # The first accepted report also made the pending device reporting: one liveness entry (api.md "Liveness").
+    liveness_entries = [entry for entry in history if entry["kind"] == "liveness"]
+    assert [entry["changes"]["liveness"] for entry in liveness_entries] == (
+        [{"old": "pending", "new": "reporting"}] if status_entries else []
+    )
+    # + the "created" entry
+    assert len(status_entries) + len(config_entries) + len(liveness_entries) == len(history) - 1
 
     # Every acknowledged write is recorded exactly once, and nothing else is.
     acked_reasons = Counter(body["reason"] for outcome in outcomes for body in outcome.acked_status)
@@ -122,7 +128,7 @@ def _check_device(url: str, device_id: str, outcomes: list[Outcome]) -> int:
             value, _ = outcome.acked_patch[-1]
             writer, i = value.rsplit("-", 1)
             assert device["attributes"][writer] == i
-    return len(history) - 1
+    return len(status_entries) + len(config_entries)
 
 
 def test_concurrent_writers_lose_nothing_and_leave_no_gap(local_server, figures):
@@ -317,7 +323,7 @@ def test_address_moves_racing_other_writers_leave_holders_equal_to_the_history(l
     expected: dict[tuple[str, str], set[tuple[str, str, str | None]]] = {}
     held: dict[str, tuple[str, str] | None] = {"mac": None, "ip": None}
     for entry in history:
-        if entry["kind"] == "status":
+        if entry["kind"] in {"status", "liveness"}:  # neither snapshot holds the addresses
             continue
         for kind, name in (("mac", "mac_address"), ("ip", "ip_address")):
             new = None if entry["kind"] == "deleted" else entry["snapshot"].get(name)
