@@ -71,7 +71,7 @@ def test_the_smoke_run_passes_against_the_local_server_and_leaves_nothing(
     assert run.stdout.splitlines()[0] == f"smoke run smoke-test-pass against {local_server}"
     assert report(run) == STEPS
     assert "SKIP 401 without a token: no credentials given (the local server checks no operator token)" in run.stdout
-    assert "PASS change events: 4 events, revisions 1-4: Device registered, Device updated, " in run.stdout
+    assert "PASS change events: 5 events, revisions 1-5: Device registered, Device updated, " in run.stdout
     assert "PASS delete: 204, then GET 404" in run.stdout
     assert tagged(local_server, "smoke-test-pass") == []
 
