@@ -388,6 +388,51 @@ async function tabTo(page, selector, limit = 80) {
   assert.fail(`Tab never reached ${selector}`);
 }
 
+test("a running job is cancelled from its page after a confirmation: it stops, and what it changed stays changed", async () => {
+  // Devices of its own, so that the job runs for several seconds (the test server paces jobs at
+  // JOB_RATE_PER_S, a page of JOB_CHUNK_SIZE devices a step: tests/integration/test_console_browser.py).
+  const BAY = 40;
+  const devices = Array.from({ length: BAY }, (_, n) => ({
+    name: `bay-sensor-${String(n).padStart(2, "0")}`,
+    device_type: "sensor",
+    mac_address: `02:00:00:00:c1:${n.toString(16).padStart(2, "0")}`,
+    location: "Cancel bay",
+  }));
+  await call(BASE, "POST", "/devices/batch", { devices });
+  const { page, done } = await open("#/jobs");
+  await page.getByRole("heading", { name: "New job" }).waitFor();
+  const job = await call(BASE, "POST", "/jobs", { filter: { location: "Cancel bay" }, patch: { serial_number: "BAY-1" } });
+  await page.goto(`${CONSOLE}#/jobs/${job.body.id}`);
+
+  // Once it has changed a device, cancel it: a confirmation first, then the job stops.
+  await page.getByTestId("job-counts").filter({ hasText: /^[1-9]\d* changed/ }).waitFor({ timeout: JOB_DONE });
+  await page.getByRole("button", { name: "Cancel the job" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByText("What it has changed stays changed").waitFor();
+  await axeClean(page, "a running job's cancel confirmation");
+  await dialog.getByRole("button", { name: "Cancel the job" }).click();
+  await page.getByTestId("job-counts").filter({ hasText: "— cancelled." }).waitFor({ timeout: JOB_DONE });
+  assert.equal(await page.getByRole("button", { name: "Cancel the job" }).count(), 0, "a finished job has no cancel button");
+
+  // It stopped before the end, and each device it changed keeps the change; the rest are untouched.
+  const final = (await call(BASE, "GET", `/jobs/${job.body.id}`)).body;
+  assert.equal(final.state, "cancelled");
+  assert.ok(final.counts.changed >= 1 && final.counts.changed < BAY, `changed ${final.counts.changed} of ${BAY}`);
+  const serials = [];
+  let cursor = null;
+  do {
+    const params = new URLSearchParams({ location: "Cancel bay", view: "detail", limit: "100", ...(cursor ? { cursor } : {}) });
+    const listed = await call(BASE, "GET", `/devices?${params}`);
+    serials.push(...listed.body.items.map((device) => device.serial_number));
+    cursor = listed.body.next_cursor;
+  } while (cursor);
+  assert.equal(serials.length, BAY);
+  assert.equal(serials.filter((serial) => serial === "BAY-1").length, final.counts.changed);
+  assert.match(await page.getByTestId("job-counts").textContent(), new RegExp(`^${final.counts.changed} changed`));
+  await axeClean(page, "a cancelled job's page");
+  await done();
+});
+
 test("the console works from the keyboard: skip link, a device opened with Enter, a confirmation that Escape cancels", async () => {
   const { page, done } = await open("");
   await page.locator("table.devices tbody tr").first().waitFor();

@@ -2,7 +2,7 @@
 drives it with Playwright against a local server of its own (a fresh registry, which the node
 tests seed through the API), and its result lines are printed in this run's output. The scenarios
 are the issue's: the fleet page filters and pages, a device page shows the timeline and a diff, a
-revert with a stale ETag shows the conflict, credentials, holders, restore, sign-in with PKCE,
+revert with a stale ETag shows the conflict, a running job is cancelled, credentials, holders, restore, sign-in with PKCE,
 a read-only operator (``LOCAL_SCOPES=devices/read``) sees no write button, no console errors and
 axe-core clean on every page."""
 
@@ -30,7 +30,11 @@ JOB_TIMEOUT = 60  # a job of one device, on a loaded machine
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # A sweep a second, so that a device which misses its reports is silent within the test.
-    server = LocalServer(tmp_path_factory.mktemp("console") / "server.log", LIVENESS_SWEEP_S="1")
+    # Jobs paced (4 devices a second, 2 a step) so that one over 40 devices runs long enough for the
+    # browser to cancel it, and a cancellation takes effect at the next step.
+    server = LocalServer(
+        tmp_path_factory.mktemp("console") / "server.log", LIVENESS_SWEEP_S="1", JOB_RATE_PER_S="4", JOB_CHUNK_SIZE="2"
+    )
     try:
         yield server.start()
     finally:
