@@ -28,6 +28,9 @@ LAMBDA_ENV = {
     "POWERTOOLS_SERVICE_NAME": "device-registry",
     "POWERTOOLS_METRICS_NAMESPACE": "DeviceRegistry",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    # infra/functions.py sets it on every route function: without it here, only our functions (the
+    # floor has no pydantic) paid pydantic's scan of every installed distribution for plugins.
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}",
 }

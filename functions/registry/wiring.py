@@ -5,20 +5,23 @@ No ``from __future__ import annotations`` here: Powertools reads a dependency's 
 every request, and a postponed (string) annotation would be compiled each time."""
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from registry import metrics
 from registry.clients import CLIENT_CONFIG as CLIENT_CONFIG  # re-exported: the stores' client settings
 from registry.clients import dynamodb_client, sqs_client
-from registry.credentials.service import CredentialService
 from registry.devices.service import DeviceService
 from registry.domain.liveness import LivenessRules
-from registry.jobs.queue import SqsJobQueue
-from registry.jobs.service import JobService
-from registry.jobs.worker import JobWorker
 from registry.settings import get_job_settings, get_liveness_settings, get_settings
-from registry.storage.credentials import CredentialStore
 from registry.storage.devices import DeviceStore
-from registry.storage.jobs import JobStore
+
+if TYPE_CHECKING:
+    # Imported where they are built: a device route's cold start does not pay for the job and
+    # credential records and schemas (docs/performance.md). Their getters' return annotations are
+    # strings Powertools cannot resolve, which it takes as "no sub-dependencies": they have none.
+    from registry.credentials.service import CredentialService
+    from registry.jobs.service import JobService
+    from registry.jobs.worker import JobWorker
 
 
 @cache
@@ -43,12 +46,19 @@ def liveness_rules() -> LivenessRules:
 
 
 @cache
-def get_credential_service() -> CredentialService:
+def get_credential_service() -> "CredentialService":
+    from registry.credentials.service import CredentialService
+    from registry.storage.credentials import CredentialStore
+
     return CredentialService(CredentialStore(dynamodb_client(), get_settings().table_name))
 
 
 @cache
-def get_job_service() -> JobService:
+def get_job_service() -> "JobService":
+    from registry.jobs.queue import SqsJobQueue
+    from registry.jobs.service import JobService
+    from registry.storage.jobs import JobStore
+
     return JobService(
         JobStore(dynamodb_client(), get_settings().table_name),
         SqsJobQueue(sqs_client(), get_job_settings().queue_url),
@@ -56,7 +66,11 @@ def get_job_service() -> JobService:
 
 
 @cache
-def get_job_worker() -> JobWorker:
+def get_job_worker() -> "JobWorker":
+    from registry.jobs.queue import SqsJobQueue
+    from registry.jobs.worker import JobWorker
+    from registry.storage.jobs import JobStore
+
     jobs = get_job_settings()
     return JobWorker(
         JobStore(dynamodb_client(), get_settings().table_name),

@@ -20,7 +20,6 @@ from registry.domain.errors import (
     LaterChange,
     ServiceUnavailable,
 )
-from registry.domain.jobs import JobResult, Outcome, overlap, undo_patch
 from registry.domain.liveness import LivenessRules
 from registry.domain.records import Device, HistoryRecord, Seen
 from registry.domain.values import new_device_id
@@ -126,6 +125,8 @@ class DeviceWrites(DeviceQueries):
         """Set exactly the fields ``revision`` changed back to their values just before it, keeping
         every later change to other fields; ``LaterChange`` (naming the revision) when a later
         revision changed one of the same fields. Checked against the very revision committed on."""
+        from registry.domain.jobs import overlap, undo_patch  # job paths only: kept out of other cold starts
+
         entry = self.history_entry(device_id, revision)  # immutable: read once, whatever the retries
         fields, patch = list(entry.changes), undo_patch(entry.changes)
 
@@ -275,6 +276,8 @@ class DeviceWrites(DeviceQueries):
             if change is None:
                 return current, None
             change = move_holders(current, change)
+            if job_id is not None:
+                from registry.domain.jobs import JobResult, Outcome  # a job's change only
             result = (
                 None
                 if job_id is None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from registry.domain.credentials import UNAUTHORIZED_DETAIL
 from registry.domain.errors import Unauthorized
 from registry.settings import get_settings
 
@@ -30,6 +29,8 @@ def own_device(app: APIGatewayRestResolver) -> str:
     authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
     device_id = authorizer.get("device_id")
     if not device_id:
+        from registry.domain.credentials import UNAUTHORIZED_DETAIL  # the rare path: kept out of cold starts
+
         raise Unauthorized(UNAUTHORIZED_DETAIL)
     return str(device_id)
 

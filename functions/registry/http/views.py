@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from registry.domain.credentials import StoredCredential
 from registry.domain.records import Device, HistoryRecord, Holder, ListedDevice, Seen
 from registry.domain.vocabulary import LivenessValue, StatusValue
 from registry.http.etags import etag
@@ -23,6 +22,9 @@ from registry.schemas import (
     HistoryEntry,
     HolderInterval,
 )
+
+if TYPE_CHECKING:  # credential routes only: its records are kept out of other cold starts
+    from registry.domain.credentials import StoredCredential
 
 
 def device_detail(device: Device) -> DeviceDetail:

@@ -5,20 +5,22 @@ transaction's cancellation reasons turned into domain errors (409 MAC taken) or 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from registry.domain.errors import MacAddressTaken
-from registry.domain.jobs import JobResult
 from registry.domain.records import Device, HistoryRecord, Holder
 from registry.domain.vocabulary import HistoryKind
 from registry.storage import keys
 from registry.storage.codec import decode as _from_item
 from registry.storage.codec import encode as _to_item
-from registry.storage.credentials import CredentialStore
 from registry.storage.dynamodb import TableStore, unavailable
-from registry.storage.jobs import JobStore
+
+if TYPE_CHECKING:
+    from registry.domain.jobs import JobResult
+    from registry.storage.credentials import CredentialStore
+    from registry.storage.jobs import JobStore
 
 
 class StaleRevision(Exception):
@@ -129,8 +131,10 @@ class DeviceWrites(TableStore):
         Raises :class:`StaleRevision` if another writer got there first, :class:`ResultExists` if
         the job's result is there already."""
         # A deleted device's credentials go with it: their items, read first by the credential store.
+        # The credential and job stores are imported where used: only a deletion and a job's change
+        # need them, and their records cost most routes' cold start for nothing (docs/performance.md).
         revoked = (
-            CredentialStore(self.client, self.table_name).revocations(device.id)
+            _credential_store()(self.client, self.table_name).revocations(device.id)
             if history.kind == HistoryKind.DELETED
             else []
         )
@@ -155,7 +159,7 @@ class DeviceWrites(TableStore):
         if seen is not None:
             operations.append(_Operation(seen))
         if job_result is not None:
-            put = JobStore(self.client, self.table_name).result_put(*job_result)
+            put = _job_store()(self.client, self.table_name).result_put(*job_result)
             operations.append(_Operation(put, job_result=True))
         self._transact(operations, device_id=device.id)
 
@@ -219,3 +223,15 @@ class DeviceWrites(TableStore):
     def _claim_holder(self, mac: str) -> str:
         response = self._call(self.client.get_item, TableName=self.table_name, Key=_to_item(keys.mac_claim_key(mac)))
         return str(_from_item(response.get("Item", {})).get("device_id", "unknown"))
+
+
+def _credential_store() -> type[CredentialStore]:
+    from registry.storage.credentials import CredentialStore
+
+    return CredentialStore
+
+
+def _job_store() -> type[JobStore]:
+    from registry.storage.jobs import JobStore
+
+    return JobStore
