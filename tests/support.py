@@ -233,7 +233,9 @@ class LocalServer:
         self.env.update(environment)
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 120) -> str:
+    def start(self, timeout: float = 300) -> str:
+        # A bound, not a speed check: a start takes seconds, but minutes on a saturated machine
+        # (a whole suite under faketime with other work beside it once took over 120 s).
         logged = self.log.stat().st_size if self.log.exists() else 0  # earlier runs' lines stay
         self.url = self.dynamodb_endpoint = ""  # a restart takes new ports
         with self.log.open("a") as output:
@@ -255,10 +257,11 @@ class LocalServer:
                 with contextlib.suppress(requests.RequestException):  # still warming up
                     requests.get(f"{self.url}/devices", timeout=1)
                     return self.url
-            if self.process.poll() is not None or time.monotonic() > deadline:
+            if (code := self.process.poll()) is not None or time.monotonic() > deadline:
                 with contextlib.suppress(ProcessLookupError):  # its execution environments too
                     os.killpg(self.process.pid, signal.SIGKILL)
-                raise RuntimeError(f"local server did not start:\n{self.log.read_text()}") from None
+                why = f"exited with code {code}" if code is not None else f"not answering after {timeout:.0f} s"
+                raise RuntimeError(f"local server did not start ({why}); its log {self.log}:\n{self.log.read_text()}") from None
             time.sleep(0.1)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

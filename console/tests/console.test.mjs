@@ -182,7 +182,8 @@ test("a device page shows its attributes, a status timeline over a chosen range,
   const registered = (await call(BASE, "GET", `/devices/${fleet.id}/history?order=asc&limit=1`)).body.items[0].at;
   const from = new Date(Date.parse(registered) - 3_600_000).toISOString().slice(0, 19);
   await page.getByLabel("From (UTC)").fill(from);
-  await page.getByLabel("To (UTC)").fill(new Date(Date.now() + 60_000).toISOString().slice(0, 19));
+  // The server's clock, not this process's (they differ under faketime: the seed measured by how much).
+  await page.getByLabel("To (UTC)").fill(new Date(Date.now() + fleet.clockOffset + 60_000).toISOString().slice(0, 19));
   await page.getByRole("button", { name: "Show" }).first().click();
   await page.waitForFunction((start) => document.querySelector('[data-testid="timeline"]')?.getAttribute("aria-label")?.startsWith(`Status from ${start}`), `${from.replace("T", " ")}Z`);
   assert.ok((await page.locator("table.legend tbody th").allTextContents()).some((t) => t.includes("not registered")));
