@@ -261,7 +261,8 @@ class LocalServer:
                 with contextlib.suppress(ProcessLookupError):  # its execution environments too
                     os.killpg(self.process.pid, signal.SIGKILL)
                 why = f"exited with code {code}" if code is not None else f"not answering after {timeout:.0f} s"
-                raise RuntimeError(f"local server did not start ({why}); its log {self.log}:\n{self.log.read_text()}") from None
+                log = self.log.read_text()
+                raise RuntimeError(f"local server did not start ({why}); its log {self.log}:\n{log}") from None
             time.sleep(0.1)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -2,9 +2,9 @@
 drives it with Playwright against a local server of its own (a fresh registry, which the node
 tests seed through the API), and its result lines are printed in this run's output. The scenarios
 are the issue's: the fleet page filters and pages, a device page shows the timeline and a diff, a
-revert with a stale ETag shows the conflict, a running job is cancelled, credentials, holders, restore, sign-in with PKCE,
-a read-only operator (``LOCAL_SCOPES=devices/read``) sees no write button, no console errors and
-axe-core clean on every page."""
+revert with a stale ETag shows the conflict, a running job is cancelled, credentials, holders,
+restore, sign-in with PKCE, a read-only operator (``LOCAL_SCOPES=devices/read``) sees no write
+button, no console errors and axe-core clean on every page."""
 
 from __future__ import annotations
 
