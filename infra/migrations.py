@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.data import Data
-from infra.functions import handler_function, own_role_and_logs, pin
+from infra.functions import handler_function, liveness_environment, own_role_and_logs, pin
 from infra.nag import skip_checkov
 from infra.stage import StageConfig
 
@@ -49,7 +49,8 @@ class MigrationFunction(Construct):
             log_group=self.log_group,
             memory_mb=MEMORY_MB,
             timeout=TIMEOUT,
-            environment={"TABLE_NAME": data.table.table_name},
+            # The liveness numbers: migration 3 awaits old devices for the window the routes apply.
+            environment={"TABLE_NAME": data.table.table_name, **liveness_environment(stage)},
         )
         pin(self.function, FUNCTION_ID, "tests/infra/test_migration_function.py")
         self._explain_checkov_findings()

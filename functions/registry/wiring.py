@@ -36,13 +36,7 @@ def get_service() -> DeviceService:
 
 
 def liveness_rules() -> LivenessRules:
-    live = get_liveness_settings()
-    return LivenessRules(
-        resolution_s=live.resolution_s,
-        missed_reports=live.missed_reports,
-        default_interval_s=live.default_report_interval_s,
-        min_interval_s=live.min_report_interval_s,
-    )
+    return LivenessRules.of(get_liveness_settings())
 
 
 @cache

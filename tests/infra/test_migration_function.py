@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.stage import stage_config
 from local.dynamodb import EmbeddedDynamoDB, create_tables
 from registry import settings
 from registry.http.routes import ROUTES
@@ -105,10 +106,20 @@ def test_the_environment_it_gets_satisfies_its_settings(prod: dict[str, Any], mo
     for name, value in _function(prod)["Environment"]["Variables"].items():
         monkeypatch.setenv(name, value if isinstance(value, str) else f"resolved-{name}")
     settings.get_migration_settings.cache_clear()
+    settings.get_liveness_settings.cache_clear()
     try:
         assert settings.get_migration_settings().table_name == "resolved-TABLE_NAME"
+        # Migration 3 awaits old devices for the route functions' window, not the code's defaults.
+        live = settings.get_liveness_settings()
+        stage = stage_config("prod")
+        assert (live.resolution_s, live.missed_reports, live.default_report_interval_s) == (
+            stage.liveness_resolution_s,
+            stage.missed_reports,
+            stage.default_report_interval_s,
+        )
     finally:
         settings.get_migration_settings.cache_clear()
+        settings.get_liveness_settings.cache_clear()
 
 
 def test_its_asset_runs_on_the_runtime_python_with_only_the_runtime_and_its_layer(

@@ -11,10 +11,12 @@ from typing import Any
 import boto3
 import pytest
 
+from registry.domain.liveness import LivenessRules
 from registry.storage import keys as table
 from registry.storage.migrations.catalog import MIGRATIONS
 from registry.storage.migrations.dynamodb import MigrationTable
 from registry.storage.migrations.m0001_address_holders import MIGRATION
+from registry.storage.migrations.migration import Derivation
 from registry.storage.migrations.runner import Runner, RunOptions, Status
 from tests.support import TABLE_NAME
 
@@ -116,7 +118,8 @@ def test_a_rerun_after_an_interruption_and_writes_before_the_run_never_reopen_an
     state = store.read(table.device_key(a))
     assert state is not None
     for _ in range(2):
-        derived, _new = MIGRATION.derive(state, store.history)  # type: ignore[misc]
+        derivation = Derivation(history=store.history, now="2026-12-07T12:00:00.000Z", liveness=LivenessRules())
+        derived, _new = MIGRATION.derive(state, derivation)  # type: ignore[misc]
         for item in derived:
             store.put_derived(item)
     assert run_migration(page_size=3).complete

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from registry.domain.errors import ValidationFailed
 from registry.domain.values import format_timestamp
+
+if TYPE_CHECKING:
+    from registry.settings import LivenessSettings
 
 MAX_REPORT_INTERVAL_S = 86_400
 
@@ -37,6 +41,16 @@ class LivenessRules:
     missed_reports: int = 3
     default_interval_s: int = 300
     min_interval_s: int = 60
+
+    @classmethod
+    def of(cls, settings: LivenessSettings) -> LivenessRules:
+        """The rules a deployment's settings give (registry/settings.py)."""
+        return cls(
+            resolution_s=settings.resolution_s,
+            missed_reports=settings.missed_reports,
+            default_interval_s=settings.default_report_interval_s,
+            min_interval_s=settings.min_report_interval_s,
+        )
 
     def window_s(self, report_interval_s: int | None) -> int:
         """How long without a report makes a device silent: ``missed_reports × report_interval_s``,

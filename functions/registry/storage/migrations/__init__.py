@@ -1,7 +1,8 @@
 """Schema evolution of the device table: numbered, idempotent, resumable migrations.
 
 * :mod:`~registry.storage.migrations.catalog` lists them (1: the holder intervals of devices written
-  before writes kept them, derived from their history);
+  before writes kept them, derived from their history; 2: the fleet lookup keys; 3: the
+  sign-of-life item of devices registered before liveness);
 * :func:`upgraded` is what a reader calls on every item it reads, so that items written before
   a migration read as if it had run, until it has;
 * :mod:`~registry.storage.migrations.runner` runs the pending ones, page by page, rate-limited, with a

@@ -5,6 +5,10 @@ at any DynamoDB endpoint, list what the ledger records, or count what a run woul
     python -m registry.storage.migrations --table DeviceRegistry-prod-... --list      # AWS credentials
 
 Without ``--endpoint``, boto3's own settings apply (``AWS_ENDPOINT_URL_DYNAMODB``, else AWS).
+Migration 3 awaits old devices for the deployment's liveness window: set ``LIVENESS_RESOLUTION_S``,
+``MISSED_REPORTS`` and ``DEFAULT_REPORT_INTERVAL_S`` as the stage's functions have them (else AWS's
+defaults, registry/settings.py). The local server runs its pending migrations itself at start,
+with its own numbers.
 Ctrl-C stops at any time: the next run resumes from the last page the ledger recorded."""
 
 from __future__ import annotations

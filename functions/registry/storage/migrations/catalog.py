@@ -13,12 +13,16 @@ Adding one (say, tags on every device):
 Deploy the code first, then run the migration (``make migrate``; in AWS the stack's migration
 function, docs/deployment.md): items written meanwhile already have the new shape.
 
-A migration that makes new items from old ones (holder intervals from history) gives a
-``derive`` step besides its in-place ``transform`` (``migration.Migration``)."""
+A migration that makes new items from old ones (holder intervals from history, a sign-of-life
+item) gives a ``derive`` step besides its in-place ``transform`` (``migration.Migration``)."""
 
 from __future__ import annotations
 
-from registry.storage.migrations import m0001_address_holders, m0002_fleet_lookups
+from registry.storage.migrations import m0001_address_holders, m0002_fleet_lookups, m0003_liveness_seen
 from registry.storage.migrations.migration import Migration
 
-MIGRATIONS: tuple[Migration, ...] = (m0001_address_holders.MIGRATION, m0002_fleet_lookups.MIGRATION)
+MIGRATIONS: tuple[Migration, ...] = (
+    m0001_address_holders.MIGRATION,
+    m0002_fleet_lookups.MIGRATION,
+    m0003_liveness_seen.MIGRATION,
+)

@@ -121,15 +121,16 @@ class MigrationTable:
                 return items
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def put_derived(self, item: Item) -> bool:
+    def put_derived(self, item: Item, *, if_absent: bool = False) -> bool:
         """Put a derived item unless one with an ``until`` (a closed interval) is stored under its
-        key. False: there is one, and it is kept."""
+        key — or, ``if_absent``, unless any item is. False: there is one, and it is kept."""
+        exists = "#pk" if if_absent else "#until"
         try:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=encode(dict(item)),
-                ConditionExpression="attribute_not_exists(#until)",
-                ExpressionAttributeNames={"#until": "until"},
+                ConditionExpression=f"attribute_not_exists({exists})",
+                ExpressionAttributeNames={exists: keys.PK if if_absent else "until"},
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:

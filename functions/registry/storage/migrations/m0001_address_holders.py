@@ -14,12 +14,11 @@ derive again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from registry.domain.records import Holder
 from registry.storage import keys
-from registry.storage.migrations.migration import Item, Migration
+from registry.storage.migrations.migration import Derivation, Item, Migration
 
 _FIELDS = {"mac": "mac_address", "ip": "ip_address"}
 _MOVES = ("created", "config", "deleted", "restored")  # status entries never move an address
@@ -29,12 +28,12 @@ def _is_device(item: Item) -> bool:
     return item.get(keys.SK) == keys.STATE_SK and str(item.get(keys.PK, "")).startswith(keys.DEVICE_PREFIX)
 
 
-def derive(item: Item, history: Callable[[str], Sequence[Item]]) -> tuple[list[dict[str, Any]], Item]:
+def derive(item: Item, derivation: Derivation) -> tuple[list[dict[str, Any]], Item]:
     """The device's holder interval items, and its ``STATE`` item knowing its open intervals."""
     device_id = str(item["id"])
     held: dict[str, tuple[str, str, int] | None] = {kind: None for kind in _FIELDS}  # address, from, revision
     intervals: list[dict[str, Any]] = []
-    entries = sorted(history(str(item[keys.PK])), key=lambda entry: int(entry["revision"]))
+    entries = sorted(derivation.history(str(item[keys.PK])), key=lambda entry: int(entry["revision"]))
     for entry in entries:
         if entry.get("kind") not in _MOVES:
             continue

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.domain.liveness import LivenessRules
+
 # An item as stored, deserialized: every attribute, its table and index keys included. Items of
 # every shape and age pass through a migration, so no record type can describe them.
 Item = Mapping[str, Any]
@@ -15,6 +17,16 @@ Item = Mapping[str, Any]
 HistoryReader = Callable[[str], Sequence[Item]]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What a derive step reads besides the item: its device's history, the run's clock and the
+    deployment's liveness rules (a device awaited from the migration on, migration 3)."""
+
+    history: HistoryReader
+    now: str
+    liveness: LivenessRules
 
 
 class CatalogError(ValueError):
@@ -30,18 +42,22 @@ class Migration:
 
     Numbers in items are ``int`` (or ``Decimal`` when not whole), as the store reads them.
 
-    ``derive`` (optional) makes NEW items from an item and its device's history: it returns them
-    and the item as it should be afterwards (its in-place change). The runner puts each new item
-    unless a closed one is stored under its key (``until`` set: never reopened; so a repeated or
-    resumed run writes nothing wrong), then rewrites the item conditionally as for ``transform``;
-    a writer that changed the item meanwhile makes the runner read and derive again. Readers
-    cannot derive in memory: ``transform`` is what they apply until the migration has run."""
+    ``derive`` (optional) makes NEW items from an item and a :class:`Derivation` (its device's
+    history, the run's time, the liveness rules): it returns them and the item as it should be
+    afterwards (its in-place change). The runner puts each new item unless a closed one is stored
+    under its key (``until`` set: never reopened; so a repeated or resumed run writes nothing
+    wrong) — or, with ``keep_existing``, unless any item is stored under its key (one a writer put
+    since the deploy is newer than anything derived) — then rewrites the item conditionally as for
+    ``transform``; a writer that changed the item meanwhile makes the runner read and derive
+    again. Readers cannot derive in memory: ``transform`` is what they apply until the migration
+    has run."""
 
     number: int
     name: str
     applies_to: Callable[[Item], bool]
     transform: Callable[[Item], Item]
-    derive: Callable[[Item, HistoryReader], tuple[Sequence[Item], Item]] | None = field(default=None, compare=False)
+    derive: Callable[[Item, Derivation], tuple[Sequence[Item], Item]] | None = field(default=None, compare=False)
+    keep_existing: bool = False
 
     def __post_init__(self) -> None:
         if self.number < 1:

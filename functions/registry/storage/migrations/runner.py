@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from registry.domain.liveness import LivenessRules
 from registry.domain.values import now_timestamp
+from registry.settings import get_liveness_settings
 from registry.storage import keys
 from registry.storage.migrations.catalog import MIGRATIONS
 from registry.storage.migrations.dynamodb import MigrationTable
 from registry.storage.migrations.ledger import LedgerEntry
-from registry.storage.migrations.migration import Item, Migration, check_catalog, upgrade
+from registry.storage.migrations.migration import Derivation, Item, Migration, check_catalog, upgrade
 
 # A Scan page; DynamoDB also ends a page at 1 MB. Small enough that a resume repeats little.
 DEFAULT_PAGE_SIZE = 100
@@ -118,8 +120,11 @@ class Runner:
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
         progress: Callable[[LedgerEntry], None] = lambda entry: None,
+        liveness: LivenessRules | None = None,
     ) -> None:
         self.store = store
+        # The deployment's (LIVENESS_RESOLUTION_S, … as the route functions read them) unless given.
+        self.liveness = liveness or LivenessRules.of(get_liveness_settings())
         self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
@@ -175,23 +180,30 @@ class Runner:
         for _ in range(MAX_ATTEMPTS):
             if current is None or not migration.applies_to(current):
                 return False
-            new = self._derived(migration, current) if migration.derive else _transformed(migration, current)
+            put = False
+            if migration.derive:
+                new, put = self._derived(migration, current)
+            else:
+                new = _transformed(migration, current)
             if new == current:
-                return False
+                # A keep_existing migration's new items were put only where none was: counted.
+                return put and migration.keep_existing
             if self.store.rewrite(current, new):
                 return True
             current = self.store.read(current)
         raise MigrationError(f"{migration.label}: item {_key_text(item)} kept changing under the migration")
 
-    def _derived(self, migration: Migration, item: Item) -> Item:
+    def _derived(self, migration: Migration, item: Item) -> tuple[Item, bool]:
         """Put the new items ``migration.derive`` makes from ``item`` and its history; ``item``
-        as it should be afterwards."""
+        as it should be afterwards, and whether any new item was put."""
         assert migration.derive is not None
-        derived, new = migration.derive(item, self.store.history)
+        derivation = Derivation(history=self.store.history, now=self.clock(), liveness=self.liveness)
+        derived, new = migration.derive(item, derivation)
+        put = False
         for extra in derived:
-            self.store.put_derived(extra)
+            put = self.store.put_derived(extra, if_absent=migration.keep_existing) or put
         _check_key(migration, item, new)
-        return new
+        return new, put
 
     def _count(self, migration: Migration, before: list[Migration], options: RunOptions, pace: _Pace) -> Outcome:
         """A dry run: the items the migration would rewrite, the whole table read from the
