@@ -8,7 +8,7 @@ For GetItem, Query, Scan and BatchGetItem the items themselves (AttributeValue m
 else in the answer (counts, ``LastEvaluatedKey``, ``ConsumedCapacity``, ``UnprocessedKeys``, the
 headers) is still moto's own serialization of the same result without its items. An item holding a
 binary value (``B``, ``BS``, which moto base64-encodes) is left entirely to moto.
-tests/reliability/test_moto_answers.py checks the two encodings give the same answers."""
+tests/reliability/test_moto_indexes.py checks the two encodings give the same answers."""
 
 from __future__ import annotations
 

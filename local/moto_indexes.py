@@ -12,7 +12,10 @@ batch and transaction paths all go through those). moto's own Query code does ev
 (sort-key conditions, order, Limit, ExclusiveStartKey, filters, projections, LastEvaluatedKey,
 counts) on that subset, in the same order: an item the narrowing leaves out is one moto itself
 would have dropped for its partition key, so every answer is the one moto gives
-(tests/reliability/test_moto_indexes.py checks it against unpatched moto).
+(tests/reliability/test_moto_indexes.py checks it against unpatched moto). On a keys-only or
+INCLUDE index the subset is the partition as the index projects it, so moto measures and copies
+lookup entries, not whole devices; the one answer that differs is where a page ends once it
+holds 1 MB: at 1 MB of entries, as in DynamoDB, where moto counts whole items.
 
 GetItem and BatchGetItem already are dictionary lookups in moto; Scan stays O(table), as it is
 in DynamoDB."""
@@ -53,6 +56,9 @@ class _Partitions:
         # (attribute, value) → its items in all_items() order, until a write places an item there
         # or takes one away (the list_all partition is every device: sorting it per page was O(table)).
         self.ordered: dict[tuple[str, DynamoType], list[Item]] = {}
+        # The same partition as a keys-only or INCLUDE index holds it (index name → entries), kept
+        # and dropped with ``ordered``.
+        self.projected: dict[tuple[str, DynamoType], dict[str, list[Item]]] = {}
         for item in _ORIGINAL["all_items"](table):
             self.place((item.hash_key, item.range_key), item)
 
@@ -60,6 +66,7 @@ class _Partitions:
         """Where the item with ``key`` now is (``None``: deleted)."""
         for name, value in self.placed.pop(key, {}).items():
             self.ordered.pop((name, value), None)
+            self.projected.pop((name, value), None)
             holders = self.keys[name][value]
             holders.discard(key)
             if not holders:
@@ -76,6 +83,7 @@ class _Partitions:
             except TypeError:  # a list or map value: never equal to a (string, number, binary) key
                 continue
             self.ordered.pop((name, value), None)
+            self.projected.pop((name, value), None)
             placed[name] = value
         if placed:
             self.placed[key] = placed
@@ -135,9 +143,11 @@ def _candidates(
     hash_key: DynamoType | None,
     index_name: str | None,
     hash_key_conditions: list[tuple[str, DynamoType]] | None,
+    filter_kwargs: dict[str, Any],
 ) -> list[Item] | None:
     """The items a Query can match, in ``all_items()``'s order; None: not narrowed (moto reads
-    every item, and answers or refuses the request as it always does)."""
+    every item, and answers or refuses the request as it always does). On a keys-only or INCLUDE
+    index, the items as the index projects them (see :func:`_entries`)."""
     if index_name is None:
         if hash_key is None:
             return None
@@ -162,7 +172,33 @@ def _candidates(
     if ordered is None:
         items = (_item(table, key) for key in partitions.holding(name, value))
         ordered = partitions.ordered[(name, value)] = _sorted(item for item in items if item is not None)
-    return ordered
+    return _entries(partitions, index, (name, value), ordered, filter_kwargs)
+
+
+def _entries(
+    partitions: _Partitions,
+    index: Any,
+    partition: tuple[str, DynamoType],
+    ordered: list[Item],
+    filter_kwargs: dict[str, Any],
+) -> list[Item]:
+    """A keys-only or INCLUDE index's partition as that index holds it: each item projected once
+    (``SecondaryIndex.project``, what moto applies to every item it returns anyway), until a write
+    changes the partition. moto measures (for its 1 MB page) and deep-copies each item it reads
+    before projecting it: ~40 attributes of a device where a lookup entry has 5. Every key
+    attribute stays (projections keep the table's and the index's keys), so matching, order,
+    ExclusiveStartKey, LastEvaluatedKey and a FilterExpression (which moto evaluates after the
+    projection) are unchanged; a page ends at 1 MB of entries, not of whole items — as in
+    DynamoDB, which reads the index's entries, not the items. A legacy QueryFilter (evaluated
+    on the whole item by moto) is left to moto."""
+    projection = (getattr(index, "projection", None) or {}).get("ProjectionType")
+    if projection not in ("KEYS_ONLY", "INCLUDE") or filter_kwargs:
+        return ordered
+    by_index = partitions.projected.setdefault(partition, {})
+    entries = by_index.get(index.name)
+    if entries is None:
+        entries = by_index[index.name] = [index.project(item) for item in ordered]
+    return entries
 
 
 def _sort_attributes(table: Table, index_name: str | None) -> list[str]:
@@ -269,7 +305,7 @@ def _query(
             **filter_kwargs,
         )
 
-    candidates = _candidates(self, hash_key, index_name, hash_key_conditions)
+    candidates = _candidates(self, hash_key, index_name, hash_key_conditions, filter_kwargs)
     if candidates is None:
         return query()
     candidates = _after_start(self, index_name, candidates, exclusive_start_key, scan_index_forward is not False)

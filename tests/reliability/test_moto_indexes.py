@@ -5,7 +5,9 @@ as it ships answers. The same writes (put, update, delete, batch, transaction) a
 reads (base-table, global- and local-index Queries with every key condition, both directions,
 Limit, ExclusiveStartKey, FilterExpression, ProjectionExpression, every page; GetItem,
 BatchGetItem) run on patched and on unpatched moto, and every answer must be equal, counts and
-LastEvaluatedKey included. And no such read looks at the whole table any more."""
+LastEvaluatedKey included (pages under 1 MB: over it, a keys-only index page ends at 1 MB of
+entries, as in DynamoDB, not of whole items, as in moto). And no such read looks at the whole
+table any more."""
 
 from __future__ import annotations
 
@@ -343,6 +345,49 @@ def test_a_query_sees_an_item_moved_to_its_partition_at_once(moto_client, patche
         assert client.query(**query, ExpressionAttributeValues={":g": {"S": "b"}})["Items"] == [
             {"pk": {"S": "p1"}, "sk": {"S": "0"}, "g": {"S": "b"}, "r": {"S": "1"}}
         ]
+
+
+@pytest.mark.parametrize("patched", [True, False])
+def test_an_include_index_answers_an_included_attribute_changed_in_place_at_once(moto_client, patched):
+    """The entries kept as the index projects them follow a write that changes only an included
+    attribute (moto updates the item in place, its index keys unchanged)."""
+    with _moto(moto_client, patched) as client:
+        client.put_item(TableName=TABLE, Item=_item({"pk": "p1", "sk": "0"}, "a", "1", None, "1", {"S": "x"}))
+        query = {"TableName": TABLE, "IndexName": "by_g_include", "KeyConditionExpression": "g = :g"}
+        query["ExpressionAttributeValues"] = {":g": {"S": "a"}}
+        assert [item["n"] for item in client.query(**query)["Items"]] == [{"N": "1"}]
+        client.update_item(
+            TableName=TABLE,
+            Key=_key({"pk": "p1", "sk": "0"}),
+            UpdateExpression="SET n = :n, v = :v",
+            ExpressionAttributeValues={":n": {"N": "2"}, ":v": {"S": "y"}},
+        )
+        [entry] = client.query(**query)["Items"]
+        assert (entry["n"], "v" in entry) == ({"N": "2"}, False)
+
+
+def test_a_keys_only_page_ends_at_1_mb_of_entries_as_in_dynamodb(moto_client):
+    """Where moto as it ships ends a keys-only index page at 1 MB of whole items, the embedded
+    DynamoDB ends it at 1 MB of index entries, as DynamoDB does: 30 items of 100 KB each (3 MB)
+    are one page of 30 small entries here, ten pages of whole items in moto."""
+    pages = {}
+    for patched in (True, False):
+        with _moto(moto_client, patched) as client:
+            for n in range(30):
+                key = {"pk": "p1", "sk": f"{n:02d}"}
+                client.put_item(TableName=TABLE, Item=_item(key, "a", "1", None, "1", {"S": "x" * 100_000}))
+            request = {"TableName": TABLE, "IndexName": "by_g_keys", "KeyConditionExpression": "g = :g"}
+            request["ExpressionAttributeValues"] = {":g": {"S": "a"}}
+            counts = []
+            while True:
+                page = client.query(**request)
+                counts.append(page["Count"])
+                if "LastEvaluatedKey" not in page:
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            pages[patched] = counts
+    assert pages[True] == [30]
+    assert sum(pages[False]) == 30 and len(pages[False]) >= 3
 
 
 nested = st.recursive(
