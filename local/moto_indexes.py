@@ -29,7 +29,7 @@ from typing import Any, cast
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import SecondaryIndex, Table
 
 type _Key = tuple[DynamoType, DynamoType | None]
 
@@ -41,6 +41,7 @@ _ORIGINAL: dict[str, Any] = {
     "update_item": DynamoDBBackend.update_item,
     "project": Item.project,
     "sorted_items": Table.sorted_items,
+    "index_project": SecondaryIndex.project,
 }
 
 
@@ -388,6 +389,21 @@ def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
     return projected
 
 
+def _index_project(self: SecondaryIndex, item: Item) -> Item:
+    """``SecondaryIndex.project`` for an entry already as the index holds it (what moto's Query
+    does again to each entry :func:`_entries` gave it, after its copy): the entry as it is."""
+    projection = self.projection or {}
+    kind = projection.get("ProjectionType")
+    if kind in ("KEYS_ONLY", "INCLUDE"):
+        allowed = {*self.table_key_attrs, *(key["AttributeName"] for key in self.schema)}
+        if kind == "INCLUDE":
+            allowed.update(projection.get("NonKeyAttributes", []))
+        if item.attrs.keys() <= allowed:
+            return item
+    original: Callable[[SecondaryIndex, Item], Item] = _ORIGINAL["index_project"]
+    return original(self, item)
+
+
 _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (Table, "all_items"): _all_items,
     (Table, "query"): _query,
@@ -396,7 +412,12 @@ _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (DynamoDBBackend, "update_item"): _update_item,
     (Item, "project"): _project,
     (Table, "sorted_items"): _sorted_items,
+    (SecondaryIndex, "project"): _index_project,
 }
+
+
+# moto's own methods, by the (class, name) each patch replaces (two classes have a ``project``).
+_SHIPPED: dict[tuple[type, str], Callable[..., Any]] = {(owner, name): getattr(owner, name) for owner, name in _PATCHES}
 
 
 def install() -> None:
@@ -407,6 +428,6 @@ def install() -> None:
 
 def uninstall() -> None:
     """moto as it ships (the differential test compares the two)."""
-    for owner, name in _PATCHES:
-        setattr(owner, name, _ORIGINAL[name])
+    for (owner, name), shipped in _SHIPPED.items():
+        setattr(owner, name, shipped)
     _partitions.clear()
