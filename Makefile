@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test test-future faketime lint openapi synth deploy bench fuzz clean chromium migrate preflight smoke console screenshots
+.PHONY: prefetch install run test test-future faketime lint openapi synth deploy bench fuzz clean chromium migrate preflight smoke console screenshots
 STAGE ?= dev
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt cli/pyproject.toml
@@ -115,13 +115,19 @@ smoke: install  ## the stage's public API proven end to end, all it creates dele
 # (pytest-xdist; tests/conftest.py says which tests one worker runs together). The groups are
 # handed out in collection order, not largest first: the synthesized app's tests (the longest
 # group) start at once, and the unit tests' many short files come last and even out the end.
-TEST_SETUP := lint node_modules/.installed chromium console $(CHECKOV_VENV)/.installed
+TEST_SETUP := lint node_modules/.installed chromium console $(CHECKOV_VENV)/.installed prefetch
 TEST_WORKERS ?= auto
 # More pytest options, e.g. `make test PYTEST_ARGS=--durations=40`
 PYTEST_ARGS ?=
 test:  ## ruff + mypy, then every test (unit, integration, reliability, infra with checkov, Swagger UI in Chromium)
 	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TEST_SETUP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+
+# What the infra tests read from PyPI (the functions' layer for Lambda's platform and for this
+# machine's, the runtime's boto3), fetched before any test: under `make test-future` the clock
+# is years ahead and PyPI's TLS certificate reads as expired. Built once per lock file (build/).
+prefetch: install
+	@$(PY) -m tests.infra.prefetch
 
 lint: install  ## ruff, mypy and the import contracts (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check .
