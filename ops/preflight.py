@@ -4,7 +4,8 @@ the deploy fail, in plain words, one line per check; exit 1 when anything would.
 It reads the synthesized template (``cdk.out/DeviceRegistry-<stage>.template.json``, written by the
 synth the make target runs first): the stage's reserved concurrency, its SnapStart functions and
 region rule, the bootstrap version CloudFormation will assert, the custom domain's certificate,
-the Cognito domain prefix and the names the template fixes. The template is the one source: it is
+the Cognito domain prefix, the names the template fixes and the functions' runtimes (against
+Lambda's runtime deprecation dates, on the day of the deploy). The template is the one source: it is
 whatever infra/stage.py and the deployment settings (``-c …``) made of the stage, exactly as
 CloudFormation will get it. Credentials and region come from the environment, as for ``cdk deploy``
 (``AWS_PROFILE``, ``AWS_REGION``, ...); it only reads, never changes anything."""
@@ -17,6 +18,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,15 @@ class StackTemplate:
             int(properties.get("ReservedConcurrentExecutions") or 0)
             for _, _, properties in self.resources("AWS::Lambda::Function")
         )
+
+    @property
+    def runtimes(self) -> dict[str, int]:
+        """Each Lambda runtime the template names, and how many functions use it."""
+        counted: dict[str, int] = {}
+        for _, _, properties in self.resources("AWS::Lambda::Function"):
+            if isinstance(runtime := properties.get("Runtime"), str):
+                counted[runtime] = counted.get(runtime, 0) + 1
+        return counted
 
     @property
     def snap_start_functions(self) -> int:
@@ -231,6 +242,7 @@ class Preflight:
     account: Account
     account_id: str
     stack: DeployedStack | None
+    today: date  # the deploy's date (UTC): what the runtime's dates are compared with
 
     @property
     def pseudo(self) -> dict[str, str]:
@@ -244,6 +256,7 @@ class Preflight:
             "certificate": self.certificate,
             "cognito-domain": self.cognito_domain,
             "leftovers": self.leftovers,
+            "runtime": self.runtime,
         }
         findings = []
         for name, check in checks.items():
@@ -377,6 +390,36 @@ class Preflight:
             return Finding("cognito-domain", Verdict.FAIL, "; ".join(problems))
         return Finding("cognito-domain", Verdict.PASS, "; ".join(fine))
 
+    def runtime(self) -> Finding:
+        """Lambda refuses to create functions on a runtime from its create-block date and to update
+        them from its update-block date (the runtime support policy; the dates as the pinned
+        cfn-lint ships them, ``LmbdRuntimeLifecycle.json``), so a deploy on or after either fails.
+        Checked here, on the day of the deploy, not by the template tests (tests/infra/test_checks.py
+        leaves cfn-lint's date rules out), which pass on any date."""
+        lifecycle = runtime_lifecycle()
+        failures, notes = [], []
+        for runtime, functions in sorted(self.template.runtimes.items()):
+            dates = lifecycle.get(runtime)
+            if not dates:
+                continue
+            successor = f"move to {dates['successor']}" if dates.get("successor") else "move to a newer runtime"
+            used = f"{runtime} ({functions} functions)"
+            if self.today >= date.fromisoformat(dates["create-block"]):
+                failures.append(
+                    f"{used}: Lambda refuses to create functions on it since {dates['create-block']} and to update "
+                    f"them from {dates['update-block']}: {successor} (infra/functions.py RUNTIME)"
+                )
+            elif self.today >= date.fromisoformat(dates["deprecated"]):
+                notes.append(
+                    f"{used} is deprecated since {dates['deprecated']}: {successor} before {dates['create-block']}"
+                )
+        if failures:
+            return Finding("runtime", Verdict.FAIL, "; ".join(failures))
+        if notes:
+            return Finding("runtime", Verdict.NOTE, "; ".join(notes))
+        named = ", ".join(sorted(self.template.runtimes)) or "no runtime named"
+        return Finding("runtime", Verdict.PASS, f"{named}: supported by Lambda on {self.today.isoformat()}")
+
     def leftovers(self) -> Finding:
         """The stack in a state that takes no deploy; names the template fixes that exist already;
         and what an earlier attempt retained (tagged with the stack's name, no stack owning it)."""
@@ -509,8 +552,19 @@ def removal_command(arn: str) -> str:
     return f"delete it in the console or with the {service} CLI ({arn})"
 
 
-def run(template: StackTemplate, account: Account) -> tuple[list[Finding], int]:
-    """Every check's finding, and the exit status: 1 when a deploy would fail, else 0."""
+def runtime_lifecycle() -> dict[str, dict[str, str]]:
+    """Lambda's runtime dates by runtime (``deprecated``, ``create-block``, ``update-block``,
+    ``successor``), as cfn-lint ships them (its rules E2531/E2533/W2531 read the same file)."""
+    from cfnlint.data import AdditionalSpecs
+    from cfnlint.helpers import load_resource
+
+    found: dict[str, dict[str, str]] = load_resource(AdditionalSpecs, "LmbdRuntimeLifecycle.json")
+    return found
+
+
+def run(template: StackTemplate, account: Account, today: date | None = None) -> tuple[list[Finding], int]:
+    """Every check's finding, and the exit status: 1 when a deploy would fail, else 0. ``today``:
+    the deploy's date (UTC) unless given."""
     try:
         account_id = account.identity()
     except (ClientError, BotoCoreError) as error:
@@ -522,7 +576,7 @@ def run(template: StackTemplate, account: Account) -> tuple[list[Finding], int]:
         stack = DeployedStack.find(account, template.stack_name)
     except (ClientError, BotoCoreError) as error:
         return [where, Finding("stack", Verdict.FAIL, f"could not read the stack {template.stack_name} ({error})")], 1
-    preflight = Preflight(template, account, account_id, stack)
+    preflight = Preflight(template, account, account_id, stack, today or datetime.now(UTC).date())
     findings = [where, *preflight.findings()]
     return findings, int(any(finding.verdict is Verdict.FAIL for finding in findings))
 

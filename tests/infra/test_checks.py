@@ -10,11 +10,17 @@ from cfnlint.api import ManualArgs, lint_file
 from tests.infra.conftest import EDGE, Synthesized
 
 STAGES = ["dev", "prod", EDGE]
+# cfn-lint's rules that compare a Lambda runtime's deprecation dates with today's date: a template
+# that passes today fails them once the date passes, so a suite run ten years ahead failed every
+# stage on python3.13. The date is the deploy's concern: `make preflight` checks the runtimes on
+# the day of the deploy (ops/preflight.py, tests/integration/test_preflight.py).
+RUNTIME_DATE_RULES = ["E2531", "E2533", "W2531"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_cfn_lint_finds_no_error(synthesized: Synthesized, stage: str) -> None:
-    matches = lint_file(synthesized.template_files[stage], ManualArgs(regions=["us-east-1", "eu-west-1"]))
+    arguments = ManualArgs(regions=["us-east-1", "eu-west-1"], ignore_checks=RUNTIME_DATE_RULES)
+    matches = lint_file(synthesized.template_files[stage], arguments)
     errors = [f"{m.rule.id} {m.message} ({m.path_string})" for m in matches if m.rule.severity == "error"]
 
     assert not errors, "\n".join(errors)

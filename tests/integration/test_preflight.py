@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from botocore.stub import Stubber
 from moto import mock_aws, settings
 from moto.cloudformation.models import cloudformation_backends
 
-from ops.preflight import Account, StackTemplate, run
+from infra.functions import RUNTIME
+from ops.preflight import Account, StackTemplate, run, runtime_lifecycle
 from ops.report import Finding, Verdict
 
 ACCOUNT = "123456789012"  # moto's
@@ -30,6 +32,7 @@ STACK = "DeviceRegistry-prod"
 BOOTSTRAP = "/cdk-bootstrap/hnb659fds/version"
 PREFIX = f"device-registry-prod-{ACCOUNT}"
 SNAPSTART_REGIONS = ["us-east-1", "eu-west-1"]
+TODAY = date(2026, 12, 7)  # the deploy's date, injected: the runtime check compares with it
 
 
 def template(**parts: Any) -> dict[str, Any]:
@@ -70,6 +73,9 @@ def template(**parts: Any) -> dict[str, Any]:
                 "UserPoolId": {"Ref": "AuthUserPool"},
             },
         }
+    if "runtime" in parts:
+        for n in range(2):
+            resources[f"Runtime{n}"] = {"Type": "AWS::Lambda::Function", "Properties": {"Runtime": parts["runtime"]}}
     if "event_bus" in parts:
         resources["EventsBus"] = {"Type": "AWS::Events::EventBus", "Properties": {"Name": parts["event_bus"]}}
     return body
@@ -82,7 +88,12 @@ def aws() -> Iterator[None]:
 
 
 def preflight(
-    body: dict[str, Any], tmp_path: Path, *, region: str = "us-east-1", limits: dict[str, int] | None = None
+    body: dict[str, Any],
+    tmp_path: Path,
+    *,
+    region: str = "us-east-1",
+    limits: dict[str, int] | None = None,
+    today: date = TODAY,
 ) -> tuple[dict[str, Finding], int]:
     path = tmp_path / f"{STACK}.template.json"
     path.write_text(json.dumps(body))
@@ -93,7 +104,7 @@ def preflight(
         stubber.add_response("get_account_settings", {"AccountLimit": limits})
         stubber.activate()
         account.clients["lambda"] = client
-    findings, status = run(StackTemplate.read(path), account)
+    findings, status = run(StackTemplate.read(path), account, today)
     return {finding.check: finding for finding in findings}, status
 
 
@@ -103,13 +114,12 @@ def limits(quota: int, unreserved: int) -> dict[str, int]:
 
 def test_every_check_passes_on_a_ready_account_and_exits_0(aws, tmp_path):
     boto3.client("ssm").put_parameter(Name=BOOTSTRAP, Value="30", Type="String")
-    body = template(reserved=[60, 40], snap_start=True, bootstrap=True, cognito=True)
+    body = template(reserved=[60, 40], snap_start=True, bootstrap=True, cognito=True, runtime=RUNTIME.name)
     findings, status = preflight(body, tmp_path, limits=limits(1000, 1000))
     assert status == 0
-    assert {name: f.verdict for name, f in findings.items()} == {
-        name: Verdict.PASS
-        for name in ("credentials", "region", "bootstrap", "concurrency", "certificate", "cognito-domain", "leftovers")
-    }
+    checks = ("credentials", "region", "bootstrap", "concurrency", "certificate", "cognito-domain", "leftovers")
+    assert {name: f.verdict for name, f in findings.items()} == {name: Verdict.PASS for name in (*checks, "runtime")}
+    assert findings["runtime"].message == f"{RUNTIME.name}: supported by Lambda on 2026-12-07"
     assert findings["credentials"].message == f"account {ACCOUNT}, region us-east-1"
 
 
@@ -350,7 +360,28 @@ def test_the_command_prints_one_line_per_check_and_exits_1_until_the_account_is_
         "PASS certificate",
         "PASS cognito-domain",
         "PASS leftovers",
+        "PASS runtime",
     ]
     assert lines[-1] == "DeviceRegistry-dev.template.json: a deploy would fail (FAIL above)"
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.splitlines()[-1] == "DeviceRegistry-dev.template.json: nothing found that would fail a deploy"
+
+
+def test_the_functions_runtime_deprecated_by_the_deploys_date_is_a_note_and_blocked_is_a_failure(aws, tmp_path):
+    """Lambda's runtime dates (cfn-lint's data) against the day of the deploy: the template tests
+    leave these date rules out, so the suite passes on any date and the deploy is told."""
+    dates = runtime_lifecycle()[RUNTIME.name]
+    deprecated, blocked = date.fromisoformat(dates["deprecated"]), date.fromisoformat(dates["create-block"])
+    body = template(runtime=RUNTIME.name)
+
+    on_time, _ = preflight(body, tmp_path, today=deprecated - timedelta(days=1))
+    late, late_status = preflight(body, tmp_path, today=deprecated)
+    blocked_findings, blocked_status = preflight(body, tmp_path, today=blocked)
+
+    assert on_time["runtime"].verdict is Verdict.PASS
+    assert (late["runtime"].verdict, late_status) == (Verdict.NOTE, 0)
+    assert f"{RUNTIME.name} (2 functions) is deprecated since {dates['deprecated']}" in late["runtime"].message
+    assert (blocked_findings["runtime"].verdict, blocked_status) == (Verdict.FAIL, 1)
+    message = blocked_findings["runtime"].message
+    assert f"refuses to create functions on it since {dates['create-block']}" in message
+    assert "infra/functions.py RUNTIME" in message
