@@ -160,6 +160,7 @@ bench: install node_modules/.installed  ## docs/cost.md's units and bills checke
 	$(PY) -m benchmarks.bill --check
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.bulk_import
+	$(PY) -m benchmarks.fleet_reads
 	$(PY) -m benchmarks.fleet_size
 	$(PY) -m benchmarks.sweep
 
