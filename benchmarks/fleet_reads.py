@@ -17,26 +17,12 @@ import argparse
 import contextlib
 import io
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 from benchmarks.fixtures import use_lambda_environment
-from benchmarks.fleet_size import DEVICE_TYPES, FIRMWARE, _body
+from benchmarks.fleet_size import DEVICE_TYPES, FIRMWARE, _body, _median_ms
 
 READS = ("GET /devices/{id}", "GET /devices/{id}/history", "GET /devices?device_type&firmware_version")
-
-
-def _median_ms(call: Callable[[], Any], rounds: int) -> float:
-    call()
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
 
 
 def measure(devices: int, rounds: int) -> dict[str, tuple[float, float]]:
