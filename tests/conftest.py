@@ -388,3 +388,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         group = "cdk-synth" if "synthesized" in item.fixturenames else item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """A worker's collection, as the controller receives it (an xdist hook). Under ``--dist
+    loadgroup`` each id carries its test's group as a suffix (``…@group``), which is all the
+    scheduler reads. With pytest 9.2 the suffix silently stopped taking (pytest-xdist issue 1386:
+    node ids became structured): every test was scheduled on its own, and each worker synthesized
+    the app and built every module fixture again. Refuse to run so."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    ungrouped = [nodeid for nodeid in ids if "@" not in nodeid.rpartition("]")[2]]
+    if ungrouped:
+        pytest.exit(
+            f"--dist loadgroup would not group {len(ungrouped)} of {len(ids)} tests (first: {ungrouped[0]}): "
+            "this pytest and pytest-xdist do not carry xdist_group to the scheduler (pytest-xdist issue 1386)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
