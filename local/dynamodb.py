@@ -31,6 +31,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import moto_answers, moto_indexes, moto_items, persistence
+from local.activity import Activity
 from registry.storage import keys as table
 from registry.storage.migrations import MIGRATIONS, Migration
 from registry.storage.migrations.dynamodb import MigrationTable
@@ -157,7 +158,7 @@ class _Serialized:
     the ClientRequestToken of one that succeeded succeeds again without being applied twice
     (botocore puts a token in every TransactWriteItems and resends it when it retries, e.g.
     after a read timeout). With a journal, every write that succeeded is journaled before its
-    answer leaves."""
+    answer leaves. What it served is told to the local server's pollers (``activity``)."""
 
     def __init__(self, app: Any, journal: persistence.DataDirectory | None = None) -> None:
         self.app = app
@@ -165,6 +166,7 @@ class _Serialized:
         self.lock = threading.Lock()
         self.succeeded: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
         self.requests: Counter[str] = Counter()  # by operation (DynamoDB's and Streams'), for benchmarks
+        self.activity = Activity()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         with self.lock:
@@ -192,6 +194,8 @@ class _Serialized:
                 self.succeeded[str(token)] = (answered[0], answered[1], body)
                 while len(self.succeeded) > _TOKENS_KEPT:
                     self.succeeded.popitem(last=False)
+            if succeeded:
+                self.activity.served(target)
             return [body]
 
 
@@ -225,6 +229,11 @@ class EmbeddedDynamoDB:
     def requests(self) -> Counter[str]:
         """The requests served so far, by ``X-Amz-Target`` (e.g. ``DynamoDB_20120810.GetItem``)."""
         return self._app.requests
+
+    @property
+    def activity(self) -> Activity:
+        """Wakes the pollers of the tables and queues it serves (local/activity.py)."""
+        return self._app.activity
 
     @property
     def endpoint(self) -> str:

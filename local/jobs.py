@@ -17,10 +17,12 @@ from typing import Any
 
 import boto3
 
+from local.activity import Activity
 from local.proxy_events import LambdaContext
 
 QUEUE_NAME = "device-registry-jobs-local.fifo"
-POLL_SECONDS = 0.05  # short polls: the embedded server answers one request at a time (no long polls)
+# Short polls (the embedded server answers one request at a time: no long polls), made when a
+# request wakes the workers (local/activity.py) or after IDLE_POLL_S.
 # One invocation at a time, as in one Lambda execution environment (the handler's batch processor
 # holds the invocation's state); jobs share it a step at a time, their message groups interleaved.
 WORKERS = 1
@@ -68,13 +70,14 @@ def _event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 class LocalJobs:
     """The worker threads on the job queue."""
 
-    def __init__(self, endpoint: str, queue_url: str) -> None:
+    def __init__(self, endpoint: str, queue_url: str, activity: Activity) -> None:
         self._sqs = boto3.client("sqs", endpoint_url=endpoint)
         self._queue_url = queue_url
         self._arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
         self._stop = threading.Event()
+        self._activity = activity
         self._threads = [
             threading.Thread(target=self._run, name=f"job-worker-{n}", daemon=True) for n in range(WORKERS)
         ]
@@ -116,11 +119,13 @@ class LocalJobs:
 
     def stop(self) -> None:
         self._stop.set()
+        self._activity.wake()
         for thread in self._threads:
             thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            mark = self._activity.mark()
             try:
                 received = self._sqs.receive_message(
                     QueueUrl=self._queue_url,
@@ -133,7 +138,7 @@ class LocalJobs:
                 self._stop.wait(1)
                 continue
             if not received:
-                self._stop.wait(POLL_SECONDS)
+                self._activity.wait(mark)
                 continue
             for message in received:
                 self._deliver(message)

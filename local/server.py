@@ -432,17 +432,18 @@ class LocalApi:
             os.environ["TABLE_NAME"],
             os.environ.get("LOCAL_EVENTS_FILE"),
             data_dir / STREAM_POSITION if data_dir and embedded else None,
+            self.dynamodb.activity if self.dynamodb else None,
         ).start()
         # Fleet jobs (docs/jobs.md): their queue on the embedded moto server (another one when the
         # table is elsewhere), set before the execution environments start so that they get its URL.
         from local.dynamodb import EmbeddedDynamoDB as QueueServer
         from local.jobs import LocalJobs, create_queue
 
-        self.queue_server = None if self.dynamodb else QueueServer().start()
-        queue_endpoint = (self.dynamodb or self.queue_server).endpoint  # type: ignore[union-attr]
-        os.environ["AWS_ENDPOINT_URL_SQS"] = queue_endpoint
-        os.environ["JOB_QUEUE_URL"] = create_queue(queue_endpoint)
-        self.jobs = LocalJobs(queue_endpoint, os.environ["JOB_QUEUE_URL"]).start()
+        queues = self.dynamodb or QueueServer().start()
+        self.queue_server = None if queues is self.dynamodb else queues
+        os.environ["AWS_ENDPOINT_URL_SQS"] = queues.endpoint
+        os.environ["JOB_QUEUE_URL"] = create_queue(queues.endpoint)
+        self.jobs = LocalJobs(queues.endpoint, os.environ["JOB_QUEUE_URL"], queues.activity).start()
         # Liveness: the sweep function on a timer, as its schedule runs it in AWS.
         from local.liveness import LivenessTimer, sweep_seconds
 

@@ -24,10 +24,13 @@ from typing import Any
 
 import boto3
 
+from local.activity import Activity, Unheard
 from local.persistence import read_position, shard_key, write_position
 from registry.stream.publisher import Publisher
 
-POLL_SECONDS = 0.05  # how often an idle shard is asked again: the events' local latency floor
+# How often an idle shard is asked again when its table is served elsewhere; the embedded
+# DynamoDB wakes the reader on every write instead (local/activity.py).
+POLL_SECONDS = 0.05
 BATCH_SIZE = 100  # as the AWS event source mapping (infra/change_events.py)
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}  # as infra/data.py
 
@@ -68,13 +71,19 @@ class StreamPublisher:
     """Polls the table's stream on a daemon thread and publishes what each batch holds."""
 
     def __init__(
-        self, endpoint: str | None, table_name: str, events_file: str | None, position_file: Path | None = None
+        self,
+        endpoint: str | None,
+        table_name: str,
+        events_file: str | None,
+        position_file: Path | None = None,
+        activity: Activity | None = None,
     ) -> None:
         self._dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
         self._streams = boto3.client("dynamodbstreams", endpoint_url=endpoint)
         self._table_name = table_name
         self.publisher = Publisher(FileSink(events_file) if events_file else NoSink(), sleep=time.sleep)
         self._stop = threading.Event()
+        self._activity = activity or Unheard(POLL_SECONDS)
         self._thread = threading.Thread(target=self._run, name="change-stream", daemon=True)
         self._iterators: dict[str, str | None] = {}
         self._position_file = position_file
@@ -94,6 +103,7 @@ class StreamPublisher:
 
     def stop(self) -> None:
         self._stop.set()
+        self._activity.wake()
         self._thread.join(timeout=5)
 
     def _discover(self, *, initial: bool = False) -> None:
@@ -136,7 +146,7 @@ class StreamPublisher:
         from handlers.publish_changes import process_batch
 
         while not self._stop.is_set():
-            busy = False
+            mark, busy = self._activity.mark(), False
             try:
                 self._discover()
                 for shard_id, iterator in list(self._iterators.items()):
@@ -160,4 +170,4 @@ class StreamPublisher:
                 time.sleep(1)
             if not busy:
                 self.idle_rounds += 1
-                self._stop.wait(POLL_SECONDS)
+                self._activity.wait(mark)

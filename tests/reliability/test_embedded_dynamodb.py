@@ -1,18 +1,26 @@
 """The local server's embedded DynamoDB behaves as DynamoDB does where our reliability depends
 on it: a transaction resent with its ClientRequestToken (botocore's retry after a lost answer)
-succeeds without being applied twice; another token is a new transaction."""
+succeeds without being applied twice; another token is a new transaction. And the local server's
+pollers ask it only when a write may have given them work (local/activity.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from local.activity import Activity
 from local.dynamodb import EmbeddedDynamoDB, create_tables
+from local.stream import StreamPublisher
+from registry.devices.service import DeviceService
+from registry.schemas import DeviceAttributes
 from registry.storage import keys as table
+from registry.storage.devices import DeviceStore
+from tests.support import DeviceBodies
 
 TABLE, IDEMPOTENCY = "devices-embedded", "idempotency-embedded"
 
@@ -23,6 +31,13 @@ def embedded() -> Iterator[Any]:
     create_tables(server.endpoint, TABLE, IDEMPOTENCY)
     yield boto3.client("dynamodb", endpoint_url=server.endpoint)
     server.stop()
+
+
+def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout  # a bound against a hang, not a speed check
+    while not condition():
+        assert time.monotonic() < deadline, "not within 30 s"
+        time.sleep(0.02)
 
 
 def _key() -> dict[str, Any]:
@@ -47,3 +62,40 @@ def test_a_transaction_resent_with_its_token_succeeds_without_being_applied_twic
     assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
     item = embedded.get_item(TableName=TABLE, Key=_key())
     assert item["Item"]["device_id"] == {"S": "first"}
+
+
+# -- the pollers of an idle local server (local/activity.py) ---------------------------------
+
+
+def test_a_write_wakes_the_pollers_and_their_own_reads_do_not():
+    activity = Activity(idle_poll_s=0.01)
+    for poll in ("GetRecords", "DescribeStream", "GetShardIterator", "ReceiveMessage", "Query", "GetItem"):
+        mark = activity.mark()
+        activity.served(poll)
+        assert not activity.wait(mark), f"{poll} woke the pollers"
+    for cause in ("PutItem", "TransactWriteItems", "BatchWriteItem", "SendMessage", "ChangeMessageVisibility"):
+        mark = activity.mark()
+        activity.served(cause)
+        assert activity.wait(mark), f"{cause} did not wake the pollers"
+
+
+def test_an_idle_change_stream_reader_waits_for_a_write_and_publishes_it(tmp_path):
+    """With no backstop poll (an hour), the event can only come from the write waking the reader;
+    and while nothing is written, the reader does not ask the embedded DynamoDB at all."""
+    server = EmbeddedDynamoDB().start()  # moto's state is the process's: tables of their own
+    server.activity.idle_poll_s = 3600
+    events, devices = tmp_path / "events.jsonl", "devices-idle"
+    try:
+        create_tables(server.endpoint, devices, "idempotency-idle")
+        stream = StreamPublisher(server.endpoint, devices, str(events), activity=server.activity).start()
+        _until(lambda: stream.idle_rounds >= 1)
+        polls = server.requests["DynamoDBStreams_20120810.GetRecords"]
+        time.sleep(0.3)  # idle: any poll now would be one more GetRecords
+        assert server.requests["DynamoDBStreams_20120810.GetRecords"] == polls
+
+        service = DeviceService(DeviceStore(boto3.client("dynamodb", endpoint_url=server.endpoint), devices))
+        device = service.register(DeviceAttributes(**DeviceBodies()()), "tester")
+        _until(lambda: events.exists() and device.id in events.read_text())
+        stream.stop()
+    finally:
+        server.stop()
