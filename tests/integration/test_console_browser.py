@@ -31,11 +31,13 @@ JOB_TIMEOUT = 60  # a job of one device, on a loaded machine
 
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # A sweep a second, so that a device which misses its reports is silent within the test.
+    # A sweep a second and a second's resolution, so that the device that is to report every second
+    # and never does is silent 3 s after it was registered (window: max(3 reports, the resolution));
+    # at `make run`'s minute it took a minute, a third of the whole browser suite's time.
     # Jobs paced (4 devices a second, 2 a step) so that one over 40 devices runs long enough for the
     # browser to cancel it, and a cancellation takes effect at the next step.
     server = LocalServer(
-        tmp_path_factory.mktemp("console") / "server.log", LIVENESS_SWEEP_S="1", JOB_RATE_PER_S="4", JOB_CHUNK_SIZE="2"
+        tmp_path_factory.mktemp("console") / "server.log", LIVENESS_SWEEP_S="1", LIVENESS_RESOLUTION_S="1", JOB_RATE_PER_S="4", JOB_CHUNK_SIZE="2"
     )
     try:
         yield server.start()
