@@ -37,3 +37,13 @@ def test_cdk_nag_aws_solutions_has_no_unacknowledged_finding(synthesized: Synthe
 
     assert not findings, "\n".join(findings)
     assert report.success
+
+
+def test_a_construct_given_the_wrong_type_fails_the_synth() -> None:
+    """mypy reads aws-cdk-lib as Any (pyproject.toml): the bindings check each argument against
+    its declared type when infra/ runs, which every synth in these tests does."""
+    from aws_cdk import App, Stack, aws_sqs
+
+    stack = Stack(App(), "Typed")
+    with pytest.raises(TypeError, match="visibility_timeout"):
+        aws_sqs.Queue(stack, "Queue", visibility_timeout=30)  # a Duration, not seconds
