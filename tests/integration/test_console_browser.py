@@ -37,7 +37,11 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Jobs paced (4 devices a second, 2 a step) so that one over 40 devices runs long enough for the
     # browser to cancel it, and a cancellation takes effect at the next step.
     server = LocalServer(
-        tmp_path_factory.mktemp("console") / "server.log", LIVENESS_SWEEP_S="1", LIVENESS_RESOLUTION_S="1", JOB_RATE_PER_S="4", JOB_CHUNK_SIZE="2"
+        tmp_path_factory.mktemp("console") / "server.log",
+        LIVENESS_SWEEP_S="1",
+        LIVENESS_RESOLUTION_S="1",
+        JOB_RATE_PER_S="4",
+        JOB_CHUNK_SIZE="2",
     )
     try:
         yield server.start()
