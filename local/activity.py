@@ -16,18 +16,22 @@ import threading
 from local import persistence
 
 IDLE_POLL_S = 1.0
-# What can give a poller work: a change to a table (its stream gets a record) or a message on a
-# queue (visible now, or again: ChangeMessageVisibility). The pollers' own reads are not: counting
-# them, each poll would wake the other pollers, and they would ask each other without end.
-WAKES = persistence.WRITES | {"SendMessage", "SendMessageBatch", "ChangeMessageVisibility"}
+# What can give a poller work: for the change stream's reader, a change to a table (its stream gets
+# a record); for the job workers, a message on a queue (visible now, or again:
+# ChangeMessageVisibility). The pollers' own reads are not: counting them, each poll would wake the
+# other pollers, and they would ask each other without end.
+TABLE_WRITES = persistence.WRITES
+QUEUE_SENDS = frozenset({"SendMessage", "SendMessageBatch", "ChangeMessageVisibility"})
 
 
 class Activity:
-    """A count of the requests that may have given the pollers work, and a wait for the next."""
+    """A count of the requests that may have given a poller work (``wakes``: operations), and a
+    wait for the next."""
 
-    def __init__(self, idle_poll_s: float = IDLE_POLL_S) -> None:
+    def __init__(self, wakes: frozenset[str] = frozenset(), idle_poll_s: float = IDLE_POLL_S) -> None:
         self._changed = threading.Condition()
         self._count = 0
+        self._wakes = wakes
         self.idle_poll_s = idle_poll_s
 
     def mark(self) -> int:
@@ -36,7 +40,7 @@ class Activity:
             return self._count
 
     def served(self, operation: str) -> None:
-        if operation in WAKES:
+        if operation in self._wakes:
             self.wake()
 
     def wake(self) -> None:

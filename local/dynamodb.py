@@ -31,7 +31,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import moto_answers, moto_indexes, moto_items, persistence
-from local.activity import Activity
+from local.activity import QUEUE_SENDS, TABLE_WRITES, Activity
 from registry.storage import keys as table
 from registry.storage.migrations import MIGRATIONS, Migration
 from registry.storage.migrations.dynamodb import MigrationTable
@@ -158,7 +158,8 @@ class _Serialized:
     the ClientRequestToken of one that succeeded succeeds again without being applied twice
     (botocore puts a token in every TransactWriteItems and resends it when it retries, e.g.
     after a read timeout). With a journal, every write that succeeded is journaled before its
-    answer leaves. What it served is told to the local server's pollers (``activity``)."""
+    answer leaves. What it served is told to the local server's pollers: the change stream's
+    reader (``table_activity``) and the job workers (``queue_activity``)."""
 
     def __init__(self, app: Any, journal: persistence.DataDirectory | None = None) -> None:
         self.app = app
@@ -166,7 +167,8 @@ class _Serialized:
         self.lock = threading.Lock()
         self.succeeded: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
         self.requests: Counter[str] = Counter()  # by operation (DynamoDB's and Streams'), for benchmarks
-        self.activity = Activity()
+        self.table_activity = Activity(TABLE_WRITES)
+        self.queue_activity = Activity(QUEUE_SENDS)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         with self.lock:
@@ -195,15 +197,31 @@ class _Serialized:
                 while len(self.succeeded) > _TOKENS_KEPT:
                     self.succeeded.popitem(last=False)
             if succeeded:
-                self.activity.served(target)
+                self.table_activity.served(target)
+                self.queue_activity.served(target)
             return [body]
+
+
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, which lists the folders of moto's package on every request to find the
+    backend of its host (``backends.list_of_moto_modules``, ~5% of the local server's CPU under
+    the contract fuzz): a host's backend never changes, so it is found once."""
+
+    def __init__(self, create_app: Any) -> None:
+        super().__init__(create_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
 
 
 class EmbeddedDynamoDB:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) -> None:
         """``data_dir``: keep the data there (a journal replayed at start); None: in memory only."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        moto = DomainDispatcherApplication(create_backend_app)
+        moto = _Dispatcher(create_backend_app)
         self.journal = persistence.DataDirectory(data_dir) if data_dir is not None else None
         self.replayed = self.journal.restore(moto) if self.journal else 0
         app = self._app = _Serialized(moto, self.journal)
@@ -231,9 +249,14 @@ class EmbeddedDynamoDB:
         return self._app.requests
 
     @property
-    def activity(self) -> Activity:
-        """Wakes the pollers of the tables and queues it serves (local/activity.py)."""
-        return self._app.activity
+    def table_activity(self) -> Activity:
+        """Wakes the change stream's reader when a table it serves changes (local/activity.py)."""
+        return self._app.table_activity
+
+    @property
+    def queue_activity(self) -> Activity:
+        """Wakes the job workers when a queue it serves gets a message (local/activity.py)."""
+        return self._app.queue_activity
 
     @property
     def endpoint(self) -> str:

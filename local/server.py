@@ -432,7 +432,7 @@ class LocalApi:
             os.environ["TABLE_NAME"],
             os.environ.get("LOCAL_EVENTS_FILE"),
             data_dir / STREAM_POSITION if data_dir and embedded else None,
-            self.dynamodb.activity if self.dynamodb else None,
+            self.dynamodb.table_activity if self.dynamodb else None,
         ).start()
         # Fleet jobs (docs/jobs.md): their queue on the embedded moto server (another one when the
         # table is elsewhere), set before the execution environments start so that they get its URL.
@@ -443,7 +443,7 @@ class LocalApi:
         self.queue_server = None if queues is self.dynamodb else queues
         os.environ["AWS_ENDPOINT_URL_SQS"] = queues.endpoint
         os.environ["JOB_QUEUE_URL"] = create_queue(queues.endpoint)
-        self.jobs = LocalJobs(queues.endpoint, os.environ["JOB_QUEUE_URL"], queues.activity).start()
+        self.jobs = LocalJobs(queues.endpoint, os.environ["JOB_QUEUE_URL"], queues.queue_activity).start()
         # Liveness: the sweep function on a timer, as its schedule runs it in AWS.
         from local.liveness import LivenessTimer, sweep_seconds
 

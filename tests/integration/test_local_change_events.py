@@ -21,7 +21,8 @@ _BODIES = DeviceBodies()
 def _events_of(path: Path, device_id: str) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    text = path.read_text(encoding="utf-8")
+    lines = text[: text.rfind("\n") + 1].splitlines()  # not the line the server may be appending
     return [e for e in map(json.loads, lines) if e["Detail"].get("device_id") == device_id]
 
 

@@ -13,7 +13,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.activity import Activity
 from local.dynamodb import EmbeddedDynamoDB, create_tables
 from local.stream import StreamPublisher
 from registry.devices.service import DeviceService
@@ -67,27 +66,38 @@ def test_a_transaction_resent_with_its_token_succeeds_without_being_applied_twic
 # -- the pollers of an idle local server (local/activity.py) ---------------------------------
 
 
-def test_a_write_wakes_the_pollers_and_their_own_reads_do_not():
-    activity = Activity(idle_poll_s=0.01)
-    for poll in ("GetRecords", "DescribeStream", "GetShardIterator", "ReceiveMessage", "Query", "GetItem"):
+@pytest.mark.parametrize(
+    ("poller", "wakes", "quiet"),
+    [
+        ("the change stream's reader", ("PutItem", "TransactWriteItems", "BatchWriteItem"), ("SendMessage",)),
+        ("a job worker", ("SendMessage", "SendMessageBatch", "ChangeMessageVisibility"), ("PutItem",)),
+    ],
+)
+def test_what_may_give_a_poller_work_wakes_it_and_the_pollers_reads_do_not(poller, wakes, quiet):
+    server = EmbeddedDynamoDB().start()
+    server.stop()
+    activity = server.table_activity if "stream" in poller else server.queue_activity
+    activity.idle_poll_s = 0.01
+    polls = ("GetRecords", "DescribeStream", "GetShardIterator", "ReceiveMessage", "Query", "GetItem")
+    for operation in polls + quiet:
         mark = activity.mark()
-        activity.served(poll)
-        assert not activity.wait(mark), f"{poll} woke the pollers"
-    for cause in ("PutItem", "TransactWriteItems", "BatchWriteItem", "SendMessage", "ChangeMessageVisibility"):
+        activity.served(operation)
+        assert not activity.wait(mark), f"{operation} woke {poller}"
+    for operation in wakes:
         mark = activity.mark()
-        activity.served(cause)
-        assert activity.wait(mark), f"{cause} did not wake the pollers"
+        activity.served(operation)
+        assert activity.wait(mark), f"{operation} did not wake {poller}"
 
 
 def test_an_idle_change_stream_reader_waits_for_a_write_and_publishes_it(tmp_path):
     """With no backstop poll (an hour), the event can only come from the write waking the reader;
     and while nothing is written, the reader does not ask the embedded DynamoDB at all."""
     server = EmbeddedDynamoDB().start()  # moto's state is the process's: tables of their own
-    server.activity.idle_poll_s = 3600
+    server.table_activity.idle_poll_s = 3600
     events, devices = tmp_path / "events.jsonl", "devices-idle"
     try:
         create_tables(server.endpoint, devices, "idempotency-idle")
-        stream = StreamPublisher(server.endpoint, devices, str(events), activity=server.activity).start()
+        stream = StreamPublisher(server.endpoint, devices, str(events), activity=server.table_activity).start()
         _until(lambda: stream.idle_rounds >= 1)
         polls = server.requests["DynamoDBStreams_20120810.GetRecords"]
         time.sleep(0.3)  # idle: any poll now would be one more GetRecords
