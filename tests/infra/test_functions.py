@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import marshal
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.functions import BATCH_MEMORY_MB, BATCH_TIMEOUT, MEMORY_MB, RETENTION_HANDLERS, TIMEOUT
+from infra.functions import (
+    BATCH_MEMORY_MB,
+    BATCH_TIMEOUT,
+    FUNCTIONS_DIR,
+    MEMORY_MB,
+    RETENTION_HANDLERS,
+    TIMEOUT,
+    asset_excludes,
+)
 from infra.stage import STAGES, StageConfig
 from registry import settings, wiring
 from registry.batch import runner as batch
@@ -227,3 +236,22 @@ def test_a_batch_function_has_more_memory_and_time_and_writes_within_the_clients
             assert function["MemorySize"] > MEMORY_MB and function["Timeout"] > TIMEOUT.to_seconds()
     # The items written at once each hold one of the client's pooled connections.
     assert wiring.CLIENT_CONFIG.max_pool_connections >= batch.WORKERS
+
+
+def test_the_same_code_stages_the_same_asset_on_every_synth(tmp_path: Path) -> None:
+    """Two synths stage a function's asset in two temporary folders: the same files, byte for byte,
+    the bytecode naming the module where Lambda imports it from. Else every deploy would change
+    every function (and publish a SnapStart version of each) with no code change."""
+    from infra.bytecode import TASK_ROOT, _staged
+
+    route = ROUTES[0]
+    root, exclude = FUNCTIONS_DIR.resolve(), tuple(asset_excludes(route))
+    first = _staged.__wrapped__(root, exclude)
+    second = _staged.__wrapped__(root, exclude)
+    assert first != second
+    files = sorted(str(path.relative_to(first)) for path in first.rglob("*") if path.is_file())
+    assert files == sorted(str(path.relative_to(second)) for path in second.rglob("*") if path.is_file())
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    code = marshal.loads((first / _bytecode_path("registry/http/routes.py")).read_bytes()[16:])
+    assert code.co_filename == f"{TASK_ROOT}/registry/http/routes.py"
