@@ -28,7 +28,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import moto_answers, moto_indexes, moto_items, persistence
 from local.activity import QUEUE_SENDS, TABLE_WRITES, Activity
@@ -217,49 +217,6 @@ class _Dispatcher(DomainDispatcherApplication):
         return self._backends[host]
 
 
-class _KeptAlive(WSGIRequestHandler):
-    """werkzeug's handler answers every request with ``Connection: close`` and then drains the
-    socket (http.server cannot tell where an unread body ends), so each botocore call to the
-    embedded DynamoDB opened a TCP connection and the server started a thread for it. This one
-    reads the body by its ``Content-Length``, answers with one, and keeps an HTTP/1.1 connection
-    for the client's next request, as DynamoDB does; a chunked body (never botocore's) still gets
-    werkzeug's own handling, and a client that asks to close gets the close."""
-
-    def run_wsgi(self) -> None:
-        if "Transfer-Encoding" in self.headers:
-            super().run_wsgi()
-            return
-        environ = self.make_environ()
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
-        answer: list[Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            answer[:] = [status, headers]
-            return chunks.append
-
-        chunks: list[bytes] = []
-        result = self.server.app(environ, start_response)  # type: ignore[attr-defined]
-        try:
-            chunks.extend(result)
-        finally:
-            getattr(result, "close", lambda: None)()
-        payload = b"".join(chunks)
-        status, headers = answer
-        code, _, reason = status.partition(" ")
-        self.send_response(int(code), reason)
-        for name, value in headers:
-            if name.lower() not in {"content-length", "connection", "transfer-encoding", "server", "date"}:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        # The head and the body in one write: in two, the client's delayed ACK of the first held
-        # the second back ~40 ms (Nagle's algorithm), once the connection outlived one answer.
-        self._headers_buffer.append(b"\r\n" + (payload if self.command != "HEAD" else b""))
-        self.flush_headers()
-
-
 class EmbeddedDynamoDB:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) -> None:
         """``data_dir``: keep the data there (a journal replayed at start); None: in memory only."""
@@ -269,9 +226,7 @@ class EmbeddedDynamoDB:
         self.replayed = self.journal.restore(moto) if self.journal else 0
         app = self._app = _Serialized(moto, self.journal)
         with self._listen(host, port) as listening:  # werkzeug serves on a duplicate of its descriptor
-            self._server: BaseWSGIServer = make_server(
-                host, port, app, threaded=True, request_handler=_KeptAlive, fd=listening.fileno()
-            )
+            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, fd=listening.fileno())
         self._thread = threading.Thread(target=self._server.serve_forever, name="dynamodb", daemon=True)
 
     def _listen(self, host: str, port: int) -> socket.socket:

@@ -5,7 +5,6 @@ pollers ask it only when a write may have given them work (local/activity.py).""
 
 from __future__ import annotations
 
-import http.client
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -108,42 +107,5 @@ def test_an_idle_change_stream_reader_waits_for_a_write_and_publishes_it(tmp_pat
         device = service.register(DeviceAttributes(**DeviceBodies()()), "tester")
         _until(lambda: events.exists() and device.id in events.read_text())
         stream.stop()
-    finally:
-        server.stop()
-
-
-def _list_tables(connection: http.client.HTTPConnection, **headers: str) -> http.client.HTTPResponse:
-    scope = "testing/20261208/us-east-1/dynamodb/aws4_request"  # moto reads the service from it
-    connection.request(
-        "POST",
-        "/",
-        body=b"{}",
-        headers={
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0",
-            "X-Amz-Target": "DynamoDB_20120810.ListTables",
-            "Content-Type": "application/x-amz-json-1.0",
-            **headers,
-        },
-    )
-    response = connection.getresponse()
-    response.read()
-    return response
-
-
-def test_a_connection_is_kept_for_the_clients_next_request_until_the_client_asks_to_close():
-    server = EmbeddedDynamoDB().start()
-    try:
-        connection = http.client.HTTPConnection(server.endpoint.removeprefix("http://"), timeout=10)
-        first = _list_tables(connection)
-        kept = connection.sock
-        second = _list_tables(connection)
-        assert (first.status, second.status) == (200, 200)
-        assert first.getheader("Connection") is None and not first.will_close
-        assert connection.sock is kept, "the second request needed a new connection"
-        assert first.getheader("Content-Length") is not None
-
-        closing = _list_tables(connection, Connection="close")
-        assert closing.status == 200 and closing.getheader("Connection") == "close"
-        connection.close()
     finally:
         server.stop()
