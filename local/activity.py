@@ -52,11 +52,3 @@ class Activity:
         """Until a request after ``mark`` was served (True), or ``idle_poll_s`` seconds (False)."""
         with self._changed:
             return self._changed.wait_for(lambda: self._count != mark, self.idle_poll_s)
-
-
-class Unheard(Activity):
-    """For a table served elsewhere (``AWS_ENDPOINT_URL_DYNAMODB``): no request is heard, so the
-    poller asks again at its own pace; ``wake`` (its stop) still ends the wait."""
-
-    def __init__(self, poll_s: float) -> None:
-        super().__init__(idle_poll_s=poll_s)

@@ -21,8 +21,6 @@ from local.activity import Activity
 from local.proxy_events import LambdaContext
 
 QUEUE_NAME = "device-registry-jobs-local.fifo"
-# Short polls (the embedded server answers one request at a time: no long polls), made when a
-# request wakes the workers (local/activity.py) or after IDLE_POLL_S.
 # One invocation at a time, as in one Lambda execution environment (the handler's batch processor
 # holds the invocation's state); jobs share it a step at a time, their message groups interleaved.
 WORKERS = 1
@@ -126,6 +124,8 @@ class LocalJobs:
     def _run(self) -> None:
         while not self._stop.is_set():
             mark = self._activity.mark()
+            # A short poll (the embedded server answers one request at a time: no long polls),
+            # made when a queue message wakes the workers (local/activity.py), or after a second.
             try:
                 received = self._sqs.receive_message(
                     QueueUrl=self._queue_url,

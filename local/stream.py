@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from local.activity import Activity, Unheard
+from local.activity import Activity
 from local.persistence import read_position, shard_key, write_position
 from registry.stream.publisher import Publisher
 
@@ -83,7 +83,8 @@ class StreamPublisher:
         self._table_name = table_name
         self.publisher = Publisher(FileSink(events_file) if events_file else NoSink(), sleep=time.sleep)
         self._stop = threading.Event()
-        self._activity = activity or Unheard(POLL_SECONDS)
+        # A table served elsewhere: no write is heard, so the reader asks at its own pace.
+        self._activity = activity or Activity(idle_poll_s=POLL_SECONDS)
         self._thread = threading.Thread(target=self._run, name="change-stream", daemon=True)
         self._iterators: dict[str, str | None] = {}
         self._position_file = position_file
